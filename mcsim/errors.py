@@ -1,0 +1,55 @@
+"""Error types that the CLI turns into one clear line and a non-zero exit.
+
+Every error that a user can cause with a bad file names the file, where in it (row or key)
+and what was expected, so that a researcher can fix the input without reading our code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MCSimError(Exception):
+    """Base class of the errors that are the user's to fix (printed without a traceback)."""
+
+
+class InputError(MCSimError):
+    """A problem in an input file: names the file, the place in it and what was expected."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.row = row
+        self.column = column
+        self.reason = message
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if row is not None:
+            where.append(f"line {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class TraceError(InputError):
+    """A malformed mobility trace."""
+
+
+class ScenarioError(InputError):
+    """A malformed scenario file; ``column`` carries the key path (e.g. ``tasks.copies``)."""
+
+
+class PolicyError(MCSimError):
+    """An unknown policy, a bad ``module:Class`` path or a bad policy parameter."""
+
+
+class CheckpointError(InputError):
+    """A missing, corrupt or mismatched model checkpoint."""
