@@ -182,8 +182,11 @@ def cut_cycles(trace: Trace, options: CycleOptions | None = None) -> CycleTable:
     departure = np.minimum(stop[row] - cycle_start, options.length_s)
     user = frame["user"].cat.codes.to_numpy()[row].astype(np.int32)
     location = frame["location"].cat.codes.to_numpy()[row].astype(np.int32)
-    # Rows are sorted by user then time, so (user, cycle) runs are already in order.
-    table = _collapse(user, cycle, location, arrival, departure)
+    # A long visit can reach into cycles that later rows start in: order the pieces by
+    # (user, cycle, arrival); lexsort is stable, so equal arrivals keep the trace's order.
+    order = np.lexsort((arrival, cycle, user))
+    table = _collapse(user[order], cycle[order], location[order], arrival[order],
+                      departure[order])
     if options.min_dwell_s > 0:
         keep = (table[4] - table[3]) >= options.min_dwell_s
         table = _collapse(*(column[keep] for column in table))

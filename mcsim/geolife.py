@@ -48,7 +48,7 @@ def read_plt(path: Path, user: str) -> pd.DataFrame:
         if len(row) != PLT_FIELDS:
             raise TraceError(
                 f"expected {PLT_FIELDS} comma-separated fields "
-                "(lat,lon,0,altitude,days,date,time), found {len(row)}",
+                f"(lat,lon,0,altitude,days,date,time), found {len(row)}",
                 path=path, row=number,
             )
     table = pd.DataFrame(fields, columns=["lat", "lon", "zero", "alt", "days", "date", "clock"])

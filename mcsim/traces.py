@@ -113,7 +113,7 @@ class Trace:
 def load_trace(
     path: str | Path,
     *,
-    format: TraceFormat | None = None,  # noqa: A002 - mirrors the CLI's --format
+    format: TraceFormat | None = None,  # mirrors the CLI's --format
     stay_points: StayPointOptions | None = None,
     grid: GridSpec | None = None,
     timezone: str = "UTC",
@@ -254,14 +254,19 @@ def parse_times(
     else:
         text = values.astype(str).str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
-        if numeric.notna().all():
-            if not np.isfinite(numeric.to_numpy(dtype=float)).all():
-                row = _first_bad(~np.isfinite(numeric.to_numpy(dtype=float)))
-                raise TraceError(f"time {text.iloc[row]!r} is not finite; expected unix seconds",
-                                 path=source, row=row + line_offset, column=column)
-            times = pd.to_datetime(numeric, unit="s", utc=True, errors="coerce")
-        else:
-            times = _parse_iso(text, timezone)
+        is_number = numeric.notna().to_numpy()
+        infinite = is_number & ~np.isfinite(numeric.to_numpy(dtype=float))
+        if infinite.any():
+            row = _first_bad(infinite)
+            raise TraceError(f"time {text.iloc[row]!r} is not finite; expected unix seconds",
+                             path=source, row=row + line_offset, column=column)
+        times = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+        if is_number.any():
+            # Out-of-range seconds (e.g. milliseconds) saturate to the range check below.
+            seconds = numeric[is_number].clip(-9e9, 9e9)  # within datetime64[ns]
+            times[is_number] = pd.to_datetime(seconds, unit="s", utc=True)
+        if (~is_number).any():
+            times[~is_number] = _parse_iso(text[~is_number], timezone)
         bad = times.isna().to_numpy()
         if bad.any():
             row = _first_bad(bad)
