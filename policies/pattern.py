@@ -1,0 +1,308 @@
+"""The paper's four pattern-matching strategies (MLP, MDP, IU1, IU2) on one greedy engine.
+
+Wang et al. (2018, Sec. 4.3.2, Alg. 2) allocate by matching the outstanding tasks against the
+mined pattern base; the strategies differ only in how they score a matched pattern. So this
+module has exactly one engine, :func:`greedy_match`, and four tiny subclasses that supply a
+utility (and, for IU1, a pattern filter).
+
+Workflow of one allocation (each pattern choice is one iteration):
+
+1. T* = the tasks that still need copies, one copy each, in publish order (then lowest id).
+2. Pattern p of holder h *matches* when it shares tasks with T*: its shared tasks are the T*
+   tasks whose location lies in p and that h does not hold yet (held before the batch or given
+   earlier in this allocation), capped at h's remaining capacity g - load - assigned, keeping
+   the earliest published (then lowest id). matlg(p) = number of shared tasks,
+   matdg(p) = support of p.
+3. The pattern with the highest utility wins; each shared task gets one copy from h, with the
+   claimed coverage degree matdg(p); tasks with no copies left leave T*.
+4. Repeat until no pattern matches; the copies left are reported as unassigned. A holder at g
+   matches nothing any more, which removes all its patterns.
+
+Tie-breaking (not given in the paper): patterns are ranked by the strategy's key (a tuple:
+its utility, then the other criterion), then by the lower holder code, then by the lower
+pattern id. The key of every strategy is non-decreasing in matlg for a fixed matdg.
+
+Efficiency: candidates come from :meth:`PatternBase.containing` for the batch's locations
+only, their first scores from one vectorised pass, and the best pattern from a max-heap with
+lazy invalidation instead of a rescan per iteration (see :func:`greedy_match` for why this is
+exact; the initial entries are sorted once instead of heapified, as a sorted run in front of
+the heap).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from mcsim.allocation import Assignment, PlatformState
+from mcsim.tasks import TaskBatch
+from policies.base import (
+    AllocationPolicy,
+    build_assignment,
+    check_unit_interval,
+    held_ranks,
+    publish_order,
+)
+
+if TYPE_CHECKING:
+    from mcsim.patterns import PatternBase
+
+#: A strategy's ranking key from (matlg, matdg); works element-wise on arrays and on scalars.
+#: Larger is better, compared as a tuple.
+Utility = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def greedy_match(tasks: TaskBatch, state: PlatformState, utility: Utility,
+                 eligible: np.ndarray | None = None) -> Assignment:
+    """Run the greedy pattern-matching allocation (paper Alg. 2) with one utility.
+
+    Why the lazy heap is exact: as the allocation proceeds, a pattern's shared tasks can only
+    shrink (tasks leave T* when filled, its holder takes tasks, its holder's capacity falls),
+    and its support never changes, so every strategy's key can only fall. A heap entry's key
+    is therefore an upper bound of the pattern's current key. When the entry on top still has
+    the matlg it was pushed with, its key is exact and no other pattern can beat it (all other
+    keys are at most their stored bounds); when matlg has changed it is re-scored and pushed
+    back. This picks the same pattern, with the same tie-breaking, as rescanning every pattern
+    in every iteration (the tests compare both).
+
+    Args:
+        tasks: the batch.
+        state: the platform's knowledge.
+        utility: the strategy's key (see :data:`Utility`).
+        eligible: optional per-pattern filter (bool over the whole pattern base).
+
+    Returns:
+        The assignment (iterations = number of pattern choices; coverage = matdg).
+    """
+    order = publish_order(tasks)  # rank -> task position
+    if len(tasks) == 0:
+        return build_assignment(tasks, order, [], [], [], tasks.copies, 0)
+    rank_location = tasks.location[order].astype(np.int64)
+    capacity = state.capacity.astype(np.int64)
+    held = held_ranks(tasks, state, order)
+    # Python lists, not arrays: the greedy loop reads and writes them one scalar at a time.
+    copies_left = tasks.copies[order].tolist()  # copies still needed, by rank
+    room_left = capacity.tolist()  # tasks each user may still take
+
+    # T* by location: ranks of the tasks still needing copies, in rank order.
+    active: dict[int, list[int]] = {}
+    task_location = rank_location.tolist()
+    for rank, location in enumerate(task_location):
+        active.setdefault(location, []).append(rank)
+
+    found = _candidates(state.patterns, rank_location, capacity, eligible)
+    first, second = utility(found.bound.astype(np.float64), found.support)
+    neg_first = -np.asarray(first, dtype=np.float64)
+    neg_second = -np.asarray(second, dtype=np.float64)
+    # Entries: (-key, holder, candidate, matlg the key was computed with); the smallest entry
+    # is the best pattern. Candidates are in pattern-id order, so the candidate index breaks
+    # ties exactly as the pattern id does. The first scores are sorted once with numpy (a
+    # stream popped front to back, much cheaper than heap pops: most candidates are popped
+    # once and found dead); only re-scored entries go to the heap. The best entry is the
+    # smaller of the stream's head and the heap's top (a candidate is in one of them only).
+    by_key = np.lexsort((np.arange(len(neg_first)), found.holder, neg_second, neg_first))
+    stream = list(zip(neg_first[by_key].tolist(), neg_second[by_key].tolist(),
+                      found.holder[by_key].tolist(), by_key.tolist(),
+                      found.bound[by_key].tolist(), strict=True))
+    heap: list[tuple[float, float, int, int, int]] = []
+    head = 0
+    open_tasks = len(copies_left)
+    support = found.support.tolist()
+    location_ptr = found.location_ptr.tolist()
+    locations = found.location.tolist()
+
+    def shared(candidate: int, user: int) -> list[int]:
+        """Ranks of the candidate's shared tasks now, capped at its holder's capacity."""
+        room = room_left[user]
+        if room <= 0:
+            return []
+        mine = held.get(user, ())
+        ranks: list[int] = []
+        for location in locations[location_ptr[candidate]:location_ptr[candidate + 1]]:
+            ranks.extend(rank for rank in active[location] if rank not in mine)
+        ranks.sort()  # earliest published first, then lowest id
+        return ranks[:room]
+
+    users: list[int] = []
+    ranks: list[int] = []
+    coverage: list[float] = []
+    iterations = 0
+    while open_tasks:
+        if heap and (head == len(stream) or heap[0] < stream[head]):
+            entry = heapq.heappop(heap)
+        elif head < len(stream):
+            entry = stream[head]
+            head += 1
+        else:
+            break
+        user, candidate, pushed = entry[2], entry[3], entry[4]
+        chosen = shared(candidate, user)
+        if not chosen:
+            continue
+        if len(chosen) != pushed:
+            key = utility(float(len(chosen)), support[candidate])
+            heapq.heappush(heap, (-key[0], -key[1], user, candidate, len(chosen)))
+            continue
+        # The winner: its shared tasks go to its holder. It matches nothing afterwards (all
+        # its shared tasks are now held, or its holder is full), so it is not pushed back.
+        iterations += 1
+        claim = support[candidate]
+        mine = held.setdefault(user, set())
+        room_left[user] -= len(chosen)
+        for rank in chosen:
+            users.append(user)
+            ranks.append(rank)
+            coverage.append(claim)
+            mine.add(rank)
+            copies_left[rank] -= 1
+            if copies_left[rank] == 0:
+                active[task_location[rank]].remove(rank)
+                open_tasks -= 1
+
+    return build_assignment(tasks, order, users, ranks, coverage, np.asarray(copies_left),
+                            iterations)
+
+
+@dataclass(frozen=True, eq=False)
+class _Candidates:
+    """The patterns that may match a batch, with their batch locations (CSR).
+
+    Candidates are numbered in ascending pattern-id order (which is all the engine needs of
+    the ids: they only break ties).
+
+    Attributes:
+        holder: holder code of each.
+        support: matdg of each.
+        bound: upper bound of matlg: the batch tasks at the pattern's distinct locations,
+            capped at the holder's capacity (held pairs are ignored, hence only a bound; the
+            engine's re-scoring on pop makes the result exact).
+        location_ptr, location: candidate ``i``'s distinct locations that hold batch tasks
+            are ``location[location_ptr[i]:location_ptr[i + 1]]``.
+    """
+
+    holder: np.ndarray
+    support: np.ndarray
+    bound: np.ndarray
+    location_ptr: np.ndarray
+    location: np.ndarray
+
+
+def _candidates(base: PatternBase, rank_location: np.ndarray, capacity: np.ndarray,
+                eligible: np.ndarray | None) -> _Candidates:
+    """Patterns containing a batch location (via the base's location index), vectorised.
+
+    The batch must not be empty.
+    """
+    batch_locations, per_location = np.unique(rank_location, return_counts=True)
+    matches = np.zeros(len(base), dtype=bool)
+    matches[np.concatenate([base.containing(int(loc)) for loc in batch_locations])] = True
+    if eligible is not None:
+        matches &= eligible
+    pattern = np.flatnonzero(matches)
+    pattern = pattern[capacity[base.holder[pattern]] > 0]
+    starts = base.offsets[pattern]
+    lengths = base.offsets[pattern + 1] - starts
+    owner = np.repeat(np.arange(len(pattern)), lengths)
+    element = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(len(owner))
+    location = base.items[element].astype(np.int64)
+    # Distinct (candidate, batch location) pairs: a pattern that revisits a place shares its
+    # tasks once; locations without batch tasks are dropped.
+    stride = int(location.max()) + 1 if len(location) else 1
+    pairs = np.unique(owner * stride + location)
+    pair_owner, pair_location = pairs // stride, pairs % stride
+    slot = np.minimum(np.searchsorted(batch_locations, pair_location), len(batch_locations) - 1)
+    in_batch = batch_locations[slot] == pair_location
+    pair_owner, pair_location, slot = pair_owner[in_batch], pair_location[in_batch], slot[in_batch]
+    holder = base.holder[pattern].astype(np.int64)
+    tasks_here = np.bincount(pair_owner, weights=per_location[slot], minlength=len(pattern))
+    bound = np.minimum(tasks_here.astype(np.int64), capacity[holder])
+    keep = bound > 0
+    kept_pairs = keep[pair_owner]
+    renumber = np.cumsum(keep) - 1
+    location_ptr = np.concatenate(([0], np.cumsum(np.bincount(
+        renumber[pair_owner[kept_pairs]], minlength=int(keep.sum())))))
+    return _Candidates(holder=holder[keep],
+                       support=np.asarray(base.support, dtype=np.float64)[pattern[keep]],
+                       bound=bound[keep], location_ptr=location_ptr.astype(np.int64),
+                       location=pair_location[kept_pairs])
+
+
+class PatternPolicy(AllocationPolicy):
+    """A pattern-matching strategy: the greedy engine plus a utility (and a pattern filter).
+
+    Subclasses set :attr:`utility` and, where the strategy discards patterns, override
+    :meth:`_eligible`. They are deterministic and take no seed.
+    """
+
+    utility: ClassVar[Utility]
+
+    def _eligible(self, state: PlatformState) -> np.ndarray | None:
+        """Patterns the strategy may use (None: all of them)."""
+        return None
+
+    def _allocate(self, tasks: TaskBatch, state: PlatformState) -> Assignment:
+        return greedy_match(tasks, state, type(self).utility, self._eligible(state))
+
+
+def _length_first(matlg: np.ndarray, matdg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return matlg, matdg
+
+
+def _degree_first(matlg: np.ndarray, matdg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return matdg, matlg
+
+
+def _product(matlg: np.ndarray, matdg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return matlg * matdg, matlg
+
+
+class MLP(PatternPolicy):
+    """Matching-length preferred: max matlg (ties: higher support, lower holder, lower id).
+
+    Bundles as many tasks as possible per recruited user, so it recruits the fewest users and
+    runs the fewest iterations, at the price of coverage.
+    """
+
+    utility = staticmethod(_length_first)
+
+
+class MDP(PatternPolicy):
+    """Matching-degree preferred: max matdg (ties: longer match, lower holder, lower id).
+
+    Trusts the most regular routines first, so it claims the highest coverage.
+    """
+
+    utility = staticmethod(_degree_first)
+
+
+class IU2(PatternPolicy):
+    """Integrated utility 2: max matlg x matdg (ties: longer match, lower holder, lower id).
+
+    The product is the expected number of the bundle's tasks the holder actually senses.
+    """
+
+    utility = staticmethod(_product)
+
+
+class IU1(PatternPolicy):
+    """Integrated utility 1: drop patterns with matdg < delta, then max matlg as MLP does.
+
+    Args:
+        delta: the support threshold in [0, 1] (the paper's 0.7). Patterns with support
+            exactly delta are kept.
+    """
+
+    utility = staticmethod(_length_first)
+
+    def __init__(self, *, delta: float = 0.7) -> None:
+        self.delta = check_unit_interval(self.name, "delta", delta)
+
+    def _eligible(self, state: PlatformState) -> np.ndarray:
+        return np.asarray(state.patterns.support) >= self.delta
+
+    def _parameters(self) -> dict[str, object]:
+        return {"delta": self.delta}
