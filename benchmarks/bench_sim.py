@@ -1,0 +1,185 @@
+"""Benchmarks of the SimPy world; prints figures and ratios, asserts nothing about timings.
+
+1. Visit events per second of :class:`mcsim.sim.World` (users walking through a day, no
+   tasks) against a bare SimPy loop of timeouts with the same processes and the same event
+   times, measured in the same run. Target: ratio >= 0.3.
+2. A simulated day of ``scenarios/scale_100k.yaml`` (100,000 users, 10,000 tasks) end to end,
+   mining excluded: trace, cycles, knowledge (patterns read from the mining cache, warmed in
+   a separate process so that its memory does not count), day, task pool, world, allocation,
+   sensing and metrics. Target: under 60 s and 8 GB (peak RSS of this process).
+
+Run: ``PYTHONPATH=. python benchmarks/bench_sim.py [--users N] [--visits K] [--skip-scale]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Generator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import simpy
+
+REPO = Path(__file__).resolve().parents[1]
+SCALE = REPO / "scenarios" / "scale_100k.yaml"
+
+
+def _day(n_users: int, visits: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random sorted arrival times [s] (n_users, visits) and locations over one day."""
+    rng = np.random.default_rng(seed)
+    arrival = np.sort(rng.uniform(0, 86_400.0, (n_users, visits)), axis=1)
+    location = rng.integers(0, 500, (n_users, visits))
+    return arrival, location
+
+
+def bare_simpy(arrival: np.ndarray) -> tuple[float, int]:
+    """(seconds, events) of plain SimPy processes sleeping until each arrival time.
+
+    The cyclic GC is paused here too, as the World pauses it, so the ratio compares the
+    per-event work and not the collector.
+    """
+    gc.disable()
+    try:
+        return _bare(arrival)
+    finally:
+        gc.enable()
+
+
+def _bare(arrival: np.ndarray) -> tuple[float, int]:
+    env = simpy.Environment()
+
+    def walker(env: simpy.Environment, times: list[float]) -> Generator[simpy.Event, None, None]:
+        for t in times:
+            yield env.timeout(t - env.now)
+
+    start = time.perf_counter()
+    for row in arrival.tolist():
+        env.process(walker(env, row))
+    env.run()
+    return time.perf_counter() - start, arrival.size
+
+
+def world_visits(arrival: np.ndarray, location: np.ndarray) -> tuple[float, int]:
+    """(seconds, visit events) of a World replaying the same day with no tasks."""
+    from mcsim.cycles import CycleOptions, CycleTable
+    from mcsim.locations import Locations
+    from mcsim.patterns import mine_patterns
+    from mcsim.sim import DayPlan, Knowledge, World
+    from mcsim.tasks import TaskBatch
+
+    n_users, visits = arrival.shape
+    user = np.repeat(np.arange(n_users), visits)
+    departure = np.minimum(arrival + 60.0, 86_400.0)
+    day = DayPlan.build(user, location.ravel(), arrival.ravel(), departure.ravel(),
+                        n_users=n_users, length_s=86_400.0)
+    users = pd.Index([f"u{i}" for i in range(n_users)])
+    locations = pd.Index([f"l{i:03d}" for i in range(500)])
+    cycles = CycleTable(users, locations, np.arange(n_users, dtype=np.int32),
+                        np.zeros(n_users, dtype=np.int64),
+                        np.arange(n_users + 1, dtype=np.int64) * visits,
+                        location.ravel().astype(np.int32), arrival.ravel().astype(np.float32),
+                        departure.ravel().astype(np.float32), CycleOptions())
+    knowledge = Knowledge.from_training(cycles, mine_patterns(cycles, 1.0, max_length=1,
+                                                              workers=1),
+                                        Locations(locations, np.full(500, np.nan),
+                                                  np.full(500, np.nan)))
+    start = time.perf_counter()
+    world = World(day, TaskBatch.empty(), knowledge)
+    if world.run_until_decision() is not None:  # no tasks: the day runs straight through
+        raise RuntimeError("a world without tasks asked for a decision")
+    return time.perf_counter() - start, world.result().visits
+
+
+def warm_cache() -> None:
+    """Mine the scale scenario once (cached), in this process."""
+    from mcsim.runner import default_cache_dir, prepare
+    from mcsim.scenario import load_scenario
+
+    prepare(load_scenario(SCALE).variants[0].scenario, cache_dir=default_cache_dir(),
+            workers=2)
+
+
+def scale_day() -> None:
+    """Time each stage of one 100,000-user day end to end (mining read from the cache)."""
+    from mcsim.metrics import day_metrics
+    from mcsim.runner import (
+        DAY,
+        SENSOR,
+        TASKS,
+        _sensor,
+        default_cache_dir,
+        prepare,
+        rng_for,
+        seed_for,
+        task_pool,
+    )
+    from mcsim.scenario import load_scenario
+    from mcsim.sim import World, WorldOptions, simulate
+    from policies import make_policy
+
+    subprocess.run([sys.executable, __file__, "--warm-cache"], check=True, cwd=REPO)
+    stages: dict[str, float] = {}
+    t0 = start = time.perf_counter()
+    scenario = load_scenario(SCALE).variants[0].scenario
+    setting = prepare(scenario, cache_dir=default_cache_dir())
+    stages["trace, cycles, knowledge"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    day = setting.source.day(0, rng_for(scenario.seed, DAY, 0))
+    tasks = task_pool(scenario, setting, rng_for(scenario.seed, TASKS, 0, 0))
+    stages["day and task pool"] = time.perf_counter() - t0
+    spec = scenario.policies[0]
+    t0 = time.perf_counter()
+    world = World(day, tasks, setting.knowledge, WorldOptions(g=scenario.g),
+                  sensor=_sensor(scenario.sensor),
+                  sensor_seed=seed_for(scenario.seed, SENSOR, 0, 0))
+    stages["world (processes, phones)"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = simulate(world, make_policy(spec.name, **spec.params))
+    alloc = float(result.decisions["seconds"].sum())
+    stages[f"simulate: allocation ({spec.display})"] = alloc
+    stages["simulate: SimPy day, sensing"] = time.perf_counter() - t0 - alloc
+    t0 = time.perf_counter()
+    metrics = day_metrics(result, setting.test_model)
+    stages["metrics"] = time.perf_counter() - t0
+    total = time.perf_counter() - start
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"\n100,000-user day ({len(day):,} visits, {len(tasks):,} tasks, "
+          f"{metrics['assigned']:,} copies assigned, {metrics['readings']:,} readings):")
+    for name, seconds in stages.items():
+        print(f"  {name:<40} {seconds:8.2f} s")
+    print(f"  {'total (mining excluded)':<40} {total:8.2f} s   target < 60 s: "
+          f"{total / 60:.2f}x of the budget")
+    print(f"  {'peak RSS':<40} {peak_gb:8.2f} GB  target < 8 GB: {peak_gb / 8:.2f}x of the "
+          "budget")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=20_000, help="processes in the ratio test")
+    parser.add_argument("--visits", type=int, default=10, help="visits per user")
+    parser.add_argument("--skip-scale", action="store_true", help="skip the 100,000-user day")
+    parser.add_argument("--warm-cache", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.warm_cache:
+        warm_cache()
+        return
+    arrival, location = _day(args.users, args.visits)
+    bare_s, bare_n = bare_simpy(arrival)
+    world_s, world_n = world_visits(arrival, location)
+    bare_rate, world_rate = bare_n / bare_s, world_n / world_s
+    print(f"bare SimPy loop : {bare_n:,} timeouts in {bare_s:.2f} s = {bare_rate:,.0f} events/s")
+    print(f"World (no tasks): {world_n:,} visits in {world_s:.2f} s = {world_rate:,.0f} visits/s "
+          "(includes building the world)")
+    print(f"ratio World / bare = {world_rate / bare_rate:.2f} (target >= 0.3)")
+    if not args.skip_scale:
+        scale_day()
+
+
+if __name__ == "__main__":
+    main()

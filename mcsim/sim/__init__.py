@@ -1,0 +1,32 @@
+"""The SimPy world of mcsim: users moving through simulated days, a platform, phones.
+
+* :mod:`mcsim.sim.days`: :class:`DayPlan`, all users' visits for one simulated cycle;
+* :mod:`mcsim.sim.mobility`: where days come from (replay, pattern-driven, ground truth);
+* :mod:`mcsim.sim.sensing`: batched phone readings;
+* :mod:`mcsim.sim.world`: the steppable :class:`World` and the closed loop :func:`simulate`.
+"""
+
+from mcsim.sim.days import DayPlan
+from mcsim.sim.mobility import (
+    GroundTruthSource,
+    MobilitySource,
+    PatternDaySource,
+    ReplaySource,
+    scale_population,
+)
+from mcsim.sim.world import Decision, Knowledge, SimResult, World, WorldOptions, simulate
+
+__all__ = [
+    "DayPlan",
+    "Decision",
+    "GroundTruthSource",
+    "Knowledge",
+    "MobilitySource",
+    "PatternDaySource",
+    "ReplaySource",
+    "SimResult",
+    "World",
+    "WorldOptions",
+    "scale_population",
+    "simulate",
+]

@@ -1,0 +1,110 @@
+"""Phone readings: requests collected during the simulation, generated in batched calls.
+
+A completed task copy is a window of the sensing phone's accelerometer stream. Generating a
+full 50 Hz day per phone would cost millions of samples per user for a handful of windows, so
+the world only *requests* readings while SimPy runs, and :class:`ReadingBuffer` turns all
+pending requests into samples in as few :meth:`SensorGenerator.sample` calls as possible: one
+call per "round", where round k holds the k-th pending request of every phone (a phone appears
+at most once per call, as the interface requires). The world flushes once, at the end of
+the day, so the number of calls is the largest number of readings of any one phone.
+
+Each phone's stream is the concatenation of its reading windows: the generator continues the
+phone's stream (its LSTM state) from the previous window, and the hours between two readings
+are not generated. Requests are ordered by (time, user, task) before sampling, so a phone's
+windows come in time order and the arrays do not depend on how requests were interleaved.
+
+Activity conditioning uses HAPT ids (see ``generators.sensors``): a reading taken on a short
+visit (the user passes through, dwell < ``walking_dwell_s``) is conditioned on walking, a
+reading on a longer stay on standing still; a checkpoint trained without conditions gets
+unconditioned requests (the paper's SenseGen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from generators.sensors import N_AXES, SensorGenerator
+
+HAPT_WALKING = 1  # HAPT activity id "WALKING"
+HAPT_STANDING = 5  # HAPT activity id "STANDING"
+SAMPLE_RATE_HZ = 50.0  # [Hz] HAPT / SenseGen sampling rate
+
+
+def conditions_on_activity(sensor: SensorGenerator) -> bool:
+    """Whether ``sensor`` accepts activity ids (a SenseGen checkpoint trained without them
+    rejects any; sensors that ignore them, like ``NoiseSensor``, accept them)."""
+    sampler = getattr(sensor, "sampler", None)
+    model = getattr(sampler, "model", None)
+    return model is None or getattr(model.config, "n_conditions", 1) > 0
+
+
+def activity_for_dwell(dwell_s: float, walking_dwell_s: float) -> int:
+    """HAPT activity id for a reading on a visit of ``dwell_s`` seconds (walking vs still)."""
+    return HAPT_WALKING if dwell_s < walking_dwell_s else HAPT_STANDING
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A requested reading: the copy it completes, the phone, when and in which activity."""
+
+    pair: int  # index of the assigned (user, task) pair in the world's pair table
+    user: int  # user code = phone index
+    time_s: float  # [s from cycle start] start of the window
+    activity: int  # HAPT activity id
+
+
+class ReadingBuffer:
+    """Collects reading requests and samples them in batched generator calls.
+
+    Args:
+        sensor: the phones' generator, already ``reset`` for the population.
+        steps: samples per reading window (``reading_s * 50 Hz``).
+    """
+
+    def __init__(self, sensor: SensorGenerator, steps: int) -> None:
+        self.sensor = sensor
+        self.steps = steps
+        self._conditioned = conditions_on_activity(sensor)
+        self._pending: list[Reading] = []
+        self._done: list[Reading] = []
+        self._windows: list[np.ndarray] = []
+        self.calls = 0  # generator calls made (the batching figure)
+
+    def request(self, reading: Reading) -> None:
+        self._pending.append(reading)
+
+    def flush(self) -> None:
+        """Generate every pending reading, one ``sample`` call per round of distinct phones."""
+        if not self._pending:
+            return
+        pending = sorted(self._pending, key=lambda r: (r.time_s, r.user, r.pair))
+        self._pending = []
+        rounds: list[list[Reading]] = []
+        depth: dict[int, int] = {}
+        for reading in pending:
+            k = depth.get(reading.user, 0)
+            depth[reading.user] = k + 1
+            if k == len(rounds):
+                rounds.append([])
+            rounds[k].append(reading)
+        for batch in rounds:
+            phones = np.array([r.user for r in batch], dtype=np.int64)
+            activities = (np.array([r.activity for r in batch], dtype=np.int64)
+                          if self._conditioned else None)
+            windows = self.sensor.sample(phones, self.steps, activities)
+            self.calls += 1
+            self._done.extend(batch)
+            self._windows.append(np.asarray(windows, dtype=np.float32))
+
+    @property
+    def readings(self) -> list[Reading]:
+        """Generated readings, in generation order (matching :meth:`windows`)."""
+        return list(self._done)
+
+    def windows(self) -> np.ndarray:
+        """All generated windows, float32 (n_readings, steps, 3) [g]."""
+        if not self._windows:
+            return np.zeros((0, self.steps, N_AXES), dtype=np.float32)
+        return np.concatenate(self._windows)

@@ -1,0 +1,473 @@
+"""The SimPy world: users moving through a simulated day, a platform publishing tasks, phones.
+
+Processes (plain SimPy generators taking the environment, as in SimPy's own examples):
+
+* one *user* process per user with visits: it sleeps until each visit's arrival, becomes "at"
+  that location (its last reported location is updated: users report where they are), and
+  senses every task it holds there whose window is open;
+* one *platform* process: at each publish time it pauses the clock at a **decision point**
+  (:meth:`World.run_until_decision` returns a :class:`Decision` with the open tasks and the
+  :class:`~mcsim.allocation.PlatformState`), waits for :meth:`World.apply`, records the
+  assignment and lets the day go on. A closed loop (:func:`simulate`) asks a policy; a
+  Gymnasium env can instead answer each decision step by step.
+
+**Sensing rule.** A copy of task t assigned to user u at time a (the decision time) has the
+sensing window W = [max(publish_t, a), deadline_t]. It is completed iff u has a visit at
+t's location whose closed interval [arrival, departure] intersects W, i.e.
+``arrival <= deadline_t`` and ``departure >= max(publish_t, a)``; u senses at the first such
+moment, ``max(arrival, start of W)`` (at the decision itself when u is already there). A user
+who left before publication or assignment, or who arrives after the deadline, does not
+complete it. A copy is completed at most once. At equal times the platform decides before
+users arrive (the platform's wake-ups are scheduled URGENT), so a report made exactly at a
+publish time reaches the platform only after that decision; the sensing outcome does not
+depend on that order.
+
+Readings go through :class:`~mcsim.sim.sensing.ReadingBuffer`: requested when sensed,
+generated at the end of the day in the fewest batched calls (a SenseGen call costs the same
+for 1 or 60 phones, so one flush per decision would multiply the cost). Visit events are not appended one by one (100,000 users make
+millions): the user processes record the index of their current visit, and the visit log is
+materialised from it when the result is built.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import simpy
+from simpy.core import URGENT
+
+from generators.sensors import SensorGenerator
+from mcsim.allocation import Assignment, PlatformState, check_assignment
+from mcsim.cycles import CycleTable
+from mcsim.locations import LocationModel, Locations
+from mcsim.patterns import PatternBase
+from mcsim.sim.days import DayPlan
+from mcsim.sim.sensing import SAMPLE_RATE_HZ, Reading, ReadingBuffer, activity_for_dwell
+from mcsim.tasks import TaskBatch
+
+EVENT_KINDS = ("publish", "allocate", "visit", "reading", "complete")
+_PUBLISH, _ALLOCATE, _VISIT, _READING, _COMPLETE = range(len(EVENT_KINDS))
+
+
+@dataclass(frozen=True, eq=False)
+class Knowledge:
+    """What the platform learned from the training cycles (never the simulated day)."""
+
+    patterns: PatternBase
+    location_model: LocationModel
+    locations: Locations
+    initial_location: np.ndarray | None = None  # int32 per user: last location reported
+    # before the day (e.g. the end of its last training cycle), -1 if none; None: all -1
+
+    @classmethod
+    def from_training(cls, train: CycleTable, patterns: PatternBase,
+                      locations: Locations) -> Knowledge:
+        """Knowledge mined from training cycles; a user's initial location is where its last
+        training cycle ended (the last report the platform received from it)."""
+        starts, stops = train.user_bounds()
+        has = stops > starts
+        initial = np.full(len(train.users), -1, dtype=np.int32)
+        initial[has] = train.location[train.offsets[stops[has]] - 1]
+        return cls(patterns, LocationModel.from_cycles(train), locations, initial)
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    """Rules of the simulated day that are not part of the population or the task pool."""
+
+    g: int = 6  # workload cap: tasks per user over the day
+    reading_s: float = 2.56  # [s] length of one reading window (128 samples at 50 Hz)
+    walking_dwell_s: float = 120.0  # [s] visits shorter than this are sensed while walking
+    carry_over: bool = True  # offer copies left unassigned again at later decisions
+
+    @property
+    def reading_steps(self) -> int:
+        """Samples per reading window."""
+        return max(1, round(self.reading_s * SAMPLE_RATE_HZ))
+
+
+@dataclass(frozen=True, eq=False)
+class Decision:
+    """A point where the clock is paused and a decision maker must allocate ``tasks``.
+
+    Attributes:
+        index: 0-based decision number within the day.
+        time_s: the decision time [s from cycle start].
+        tasks: the open tasks (published, copies still needed, deadline not passed); ``copies``
+            holds the copies still needed.
+        state: what the platform knows now.
+    """
+
+    index: int
+    time_s: float
+    tasks: TaskBatch
+    state: PlatformState
+
+
+class DecisionMaker(Protocol):
+    """Anything with the policies' ``allocate`` method (a policy, or an agent wrapper)."""
+
+    def allocate(self, tasks: TaskBatch, state: PlatformState) -> Assignment: ...
+
+
+@dataclass(frozen=True, eq=False)
+class SimResult:
+    """Everything a simulated day produced.
+
+    Attributes:
+        pairs: one row per assigned (user, task) copy: ``decision``, ``assigned_s``, ``user``,
+            ``task``, ``location``, ``coverage`` (the policy's claim), ``completed``,
+            ``sensed_s`` (NaN when not completed).
+        decisions: one row per decision: ``decision``, ``time_s``, ``tasks``, ``copies``
+            (copies offered), ``assigned``, ``iterations``, ``seconds``, ``unassigned``.
+        events: the event log: ``time_s``, ``kind`` (publish, allocate, visit, reading,
+            complete), ``user``, ``task``, ``location`` (-1 where not applicable), ``value``
+            (copies for publish, claimed coverage for allocate, dwell [s] for visit, RMS
+            acceleration [g] for reading, sensing delay after assignment [s] for complete).
+        readings: float32 (n_readings, steps, 3) windows [g], row i completing
+            ``reading_pair[i]``.
+        reading_pair: int64 pair index (row of ``pairs``) of each reading.
+        unassigned: copies never assigned by the end of the day.
+        active: bool per user: the user has at least one visit in the day.
+        visits: visit events processed.
+        sensor_calls: batched generator calls made for the readings.
+    """
+
+    pairs: pd.DataFrame
+    decisions: pd.DataFrame
+    events: pd.DataFrame
+    readings: np.ndarray
+    reading_pair: np.ndarray
+    unassigned: int
+    active: np.ndarray
+    visits: int
+    sensor_calls: int
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while SimPy allocates millions of short-lived events.
+
+    With 100,000 user processes alive, every collection walks all of them; pausing it makes
+    building a world about 6x and stepping it about 1.5x faster. Whatever the run leaves
+    cyclic is collected after the block (the previous GC state is restored).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _urgent_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
+    """A timeout processed before every NORMAL event at its time (SimPy's own ``until`` trick)."""
+    event = simpy.Event(env)
+    event._ok = True
+    event._value = None
+    env.schedule(event, URGENT, max(0.0, delay))
+    return event
+
+
+class World:
+    """One simulated day of one population under one task pool, steppable at decisions.
+
+    Args:
+        day: the users' visits for the day (user codes as in the knowledge).
+        tasks: the full task pool; tasks are published at their ``publish_s``.
+        knowledge: the platform's training knowledge.
+        options: rules of the day (g, reading length, ...).
+        sensor: the phones' generator, or None for no readings (completion is still counted).
+        sensor_seed: seed of the phones' streams (from the scenario's seed sequence).
+    """
+
+    def __init__(
+        self,
+        day: DayPlan,
+        tasks: TaskBatch,
+        knowledge: Knowledge,
+        options: WorldOptions | None = None,
+        *,
+        sensor: SensorGenerator | None = None,
+        sensor_seed: int = 0,
+    ) -> None:
+        self.options = options or WorldOptions()
+        self.knowledge = knowledge
+        self.day = day
+        self.n_users = len(knowledge.patterns.users)
+        if day.n_users != self.n_users:
+            raise ValueError(f"day plan has {day.n_users} users, the knowledge "
+                             f"{self.n_users}")
+        self.env = simpy.Environment()
+        self._pool = tasks
+        self._position = {int(t): i for i, t in enumerate(tasks.id)}
+        self._remaining = tasks.copies.astype(np.int64)
+        self._task_loc = tasks.location.tolist()
+        self._deadline = tasks.deadline_s.tolist()
+        self._publish = tasks.publish_s.tolist()
+        self._batch_times = np.unique(tasks.publish_s).tolist()
+        # Users' state (per user code) and the platform's records.
+        self._load = np.zeros(self.n_users, dtype=np.int32)
+        self._last_location = (np.full(self.n_users, -1, dtype=np.int32)
+                               if knowledge.initial_location is None
+                               else knowledge.initial_location.astype(np.int32))
+        self._current = np.full(self.n_users, -1, dtype=np.int64).tolist()
+        self._held: set[tuple[int, int]] = set()
+        self._pending: dict[int, dict[int, list[int]]] = {}
+        self._pairs: dict[str, list[Any]] = {k: [] for k in (
+            "decision", "assigned_s", "user", "task", "location", "coverage")}
+        self._sensed: list[float] = []  # [s] sensing time per pair, NaN until sensed
+        self._n_sensed = 0
+        self._decisions: list[dict[str, Any]] = []
+        self._events: list[tuple[float, int, int, int, int, float]] = []
+        self._visit_loc = day.location.tolist()
+        self._visit_arr = day.arrival.tolist()
+        self._visit_dep = day.departure.tolist()
+        self._buffer: ReadingBuffer | None = None
+        if sensor is not None:
+            sensor.reset(self.n_users, sensor_seed)
+            self._buffer = ReadingBuffer(sensor, self.options.reading_steps)
+        self._decision: Decision | None = None
+        self._finished = False
+        self._ask = self.env.event()
+        self._answered = self.env.event()
+        with _gc_paused():
+            self.env.process(self._platform())
+            offsets = day.offsets.tolist()
+            for u in range(self.n_users):
+                if offsets[u + 1] > offsets[u]:
+                    self.env.process(self._user(u, offsets[u], offsets[u + 1]))
+
+    # ------------------------------------------------------------------ processes
+
+    def _user(self, u: int, first: int, stop: int) -> Generator[simpy.Event, Any, None]:
+        """Walk through the user's visits; sense held tasks on arrival."""
+        env, arrival, location = self.env, self._visit_arr, self._visit_loc
+        current, last, pending = self._current, self._last_location, self._pending
+        for i in range(first, stop):
+            yield env.timeout(max(0.0, arrival[i] - env.now))
+            current[u] = i
+            last[u] = location[i]
+            if u in pending:
+                self._arrive(u, i)
+
+    def _platform(self) -> Generator[simpy.Event, Any, None]:
+        """Publish tasks at their times and pause the clock at every decision point."""
+        env = self.env
+        publish = np.asarray(self._publish)
+        for t in self._batch_times:
+            yield _urgent_timeout(env, t - env.now)
+            for pos in np.flatnonzero(publish == t).tolist():
+                self._log(t, _PUBLISH, -1, int(self._pool.id[pos]), self._task_loc[pos],
+                          float(self._pool.copies[pos]))
+            batch = self._open_tasks(t)
+            if len(batch) == 0:
+                continue
+            self._decision = Decision(len(self._decisions), t, batch, self._state(t))
+            self._ask.succeed(self._decision)
+            yield self._answered
+        self._ask.succeed(None)
+
+    # ------------------------------------------------------------------ stepping API
+
+    def run_until_decision(self) -> Decision | None:
+        """Advance the clock to the next decision point and return it (None: day over).
+
+        Calling it again before :meth:`apply` returns the same pending decision.
+        """
+        if self._decision is not None:
+            return self._decision
+        if self._finished:
+            return None
+        with _gc_paused():
+            self.env.run(until=self._ask)
+            if self._decision is None:
+                self.env.run()  # the remaining visits: users sense what they hold
+                if self._buffer is not None:
+                    self._buffer.flush()
+                self._finished = True
+        return self._decision
+
+    def apply(self, assignment: Assignment) -> None:
+        """Answer the pending decision: record the pairs, start their sensing windows.
+
+        Raises:
+            RuntimeError: no decision is pending.
+            ConstraintViolation: the assignment breaks the problem's constraints.
+        """
+        decision = self._decision
+        if decision is None:
+            raise RuntimeError("no decision is pending; call run_until_decision() first")
+        check_assignment(assignment, decision.tasks, decision.state)
+        now = decision.time_s
+        for u, task, coverage in zip(assignment.user.tolist(), assignment.task.tolist(),
+                                     assignment.coverage.tolist(), strict=True):
+            pos = self._position[task]
+            loc = self._task_loc[pos]
+            pair = len(self._sensed)
+            for key, value in (("decision", decision.index), ("assigned_s", now), ("user", u),
+                               ("task", task), ("location", loc), ("coverage", coverage)):
+                self._pairs[key].append(value)
+            self._sensed.append(np.nan)
+            self._remaining[pos] -= 1
+            self._load[u] += 1
+            self._held.add((u, task))
+            self._log(now, _ALLOCATE, u, task, loc, coverage)
+            i = self._current[u]
+            if (i >= 0 and self._visit_loc[i] == loc and self._visit_dep[i] >= now
+                    and now <= self._deadline[pos]):
+                self._sense(pair, now, i)
+            else:
+                self._pending.setdefault(u, {}).setdefault(loc, []).append(pair)
+        self._decisions.append({
+            "decision": decision.index, "time_s": now, "tasks": len(decision.tasks),
+            "copies": decision.tasks.total_copies, "assigned": len(assignment),
+            "iterations": assignment.iterations, "seconds": assignment.seconds,
+            "unassigned": int(sum(assignment.unassigned.values())),
+        })
+        self._decision = None
+        answered, self._ask, self._answered = self._answered, self.env.event(), self.env.event()
+        answered.succeed()
+
+    @property
+    def finished(self) -> bool:
+        """True once the day is over (``run_until_decision`` returned None)."""
+        return self._finished
+
+    @property
+    def completed(self) -> int:
+        """Copies sensed so far: what the platform knows of the day's outcome now (each
+        reading reaches it when taken); the Gymnasium env's completion reward counts it."""
+        return self._n_sensed
+
+    # ------------------------------------------------------------------ internals
+
+    def _state(self, now: float) -> PlatformState:
+        k = self.knowledge
+        return PlatformState(
+            patterns=k.patterns, location_model=k.location_model, locations=k.locations,
+            g=self.options.g, load=self._load.copy(), last_location=self._last_location.copy(),
+            held=frozenset(self._held), now_s=now,
+        )
+
+    def _open_tasks(self, now: float) -> TaskBatch:
+        pool = self._pool
+        is_open = (self._remaining > 0) & (pool.deadline_s >= now)
+        is_open &= (pool.publish_s <= now) if self.options.carry_over else (pool.publish_s == now)
+        return pool.select(is_open).with_copies(self._remaining[is_open])
+
+    def _arrive(self, u: int, visit: int) -> None:
+        """User u has just arrived at a visit: sense the tasks it holds there."""
+        held_here = self._pending[u].pop(self._visit_loc[visit], None)
+        if not self._pending[u]:
+            del self._pending[u]
+        if held_here is None:
+            return
+        now = self.env.now
+        for pair in held_here:
+            # The window opened at assignment (in the past); only the deadline can have passed.
+            if now <= self._deadline[self._position[self._pairs["task"][pair]]]:
+                self._sense(pair, now, visit)
+
+    def _sense(self, pair: int, now: float, visit: int) -> None:
+        self._sensed[pair] = now
+        self._n_sensed += 1
+        u, task = self._pairs["user"][pair], self._pairs["task"][pair]
+        delay = now - self._pairs["assigned_s"][pair]
+        self._log(now + self.options.reading_s, _COMPLETE, u, task, self._pairs["location"][pair],
+                  delay)
+        if self._buffer is not None:
+            dwell = self._visit_dep[visit] - self._visit_arr[visit]
+            self._buffer.request(Reading(pair, u, now,
+                                         activity_for_dwell(dwell, self.options.walking_dwell_s)))
+
+    def _log(self, time_s: float, kind: int, user: int, task: int, location: int,
+             value: float) -> None:
+        self._events.append((time_s, kind, user, task, location, value))
+
+    # ------------------------------------------------------------------ results
+
+    def result(self) -> SimResult:
+        """The day's records; the day must be over (run_until_decision returned None)."""
+        if not self._finished:
+            raise RuntimeError("the day is not over; step until run_until_decision() is None")
+        pairs = pd.DataFrame({key: np.asarray(values) for key, values in self._pairs.items()})
+        pairs = pairs.astype({"decision": np.int32, "assigned_s": np.float64, "user": np.int32,
+                              "task": np.int64, "location": np.int32, "coverage": np.float64})
+        sensed = np.asarray(self._sensed, dtype=np.float64)
+        pairs["completed"] = ~np.isnan(sensed)
+        pairs["sensed_s"] = sensed
+        decisions = pd.DataFrame(self._decisions, columns=[
+            "decision", "time_s", "tasks", "copies", "assigned", "iterations", "seconds",
+            "unassigned"])
+        readings, reading_pair = self._reading_records()
+        events = self._event_frame(readings, reading_pair)
+        return SimResult(
+            pairs=pairs, decisions=decisions, events=events, readings=readings,
+            reading_pair=reading_pair, unassigned=int(self._remaining.sum()),
+            active=np.diff(self.day.offsets) > 0,
+            visits=self._visits_done(),
+            sensor_calls=0 if self._buffer is None else self._buffer.calls,
+        )
+
+    def _reading_records(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._buffer is None:
+            return np.zeros((0, self.options.reading_steps, 3), np.float32), np.zeros(0, np.int64)
+        pair = np.array([r.pair for r in self._buffer.readings], dtype=np.int64)
+        return self._buffer.windows(), pair
+
+    def _visited_mask(self) -> np.ndarray:
+        """Which visits of the plan the user processes reached (all, once the day is over)."""
+        offsets = self.day.offsets
+        current = np.asarray(self._current, dtype=np.int64)
+        reached = np.where(current >= 0, current + 1 - offsets[:-1], 0)
+        visit_rank = np.arange(len(self.day)) - np.repeat(offsets[:-1], np.diff(offsets))
+        return visit_rank < np.repeat(reached, np.diff(offsets))
+
+    def _visits_done(self) -> int:
+        return int(self._visited_mask().sum())
+
+    def _event_frame(self, readings: np.ndarray, reading_pair: np.ndarray) -> pd.DataFrame:
+        logged = pd.DataFrame(self._events, columns=["time_s", "kind", "user", "task",
+                                                     "location", "value"])
+        day = self.day
+        seen = self._visited_mask()
+        visits = pd.DataFrame({
+            "time_s": day.arrival[seen], "kind": _VISIT, "user": day.user_of_visit()[seen],
+            "task": -1, "location": day.location[seen],
+            "value": (day.departure - day.arrival)[seen],
+        })
+        pairs = self._pairs
+        rms = (np.sqrt((readings.astype(np.float64) ** 2).sum(axis=2).mean(axis=1))
+               if len(readings) else np.zeros(0))
+        read = pd.DataFrame({
+            "time_s": np.asarray(self._sensed, dtype=np.float64)[reading_pair],
+            "kind": _READING,
+            "user": np.asarray(pairs["user"], dtype=np.int64)[reading_pair],
+            "task": np.asarray(pairs["task"], dtype=np.int64)[reading_pair],
+            "location": np.asarray(pairs["location"], dtype=np.int64)[reading_pair],
+            "value": rms,
+        })
+        parts = [p for p in (logged, visits, read) if len(p)]
+        if not parts:
+            parts = [logged]
+        events = pd.concat(parts, ignore_index=True)
+        events = events.astype({"time_s": np.float64, "kind": np.int8, "user": np.int32,
+                                "task": np.int64, "location": np.int32, "value": np.float64})
+        events = events.sort_values(["time_s", "kind", "user", "task"], kind="stable")
+        events["kind"] = pd.Categorical.from_codes(events["kind"].to_numpy(), EVENT_KINDS)
+        return events.reset_index(drop=True)
+
+
+def simulate(world: World, policy: DecisionMaker) -> SimResult:
+    """The closed loop: answer every decision of ``world`` with ``policy`` and run the day."""
+    while (decision := world.run_until_decision()) is not None:
+        world.apply(policy.allocate(decision.tasks, decision.state))
+    return world.result()
