@@ -16,6 +16,9 @@ class MCSimError(Exception):
 class InputError(MCSimError):
     """A problem in an input file: names the file, the place in it and what was expected."""
 
+    #: How the ``column`` argument is named in the message (a table column, a YAML key).
+    place = "column"
+
     def __init__(
         self,
         message: str,
@@ -34,7 +37,7 @@ class InputError(MCSimError):
         if row is not None:
             where.append(f"line {row}")
         if column is not None:
-            where.append(f"column {column!r}")
+            where.append(f"{self.place} {column!r}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
@@ -45,6 +48,8 @@ class TraceError(InputError):
 
 class ScenarioError(InputError):
     """A malformed scenario file; ``column`` carries the key path (e.g. ``tasks.copies``)."""
+
+    place = "key"
 
 
 class PolicyError(MCSimError):
