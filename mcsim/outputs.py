@@ -1,12 +1,15 @@
-"""Atomic output folders: a command's results appear whole or not at all.
+"""Atomic outputs: a command's results appear whole or not at all.
 
-Every command that writes a results folder (``mine``, ``run``, ``allocate``, ``sensegen eval``)
-builds it in a temporary sibling folder and renames it into place only after everything is
-written, so a bad input, a crash or Ctrl-C never leaves half results that look complete.
+Every command that writes a results folder (``mine``, ``run``, ``allocate``) builds it in a
+temporary sibling folder and renames it into place only after everything is written; single
+files (checkpoints, caches, sampled arrays, reports) are written beside their final name and
+moved into place with ``os.replace``. A bad input, a crash or Ctrl-C therefore never leaves
+half results that look complete.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -46,3 +49,18 @@ def atomic_output_dir(out: str | Path, *, overwrite: bool = False) -> Iterator[P
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

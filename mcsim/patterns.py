@@ -52,7 +52,6 @@ import hashlib
 import itertools
 import math
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -65,6 +64,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from mcsim.cycles import CycleTable
+from mcsim.outputs import atomic_file
 
 # Bump when the miner's output for the same input could change: it is part of the cache key.
 MINER_VERSION = "patterns-1"
@@ -649,9 +649,8 @@ def _cache_key(cycles: CycleTable, minsup: float, max_length: int | None) -> str
 
 
 def _write_cache(path: Path, base: PatternBase) -> None:
-    """Write atomically (temporary file + rename): a crash never leaves a half cache."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+    """Write atomically: a crash never leaves a half cache."""
+    with atomic_file(path) as tmp, tmp.open("wb") as handle:
         np.savez(
             handle,
             holder=base.holder,
@@ -660,7 +659,6 @@ def _write_cache(path: Path, base: PatternBase) -> None:
             count=base.count,
             n_cycles=base.n_cycles,
         )
-    os.replace(handle.name, path)
 
 
 def _read_cache(
