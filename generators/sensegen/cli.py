@@ -1,0 +1,200 @@
+"""``mcsim sensegen train | sample | eval``: the command-line face of SenseGen.
+
+``register`` adds the sub-commands to the main ``mcsim`` parser; each sets ``func`` to a
+callable returning the exit code. Errors are raised as ``mcsim.errors`` exceptions, which the
+main CLI prints as one line. Run this module directly to use the commands without ``mcsim``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+from generators.sensegen.model import GeneratorConfig
+from generators.sensegen.train import TrainConfig
+
+
+def _users(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(u) for u in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated user ids, got {text!r}"
+        ) from exc
+
+
+def _train(args: argparse.Namespace) -> int:
+    from generators.sensegen.train import train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    base, model_base = TrainConfig(), GeneratorConfig()
+    config = TrainConfig(
+        seed=args.seed,
+        val_users=args.val_users or base.val_users,
+        rounds=args.rounds,
+        g_steps=args.g_steps,
+        d_steps=args.d_steps,
+        lanes=args.lanes,
+        chunk=args.chunk,
+        d_batch=args.d_batch,
+        window=args.window,
+        burn_in=args.burn_in,
+        lr_g=args.lr_g,
+        lr_final_frac=base.lr_final_frac,
+        lr_d=args.lr_d,
+        clip=args.clip,
+        drop_condition=args.drop_condition,
+        eval_every=args.eval_every,
+        eval_windows=base.eval_windows,
+        checkpoint_every=args.checkpoint_every,
+    )
+    model = GeneratorConfig(
+        hidden_size=args.hidden_size,
+        num_layers=args.num_layers,
+        fc_size=args.fc_size,
+        n_components=args.components,
+        n_conditions=0 if args.unconditioned else model_base.n_conditions,
+    )
+    try:
+        snap = train(
+            config,
+            model,
+            args.out,
+            data_dir=args.data,
+            resume=args.resume,
+            device=args.device,
+            max_minutes=args.max_minutes,
+            progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted; continue with the same options and --resume (out: {args.out})",
+            file=sys.stderr,
+        )
+        return 130
+    meta = snap["metadata"]
+    print(
+        f"trained {meta['rounds']} rounds ({meta['generator_updates']} generator updates) "
+        f"in {meta['elapsed_s']:.0f} s; val NLL {meta['final_eval_val_nll']:.3f}; "
+        f"wrote {args.out}/model.pt"
+    )
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from generators.sensegen.sample import sample_to_file
+
+    data = sample_to_file(
+        args.out,
+        args.n,
+        args.steps,
+        args.seed,
+        activity=args.activity,
+        checkpoint=args.checkpoint,
+        device=args.device,
+    )
+    print(f"wrote {args.out}: float32 {data.shape} body acceleration [g] at 50 Hz")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from generators.sensegen.evaluate import EvalConfig, evaluate
+
+    config = EvalConfig(seed=args.seed, windows=args.windows, epochs=args.epochs)
+    report = evaluate(args.checkpoint, args.out, config, data_dir=args.data, activity=args.activity)
+    for key in ("paper_discriminator_accuracy", "discriminative_score", "predictive_score"):
+        print(f"{key}: {report[key]:.3f}")
+    print(f"wrote {args.out}/report.json and plots")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``sensegen`` with ``train``, ``sample`` and ``eval`` to the ``mcsim`` parser."""
+    tc, gc = TrainConfig(), GeneratorConfig()
+    sensegen = subparsers.add_parser("sensegen", help="SenseGen accelerometer generator")
+    sub = sensegen.add_subparsers(dest="sensegen_command", required=True)
+
+    p = sub.add_parser(
+        "train",
+        help="train on HAPT (paper Algorithm 1)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--out", default="runs/sensegen", help="run folder (checkpoints, curves)")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="HAPT folder (default: $MCSIM_DATA/hapt or ../shared/data/hapt)",
+    )
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:0 ...")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--seed", type=int, default=tc.seed)
+    p.add_argument(
+        "--val-users",
+        type=_users,
+        default=None,
+        help=f"comma-separated held-out users (default {tc.val_users})",
+    )
+    p.add_argument("--rounds", type=int, default=tc.rounds)
+    p.add_argument("--g-steps", type=int, default=tc.g_steps, help="G updates per round")
+    p.add_argument("--d-steps", type=int, default=tc.d_steps, help="D updates per round")
+    p.add_argument("--lanes", type=int, default=tc.lanes, help="G batch size")
+    p.add_argument("--chunk", type=int, default=tc.chunk, help="TBPTT chunk [samples]")
+    p.add_argument("--d-batch", type=int, default=tc.d_batch, help="m real + m fake windows")
+    p.add_argument("--window", type=int, default=tc.window, help="D window [samples]")
+    p.add_argument("--burn-in", type=int, default=tc.burn_in, help="[samples]")
+    p.add_argument("--lr-g", type=float, default=tc.lr_g)
+    p.add_argument("--lr-d", type=float, default=tc.lr_d)
+    p.add_argument("--clip", type=float, default=tc.clip)
+    p.add_argument("--drop-condition", type=float, default=tc.drop_condition)
+    p.add_argument("--eval-every", type=int, default=tc.eval_every)
+    p.add_argument("--checkpoint-every", type=int, default=tc.checkpoint_every)
+    p.add_argument("--hidden-size", type=int, default=gc.hidden_size)
+    p.add_argument("--num-layers", type=int, default=gc.num_layers)
+    p.add_argument("--fc-size", type=int, default=gc.fc_size)
+    p.add_argument("--components", type=int, default=gc.n_components)
+    p.add_argument("--unconditioned", action="store_true", help="no activity input (paper)")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("sample", help="write generated streams to a .npy file")
+    p.add_argument("--n", type=int, required=True, help="number of streams (phones)")
+    p.add_argument("--steps", type=int, required=True, help="samples per stream (50 Hz)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--activity", default=None, help="HAPT activity name, e.g. walking")
+    p.add_argument("--checkpoint", default=None, help="default: the shipped HAPT checkpoint")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", required=True, help="FILE.npy: float32 (N, T, 3) in g")
+    p.set_defaults(func=_sample)
+
+    p = sub.add_parser("eval", help="compare generated and real validation windows")
+    p.add_argument("--checkpoint", default=None, help="default: the shipped HAPT checkpoint")
+    p.add_argument("--data", default=None, help="HAPT folder")
+    p.add_argument("--out", default="runs/sensegen-eval", help="folder for report.json, PNGs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--windows", type=int, default=256, help="real and generated windows each")
+    p.add_argument("--epochs", type=int, default=30, help="epochs of each post-hoc model")
+    p.add_argument("--activity", default=None, help="condition generation on an activity")
+    p.set_defaults(func=_eval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m generators.sensegen.cli sensegen ...``)."""
+    from mcsim.errors import MCSimError
+
+    parser = argparse.ArgumentParser(prog="mcsim")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MCSimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,373 @@
+"""HAPT accelerometer data for SenseGen: loading, gravity removal, normalisation, batches.
+
+The generator is trained on *linear (body) acceleration*, as in the paper: gravity is estimated
+per recording with a zero-phase 0.3 Hz, 3rd-order Butterworth low-pass (the HAPT authors' filter)
+and subtracted. Units stay g, rate stays 50 Hz.
+
+Labels: every sample gets the HAPT activity id of the labelled segment it lies in, and samples
+outside every labelled segment (about 28 % of HAPT: set-up, pauses, ends of recordings) get
+id 0, "unlabelled". They are kept rather than dropped so that recordings stay continuous 50 Hz
+series for truncated back-propagation, and id 0 doubles as the generator's "no activity given"
+condition: an unlabelled stretch is, to the model, a stretch whose activity is not given.
+
+Randomness comes only from an explicit ``torch.Generator`` passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.signal import butter, filtfilt
+
+from mcsim.errors import InputError
+
+SAMPLE_RATE_HZ = 50.0  # HAPT sampling rate [Hz]
+GRAVITY_CUTOFF_HZ = 0.3  # low-pass cut-off of the gravity estimate [Hz]
+GRAVITY_ORDER = 3  # Butterworth order of the gravity estimate
+UNLABELLED = 0  # label id of samples outside every labelled segment
+
+_MIN_SAMPLES = 3 * (GRAVITY_ORDER + 1) * 2 + 1  # filtfilt needs more than its padding
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One HAPT experiment: body acceleration and per-sample labels.
+
+    Attributes:
+        user: volunteer id (1-30).
+        experiment: experiment id.
+        acc: (T, 3) float32 body acceleration [g] at 50 Hz.
+        labels: (T,) int64 HAPT activity id per sample, 0 = unlabelled.
+    """
+
+    user: int
+    experiment: int
+    acc: np.ndarray
+    labels: np.ndarray
+
+
+@contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    A crash or Ctrl-C mid-write therefore never leaves a half-written file under ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def default_data_dir() -> Path:
+    """The HAPT folder: ``$MCSIM_DATA/hapt`` if set, else ``shared/data/hapt`` beside the repo."""
+    env = os.environ.get("MCSIM_DATA")
+    if env:
+        return Path(env) / "hapt"
+    return Path(__file__).resolve().parents[3] / "shared" / "data" / "hapt"
+
+
+def read_activity_names(root: Path) -> list[str]:
+    """Activity names by id from ``activity_labels.txt``; index 0 is ``"UNLABELLED"``.
+
+    Raises:
+        InputError: the file is missing or a line is not ``<id> <NAME>`` with ids 1, 2, ....
+    """
+    path = Path(root) / "activity_labels.txt"
+    if not path.is_file():
+        raise InputError("missing; expected '<id> <NAME>' lines (HAPT layout)", path=path)
+    names = ["UNLABELLED"]
+    for row, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or not parts[0].isdigit() or int(parts[0]) != len(names):
+            raise InputError(f"expected '{len(names)} <NAME>', got {line!r}", path=path, row=row)
+        names.append(parts[1].upper())
+    return names
+
+
+def body_acceleration(acc: np.ndarray) -> np.ndarray:
+    """Remove gravity: subtract a zero-phase 0.3 Hz 3rd-order Butterworth low-pass estimate.
+
+    Args:
+        acc: (T, 3) raw acceleration in g, including gravity, at 50 Hz.
+
+    Returns:
+        (T, 3) float32 body acceleration in g.
+    """
+    b, a = butter(GRAVITY_ORDER, GRAVITY_CUTOFF_HZ, btype="low", fs=SAMPLE_RATE_HZ)
+    gravity = filtfilt(b, a, acc, axis=0)
+    return (acc - gravity).astype(np.float32)
+
+
+def _read_acc(path: Path) -> np.ndarray:
+    try:
+        table = pd.read_csv(path, sep=r"\s+", header=None, dtype=np.float64)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"expected 3 numeric columns x y z in g ({exc})", path=path) from exc
+    values = table.to_numpy()
+    if values.ndim != 2 or values.shape[1] != 3:
+        raise InputError(f"expected 3 columns x y z in g, got {values.shape[1]}", path=path)
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        raise InputError("expected finite numbers", path=path, row=int(np.argmax(bad)) + 1)
+    if len(values) < _MIN_SAMPLES:
+        raise InputError(f"expected at least {_MIN_SAMPLES} samples, got {len(values)}", path=path)
+    return values
+
+
+def _read_labels(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise InputError("missing; expected 'exp user activity start end' rows", path=path)
+    try:
+        table = pd.read_csv(path, sep=r"\s+", header=None, dtype=np.int64)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"expected 5 integer columns exp user activity start end ({exc})", path=path
+        ) from exc
+    if table.shape[1] != 5:
+        raise InputError(
+            f"expected 5 columns exp user activity start end, got {table.shape[1]}", path=path
+        )
+    return table.to_numpy()
+
+
+def load_hapt(root: str | Path | None = None, users: set[int] | None = None) -> list[Recording]:
+    """Load HAPT raw accelerometer recordings as body acceleration with per-sample labels.
+
+    Args:
+        root: the HAPT folder (holding ``RawData/``); default :func:`default_data_dir`.
+        users: keep only these volunteer ids (default: all present).
+
+    Returns:
+        Recordings sorted by experiment id.
+
+    Raises:
+        InputError: missing folder or files, malformed rows, labels outside a recording.
+    """
+    root = default_data_dir() if root is None else Path(root)
+    raw = root / "RawData"
+    if not raw.is_dir():
+        raise InputError(
+            "missing HAPT folder; expected RawData/acc_expXX_userYY.txt and "
+            "RawData/labels.txt (set MCSIM_DATA or --data)",
+            path=raw,
+        )
+    labels = _read_labels(raw / "labels.txt")
+    files = sorted(raw.glob("acc_exp*_user*.txt"))
+    if not files:
+        raise InputError("no acc_expXX_userYY.txt files", path=raw)
+    recordings = []
+    for path in files:
+        stem = path.stem.split("_")  # acc, expXX, userYY
+        try:
+            exp, user = int(stem[1][3:]), int(stem[2][4:])
+        except (IndexError, ValueError) as exc:
+            raise InputError("expected a name like acc_exp01_user01.txt", path=path) from exc
+        if users is not None and user not in users:
+            continue
+        acc = _read_acc(path)
+        per_sample = np.full(len(acc), UNLABELLED, dtype=np.int64)
+        for row in labels[(labels[:, 0] == exp) & (labels[:, 1] == user)]:
+            start, end = int(row[3]) - 1, int(row[4])  # 1-based inclusive -> slice
+            if not 0 <= start < end <= len(acc):
+                raise InputError(
+                    f"label segment {row[3]}..{row[4]} outside experiment {exp} "
+                    f"of {len(acc)} samples",
+                    path=raw / "labels.txt",
+                )
+            per_sample[start:end] = row[2]
+        recordings.append(Recording(user, exp, body_acceleration(acc), per_sample))
+    if not recordings:
+        raise InputError(f"no recordings for users {sorted(users or [])}", path=raw)
+    return sorted(recordings, key=lambda r: r.experiment)
+
+
+def split_by_user(
+    recordings: list[Recording], val_users: tuple[int, ...]
+) -> tuple[list[Recording], list[Recording]]:
+    """Split into (train, validation) so that no user appears in both.
+
+    Raises:
+        InputError: one side would be empty.
+    """
+    val = [r for r in recordings if r.user in val_users]
+    train = [r for r in recordings if r.user not in val_users]
+    if not train or not val:
+        raise InputError(
+            f"user split {sorted(val_users)} leaves "
+            f"{len(train)} train and {len(val)} validation recordings"
+        )
+    return train, val
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Per-axis standardisation; the statistics travel in the checkpoint.
+
+    Attributes:
+        mean: per-axis mean [g].
+        std: per-axis standard deviation [g].
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, recordings: list[Recording]) -> Normalizer:
+        """Statistics of the concatenated recordings (use training users only)."""
+        data = np.concatenate([r.acc for r in recordings]).astype(np.float64)
+        return cls(tuple(data.mean(0).tolist()), tuple(data.std(0).tolist()))
+
+    def normalize(self, x: np.ndarray) -> np.ndarray:
+        """Physical [g] -> normalised, float32."""
+        return ((x - np.asarray(self.mean)) / np.asarray(self.std)).astype(np.float32)
+
+    def denormalize(self, z: np.ndarray) -> np.ndarray:
+        """Normalised -> physical [g], float32."""
+        return (z * np.asarray(self.std) + np.asarray(self.mean)).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for a ``weights_only`` checkpoint."""
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Normalizer:
+        """Inverse of :meth:`to_dict`."""
+        return cls(tuple(float(v) for v in raw["mean"]), tuple(float(v) for v in raw["std"]))
+
+
+class Series:
+    """Normalised recordings concatenated in one tensor, for fast random slicing.
+
+    Args:
+        recordings: the recordings (of one side of the user split).
+        normalizer: the training statistics.
+    """
+
+    def __init__(self, recordings: list[Recording], normalizer: Normalizer) -> None:
+        self.values = torch.from_numpy(
+            np.concatenate([normalizer.normalize(r.acc) for r in recordings])
+        )
+        self.labels = torch.from_numpy(np.concatenate([r.labels for r in recordings]))
+        lengths = torch.tensor([len(r.acc) for r in recordings])
+        self.starts = torch.cumsum(lengths, 0) - lengths
+        self.lengths = lengths
+
+    def random_starts(self, n: int, length: int, generator: torch.Generator) -> torch.Tensor:
+        """Global start indices of ``n`` random windows of ``length`` inside one recording each.
+
+        Every admissible window is equally likely (recordings weighted by their room).
+        """
+        room = (self.lengths - length + 1).clamp(min=0)
+        if int(room.sum()) == 0:
+            raise InputError(f"no recording is {length} samples long")
+        rec = torch.multinomial(room.double(), n, replacement=True, generator=generator)
+        offset = (torch.rand(n, generator=generator, dtype=torch.float64) * room[rec]).long()
+        return self.starts[rec] + offset
+
+    def windows(self, starts: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(values (n, length, d), labels (n, length)) of windows at global ``starts``."""
+        idx = starts[:, None] + torch.arange(length)
+        return self.values[idx], self.labels[idx]
+
+    def random_windows(
+        self, n: int, length: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` uniformly drawn windows (values, labels) of ``length`` steps."""
+        return self.windows(self.random_starts(n, length, generator), length)
+
+
+class Streams:
+    """Parallel lanes walking through recordings chunk by chunk, for truncated BPTT.
+
+    Each lane reads consecutive chunks of one recording, so the caller carries the LSTM state
+    from chunk to chunk (detached) as over one long series; when a lane reaches the end of its
+    recording it jumps to a random place in a random recording and reports a reset so that the
+    caller zeroes that lane's state. With probability ``drop_condition`` a lane's activity
+    condition is replaced by 0 (none) for its whole life: condition dropout, so that the same
+    network learns both the unconditioned (paper) model and the activity-conditioned one.
+
+    Args:
+        series: the training series.
+        lanes: batch size B.
+        chunk: time steps per chunk L.
+        drop_condition: probability that a lane is trained without its activity.
+        generator: source of randomness for restarts and dropout.
+    """
+
+    def __init__(
+        self,
+        series: Series,
+        lanes: int,
+        chunk: int,
+        drop_condition: float,
+        generator: torch.Generator,
+    ) -> None:
+        self.series = series
+        self.chunk = chunk
+        self.drop_condition = drop_condition
+        self.generator = generator
+        self.position = torch.zeros(lanes, dtype=torch.long)
+        self.end = torch.zeros(lanes, dtype=torch.long)  # exclusive end of the lane's recording
+        self.dropped = torch.zeros(lanes, dtype=torch.bool)
+        self._restart(torch.ones(lanes, dtype=torch.bool))
+
+    def _restart(self, mask: torch.Tensor) -> None:
+        n = int(mask.sum())
+        if n == 0:
+            return
+        need = self.chunk + 1
+        room = (self.series.lengths - need + 1).clamp(min=0)
+        if int(room.sum()) == 0:
+            raise InputError(f"no recording has {need} samples for a chunk of {self.chunk}")
+        rec = torch.multinomial(room.double(), n, replacement=True, generator=self.generator)
+        offset = (torch.rand(n, generator=self.generator, dtype=torch.float64) * room[rec]).long()
+        self.position[mask] = self.series.starts[rec] + offset
+        self.end[mask] = self.series.starts[rec] + self.series.lengths[rec]
+        self.dropped[mask] = torch.rand(n, generator=self.generator) < self.drop_condition
+
+    def next_chunk(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The next chunk of every lane.
+
+        Returns:
+            x (B, L, d), target (B, L, d) = x shifted by one step, condition ids (B, L) and a
+            (B,) mask of lanes that restarted (their carried state must be zeroed).
+        """
+        reset = self.position + self.chunk + 1 > self.end
+        self._restart(reset)
+        idx = self.position[:, None] + torch.arange(self.chunk + 1)
+        values = self.series.values[idx]
+        cond = self.series.labels[idx[:, :-1]]
+        cond = torch.where(self.dropped[:, None], torch.zeros_like(cond), cond)
+        self.position += self.chunk
+        return values[:, :-1], values[:, 1:], cond, reset
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Lane positions for a resumable checkpoint."""
+        return {
+            "position": self.position.clone(),
+            "end": self.end.clone(),
+            "dropped": self.dropped.clone(),
+        }
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore lane positions saved by :meth:`state_dict`."""
+        self.position = state["position"].clone()
+        self.end = state["end"].clone()
+        self.dropped = state["dropped"].clone()

@@ -1,0 +1,389 @@
+"""How close are SenseGen's streams to real HAPT data? Metrics on held-out users.
+
+All comparisons use the validation users stored in the checkpoint (never trained on):
+
+1. the paper's test: a freshly trained paper discriminator (LSTM 64) on real vs generated
+   400-step windows, accuracy on held-out windows (the paper reaches ~50 %);
+2. TimeGAN's discriminative score |accuracy - 0.5| of a post-hoc GRU classifier;
+3. TimeGAN's predictive score: a GRU next-step predictor trained on generated windows, its MAE
+   on real windows [g] (train-synthetic-test-real), beside the same predictor trained on real
+   windows of other validation recordings as the reference (train-real-test-real);
+4. per-axis marginal Wasserstein distance [g], autocorrelation and log power-spectrum gaps;
+5. memorisation: nearest-neighbour distances of generated windows to training windows against
+   those of real validation windows to training windows (generated much closer = copying);
+6. figures: real vs generated windows (paper Fig. 2), marginals, autocorrelation and spectra.
+
+Results go to ``OUT/report.json`` and PNGs, written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.signal import welch
+from scipy.stats import wasserstein_distance
+from torch import nn
+
+from generators.sensegen.data import (
+    SAMPLE_RATE_HZ,
+    Normalizer,
+    Series,
+    atomic_output,
+    load_hapt,
+    split_by_user,
+)
+from generators.sensegen.model import (
+    DiscriminatorConfig,
+    SenseGenDiscriminator,
+    load_checkpoint,
+)
+from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
+from mcsim.errors import InputError
+
+AXES = ("x", "y", "z")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Sizes of the evaluation; the defaults run in about two minutes on one CPU core.
+
+    Attributes:
+        seed: seeds window choice, generation, splits and post-hoc model initialisation.
+        windows: real and generated windows each (validation users).
+        window: window length [samples] (paper: 400).
+        train_windows: training-user windows for the memorisation check.
+        test_frac: share of windows held out to score the post-hoc models.
+        epochs: training epochs of each post-hoc model.
+        batch: post-hoc mini-batch size.
+        lr: post-hoc learning rate (RMSProp for the paper's D, Adam for the GRUs).
+        gru_hidden: hidden units of the post-hoc GRU classifier and predictor.
+        max_lag: autocorrelation lags compared [samples].
+    """
+
+    seed: int = 0
+    windows: int = 256
+    window: int = 400  # [samples]
+    train_windows: int = 2048
+    test_frac: float = 0.3
+    epochs: int = 30
+    batch: int = 32
+    lr: float = 1e-3
+    gru_hidden: int = 32  # [units]
+    max_lag: int = 50  # [samples] = 1 s
+
+
+def _fit_classifier(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: EvalConfig,
+    rng: torch.Generator,
+    optimizer: torch.optim.Optimizer,
+) -> None:
+    loss_fn = nn.BCEWithLogitsLoss()
+    for _ in range(config.epochs):
+        order = torch.randperm(len(x), generator=rng)
+        for start in range(0, len(x), config.batch):
+            idx = order[start : start + config.batch]
+            optimizer.zero_grad()
+            loss_fn(model(x[idx]), y[idx]).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+
+class _GRUClassifier(nn.Module):
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.gru = nn.GRU(3, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.gru(x)
+        return self.out(h[:, -1]).squeeze(-1)
+
+
+class _GRUPredictor(nn.Module):
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.gru = nn.GRU(3, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.gru(x)
+        return self.out(h)
+
+
+def _split(n: int, frac: float, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    order = torch.randperm(n, generator=rng)
+    n_test = max(1, round(n * frac))
+    return order[n_test:], order[:n_test]
+
+
+def discriminator_accuracy(
+    real: torch.Tensor, fake: torch.Tensor, config: EvalConfig, kind: str
+) -> float:
+    """Held-out accuracy of a fresh classifier of real vs generated (normalised) windows.
+
+    Args:
+        real: (n, T, 3) real windows.
+        fake: (n, T, 3) generated windows.
+        config: sizes and seed.
+        kind: ``"paper"`` (the paper's LSTM discriminator, RMSProp) or ``"gru"`` (TimeGAN's
+            post-hoc GRU classifier, Adam).
+    """
+    rng = torch.Generator().manual_seed(config.seed + 11)
+    x = torch.cat([real, fake])
+    y = torch.cat([torch.ones(len(real)), torch.zeros(len(fake))])
+    train_idx, test_idx = _split(len(x), config.test_frac, rng)
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(config.seed)
+        if kind == "paper":
+            model: nn.Module = SenseGenDiscriminator(DiscriminatorConfig())
+            opt: torch.optim.Optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr)
+        else:
+            model = _GRUClassifier(config.gru_hidden)
+            opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    _fit_classifier(model, x[train_idx], y[train_idx], config, rng, opt)
+    with torch.no_grad():
+        pred = (model(x[test_idx]) > 0).float()
+    return float((pred == y[test_idx]).float().mean())
+
+
+def predictive_mae(
+    train: torch.Tensor, test: torch.Tensor, std: torch.Tensor, config: EvalConfig
+) -> float:
+    """Next-step MAE [g, mean over axes] on ``test`` of a GRU predictor fitted on ``train``."""
+    rng = torch.Generator().manual_seed(config.seed + 13)
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(config.seed)
+        model = _GRUPredictor(config.gru_hidden)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    for _ in range(config.epochs):
+        order = torch.randperm(len(train), generator=rng)
+        for start in range(0, len(train), config.batch):
+            batch = train[order[start : start + config.batch]]
+            opt.zero_grad()
+            (model(batch[:, :-1]) - batch[:, 1:]).abs().mean().backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+    with torch.no_grad():
+        err = (model(test[:, :-1]) - test[:, 1:]).abs() * std
+    return float(err.mean())
+
+
+def _acf(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Mean autocorrelation per axis over windows: (max_lag + 1, 3)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    var = (x * x).mean(axis=1) + 1e-12
+    lags = [(x[:, : x.shape[1] - k] * x[:, k:]).mean(axis=1) / var for k in range(max_lag + 1)]
+    return np.stack(lags).mean(axis=1)
+
+
+def _psd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean Welch power spectral density per axis [g²/Hz]: (freqs, (F, 3))."""
+    freqs, p = welch(x, fs=SAMPLE_RATE_HZ, nperseg=min(128, x.shape[1]), axis=1)
+    return freqs, p.mean(axis=0)
+
+
+def _nn_distance(query: torch.Tensor, reference: torch.Tensor) -> np.ndarray:
+    """Euclidean distance of each flattened query window to its nearest reference window."""
+    q, r = query.flatten(1), reference.flatten(1)
+    return torch.cdist(q, r).min(dim=1).values.numpy()
+
+
+def evaluate(
+    checkpoint: str | Path | None,
+    out_dir: str | Path,
+    config: EvalConfig | None = None,
+    data_dir: str | Path | None = None,
+    activity: str | None = None,
+) -> dict[str, Any]:
+    """Run every metric for a checkpoint and write ``report.json`` and PNGs to ``out_dir``.
+
+    Args:
+        checkpoint: a ``.pt`` file, or None for the shipped HAPT checkpoint.
+        out_dir: output folder.
+        config: sizes (default :class:`EvalConfig`).
+        data_dir: HAPT folder (default: ``data.default_data_dir()``).
+        activity: generate conditioned on this HAPT activity and compare with real windows
+            lying entirely inside that activity (None: all windows, unconditioned).
+
+    Returns:
+        The report (as written to JSON).
+    """
+    config = config or EvalConfig()
+    path = SHIPPED_CHECKPOINT if checkpoint is None else Path(checkpoint)
+    sampler = Sampler.from_checkpoint(path)
+    ckpt = load_checkpoint(path)
+    val_users = tuple(ckpt.get("train_config", {}).get("val_users", (21, 22, 23, 24)))
+    norm: Normalizer = sampler.normalizer
+    train_recs, val_recs = split_by_user(load_hapt(data_dir), val_users)
+    val_series, train_series = Series(val_recs, norm), Series(train_recs, norm)
+    rng = torch.Generator().manual_seed(config.seed)
+
+    cond_id = None if activity is None else sampler.activity_id(activity)
+    real = _real_windows(val_series, config, rng, cond_id)
+    n = len(real)
+    sampler.reset(n, config.seed)
+    ids = None if cond_id is None else np.full(n, cond_id, dtype=np.int64)
+    fake_g = sampler.sample(None, config.window, ids)
+    fake = torch.from_numpy(norm.normalize(fake_g))
+    real_g = norm.denormalize(real.numpy())
+    std = torch.tensor(norm.std, dtype=torch.float32)
+
+    paper_acc = discriminator_accuracy(real, fake, config, "paper")
+    gru_acc = discriminator_accuracy(real, fake, config, "gru")
+    half = n // 2
+    tstr = predictive_mae(fake[:half], real[half:], std, config)
+    trtr = predictive_mae(real[:half], real[half:], std, config)
+
+    train_ref, _ = train_series.random_windows(config.train_windows, config.window, rng)
+    nn_fake = _nn_distance(fake, train_ref)
+    nn_real = _nn_distance(real, train_ref)
+
+    acf_r, acf_f = _acf(real_g, config.max_lag), _acf(fake_g, config.max_lag)
+    freqs, psd_r = _psd(real_g)
+    _, psd_f = _psd(fake_g)
+    log_gap = np.abs(np.log10(psd_f + 1e-12) - np.log10(psd_r + 1e-12)).mean(axis=0)
+    report: dict[str, Any] = {
+        "checkpoint": str(path),
+        "activity": activity,
+        "val_users": list(val_users),
+        "windows": n,
+        "paper_discriminator_accuracy": paper_acc,
+        "gru_discriminator_accuracy": gru_acc,
+        "discriminative_score": abs(gru_acc - 0.5),
+        "predictive_score": tstr,
+        "predictive_score_real_reference": trtr,
+        "wasserstein_g": dict(
+            zip(
+                AXES,
+                (
+                    wasserstein_distance(real_g[..., a].ravel(), fake_g[..., a].ravel())
+                    for a in range(3)
+                ),
+                strict=True,
+            )
+        ),
+        "std_g": {
+            "real": dict(zip(AXES, real_g.std(axis=(0, 1)).tolist(), strict=True)),
+            "generated": dict(zip(AXES, fake_g.std(axis=(0, 1)).tolist(), strict=True)),
+        },
+        "acf_mean_abs_diff": dict(
+            zip(AXES, np.abs(acf_r - acf_f).mean(axis=0).tolist(), strict=True)
+        ),
+        "log10_psd_mean_abs_diff": dict(zip(AXES, log_gap.tolist(), strict=True)),
+        "memorisation": {
+            "nn_distance_generated_to_train_median": float(np.median(nn_fake)),
+            "nn_distance_real_val_to_train_median": float(np.median(nn_real)),
+            "ratio": float(np.median(nn_fake) / max(float(np.median(nn_real)), 1e-12)),
+            "units": "Euclidean distance of flattened normalised 400x3 windows",
+        },
+        "config": asdict(config),
+        "checkpoint_metadata": ckpt.get("metadata", {}),
+    }
+    out = Path(out_dir)
+    with atomic_output(out / "report.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
+    _plots(out, real_g, fake_g, acf_r, acf_f, freqs, psd_r, psd_f)
+    return report
+
+
+def _real_windows(
+    series: Series, config: EvalConfig, rng: torch.Generator, cond_id: int | None
+) -> torch.Tensor:
+    if cond_id is None:
+        values, _ = series.random_windows(config.windows, config.window, rng)
+        return values
+    inside = (series.labels == cond_id).to(torch.int32)
+    run = torch.cumsum(torch.cat([torch.zeros(1, dtype=torch.int32), inside]), 0)
+    counts = run[config.window :] - run[: -config.window]  # label hits per window start
+    same_rec = torch.zeros_like(counts, dtype=torch.bool)
+    for start, length in zip(series.starts.tolist(), series.lengths.tolist(), strict=True):
+        same_rec[start : start + length - config.window + 1] = True
+    ok = torch.nonzero((counts == config.window) & same_rec).squeeze(1)
+    if len(ok) == 0:
+        raise InputError(
+            f"no {config.window}-sample window of activity id {cond_id} in the validation users"
+        )
+    pick = ok[torch.randint(len(ok), (config.windows,), generator=rng)]
+    values, _ = series.windows(pick, config.window)
+    return values
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _plots(
+    out: Path,
+    real: np.ndarray,
+    fake: np.ndarray,
+    acf_r: np.ndarray,
+    acf_f: np.ndarray,
+    freqs: np.ndarray,
+    psd_r: np.ndarray,
+    psd_f: np.ndarray,
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.arange(real.shape[1]) / SAMPLE_RATE_HZ
+    rows = min(4, len(real))
+    fig, axes = plt.subplots(
+        rows, 2, figsize=(10, 2 * rows), sharex=True, sharey=True, squeeze=False
+    )
+    for i in range(rows):
+        for j, (data, title) in enumerate(((real, "real (validation users)"), (fake, "generated"))):
+            for a, name in enumerate(AXES):
+                axes[i, j].plot(t, data[i, :, a], lw=0.6, label=name)
+            if i == 0:
+                axes[i, j].set_title(title)
+    axes[0, 0].legend(loc="upper right", fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("time [s]")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("body acc. [g]")
+    fig.suptitle("Real vs generated 8 s windows (cf. paper Fig. 2)")
+    fig.tight_layout()
+    _save(fig, out / "windows.png")
+
+    fig, axes = plt.subplots(3, 3, figsize=(12, 8))
+    lags = np.arange(len(acf_r)) / SAMPLE_RATE_HZ
+    for a, name in enumerate(AXES):
+        lo, hi = np.percentile(real[..., a], [0.5, 99.5])
+        bins = np.linspace(lo, hi, 80)
+        axes[0, a].hist(real[..., a].ravel(), bins, density=True, alpha=0.5, label="real")
+        axes[0, a].hist(fake[..., a].ravel(), bins, density=True, alpha=0.5, label="generated")
+        axes[0, a].set_title(f"{name}: marginal [g]")
+        axes[1, a].plot(lags, acf_r[:, a], label="real")
+        axes[1, a].plot(lags, acf_f[:, a], label="generated")
+        axes[1, a].set_title(f"{name}: autocorrelation (lag [s])")
+        axes[2, a].semilogy(freqs, psd_r[:, a], label="real")
+        axes[2, a].semilogy(freqs, psd_f[:, a], label="generated")
+        axes[2, a].set_title(f"{name}: power spectrum [g²/Hz] vs Hz")
+    axes[0, 0].legend()
+    fig.tight_layout()
+    _save(fig, out / "statistics.png")
+
+
+def _save(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,561 @@
+"""SenseGen training: the paper's Algorithm 1 schedule, checkpoints, resume and curves.
+
+Each round (paper, Algorithm 1): (1) draw m real and m generated 400-step windows and train the
+discriminator D on them by cross-entropy; (2) train the generator G by negative log-likelihood
+on real data with truncated back-propagation through time. As in the paper, G never receives a
+gradient through D: D is the judge whose accuracy (Fig. 4) tracks how far G still is from real
+data, while the NLL (Fig. 3) is what G minimises.
+
+G's batches are parallel lanes that walk through the training recordings chunk by chunk with
+the LSTM state carried (detached) from chunk to chunk (``data.Streams``), so G sees long 50 Hz
+series as in the paper's 7,000-step sequence rather than independent short windows.
+
+Determinism: all randomness comes from two ``torch.Generator`` objects seeded from the config
+(one on the CPU for data, one on the training device for G's samples). Checkpoints are written
+at round boundaries and hold every piece of state (weights, optimisers, generator states, lane
+positions, carried LSTM states, history), so ``--resume`` continues exactly as an uninterrupted
+run would. Ctrl-C writes the state of the last completed round and exits.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from generators.sensegen.data import (
+    Normalizer,
+    Series,
+    Streams,
+    atomic_output,
+    default_data_dir,
+    load_hapt,
+    read_activity_names,
+    split_by_user,
+)
+from generators.sensegen.model import (
+    CHECKPOINT_FORMAT,
+    DiscriminatorConfig,
+    GeneratorConfig,
+    SenseGenDiscriminator,
+    SenseGenGenerator,
+    load_checkpoint,
+)
+from mcsim.errors import CheckpointError, InputError
+
+CHECKPOINT_NAME = "checkpoint.pt"  # full, resumable state
+MODEL_NAME = "model.pt"  # weights, config, statistics and metadata only (what ships)
+HISTORY_NAME = "history.csv"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Schedule and optimisation settings; stored in the checkpoint with the model config.
+
+    Attributes:
+        seed: seeds every random choice of the run.
+        val_users: HAPT volunteers held out for validation (never trained on).
+        rounds: rounds of Algorithm 1.
+        g_steps: generator updates (one TBPTT chunk each) per round.
+        d_steps: discriminator updates per round on the round's batch (paper: 200 epochs).
+        lanes: generator batch size B (parallel TBPTT lanes).
+        chunk: TBPTT chunk length L [samples].
+        d_batch: m, real and generated windows per discriminator batch (m of each).
+        window: discriminator window length [samples] (paper: 400 = 8 s at 50 Hz).
+        burn_in: steps G runs from a fresh state before its windows start [samples], so that
+            D judges steady-state output, not the start-up transient.
+        lr_g: RMSProp learning rate of G at the start; it follows a cosine down to
+            ``lr_g * lr_final_frac`` at the last round (a function of the round index only, so
+            resuming needs no scheduler state).
+        lr_final_frac: final fraction of ``lr_g``.
+        lr_d: RMSProp learning rate of D.
+        clip: maximal gradient norm (both networks).
+        drop_condition: probability that a lane trains without its activity (condition
+            dropout; 0 = always conditioned, 1 = the paper's unconditioned model only).
+        eval_every: rounds between evaluations of the NLL on fixed train and validation windows.
+        eval_windows: windows (of ``window`` steps) in each fixed evaluation set.
+        checkpoint_every: rounds between checkpoints on disk.
+    """
+
+    seed: int = 0
+    val_users: tuple[int, ...] = (21, 22, 23, 24)
+    rounds: int = 300
+    g_steps: int = 20
+    d_steps: int = 5
+    lanes: int = 64  # B
+    chunk: int = 100  # L [samples]
+    d_batch: int = 32  # m
+    window: int = 400  # [samples]
+    burn_in: int = 50  # [samples]
+    lr_g: float = 1e-3
+    lr_final_frac: float = 0.1
+    lr_d: float = 1e-3
+    clip: float = 1.0  # [gradient L2 norm]
+    drop_condition: float = 0.5
+    eval_every: int = 10  # [rounds]
+    eval_windows: int = 32
+    checkpoint_every: int = 5  # [rounds]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (tuples as lists) for a ``weights_only`` checkpoint."""
+        raw = asdict(self)
+        raw["val_users"] = list(self.val_users)
+        return raw
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`."""
+        names = {f.name for f in fields(cls)}
+        kept = {k: v for k, v in raw.items() if k in names}
+        kept["val_users"] = tuple(kept.get("val_users", ()))
+        return cls(**kept)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto``: CUDA when present, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """One training run: data, both networks, optimisers and the round loop.
+
+    Args:
+        config: schedule settings.
+        model_config: generator shape (ignored on resume: the checkpoint's is used).
+        out_dir: where checkpoints, history CSV and plots go.
+        data_dir: HAPT folder (default: ``data.default_data_dir()``).
+        device: torch device for the networks.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        model_config: GeneratorConfig,
+        out_dir: Path,
+        data_dir: Path | None = None,
+        device: torch.device | None = None,
+    ) -> None:
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.device = device or torch.device("cpu")
+        self.data_dir = data_dir
+        recordings = load_hapt(data_dir)
+        train_recs, val_recs = split_by_user(recordings, config.val_users)
+        self.activities = read_activity_names(recordings_root(data_dir))
+        if model_config.n_conditions not in (0, len(self.activities)):
+            raise InputError(
+                f"n_conditions must be 0 or {len(self.activities)} "
+                f"(none + HAPT activities), got {model_config.n_conditions}"
+            )
+        self.normalizer = Normalizer.fit(train_recs)
+        self.train_series = Series(train_recs, self.normalizer)
+        self.val_series = Series(val_recs, self.normalizer)
+        self.train_users = sorted({r.user for r in train_recs})
+
+        self.data_rng = torch.Generator().manual_seed(config.seed)
+        self.sample_rng = torch.Generator(device=self.device).manual_seed(config.seed + 1)
+        fixed = torch.Generator().manual_seed(config.seed + 2)
+        self.eval_sets = {
+            "train": self.train_series.random_windows(config.eval_windows, config.window, fixed),
+            "val": self.val_series.random_windows(config.eval_windows, config.window, fixed),
+        }
+
+        # Weight initialisation draws from torch's default CPU generator: seed it inside
+        # fork_rng so the caller's global RNG state is left untouched.
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(config.seed)
+            self.gen = SenseGenGenerator(model_config).to(self.device)
+            self.disc = SenseGenDiscriminator(DiscriminatorConfig(n_axes=model_config.n_axes))
+        self.disc.to(self.device)
+        self.opt_g = torch.optim.RMSprop(self.gen.parameters(), lr=config.lr_g)
+        self.opt_d = torch.optim.RMSprop(self.disc.parameters(), lr=config.lr_d)
+        self.streams = Streams(
+            self.train_series, config.lanes, config.chunk, config.drop_condition, self.data_rng
+        )
+        self.lstm_state: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.round = 0
+        self.elapsed_s = 0.0
+        self.history: dict[str, list[float]] = {k: [] for k in HISTORY_COLUMNS}
+
+    # --- one round ------------------------------------------------------------------------
+
+    def discriminator_phase(self) -> tuple[float, float]:
+        """Train D on m real and m generated windows; returns (accuracy before, loss after).
+
+        The accuracy is measured on the fresh batch before D trains on it, so it is a held-out
+        estimate of how well D tells G's current output from real data (the paper's Fig. 4).
+        """
+        cfg = self.config
+        real, _ = self.train_series.random_windows(cfg.d_batch, cfg.window, self.data_rng)
+        real = real.to(self.device)
+        with torch.inference_mode():
+            x0 = torch.zeros(cfg.d_batch, self.gen.config.n_axes, device=self.device)
+            fake, _, _ = self.gen.generate(x0, cfg.burn_in + cfg.window, self.sample_rng)
+        fake = fake[:, cfg.burn_in :].clone()
+        windows = torch.cat([real, fake])
+        labels = torch.cat([torch.ones(cfg.d_batch), torch.zeros(cfg.d_batch)]).to(self.device)
+        loss_fn = nn.BCEWithLogitsLoss()
+        with torch.no_grad():
+            accuracy = ((self.disc(windows) > 0).float() == labels).float().mean().item()
+        loss = torch.zeros(())
+        for _ in range(cfg.d_steps):
+            self.opt_d.zero_grad()
+            loss = loss_fn(self.disc(windows), labels)
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.disc.parameters(), cfg.clip)
+            self.opt_d.step()
+        return accuracy, float(loss.item())
+
+    def generator_phase(self) -> float:
+        """``g_steps`` TBPTT updates of G by NLL; returns their mean loss."""
+        cfg = self.config
+        total = 0.0
+        for _ in range(cfg.g_steps):
+            x, target, cond, reset = self.streams.next_chunk()
+            x, target, cond = x.to(self.device), target.to(self.device), cond.to(self.device)
+            state = self.lstm_state
+            if state is not None:
+                keep = (~reset).to(self.device, torch.float32)[None, :, None]
+                state = (state[0] * keep, state[1] * keep)
+            self.opt_g.zero_grad()
+            loss, state = self.gen.nll(x, target, cond, state)
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.gen.parameters(), cfg.clip)
+            self.opt_g.step()
+            self.lstm_state = (state[0].detach(), state[1].detach())
+            total += float(loss.item())
+        return total / cfg.g_steps
+
+    @torch.no_grad()
+    def evaluate_nll(self) -> dict[str, float]:
+        """Unconditioned NLL per step on the fixed train and validation windows (fresh state)."""
+        out = {}
+        for name, (values, _) in self.eval_sets.items():
+            values = values.to(self.device)
+            loss, _ = self.gen.nll(values[:, :-1], values[:, 1:])
+            out[name] = float(loss.item())
+        return out
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def model_dict(self) -> dict[str, Any]:
+        """The shippable part: weights, configs, statistics, activity names and metadata."""
+        last = {k: v[-1] for k, v in self.history.items() if v}
+        evaluated = [i for i, v in enumerate(self.history["val_nll"]) if not math.isnan(v)]
+        final = evaluated[-1] if evaluated else None
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.gen.config.to_dict(),
+            "discriminator_config": self.disc.config.to_dict(),
+            "generator": {
+                k: v.detach().float().cpu().clone() for k, v in self.gen.state_dict().items()
+            },
+            "discriminator": {
+                k: v.detach().float().cpu().clone() for k, v in self.disc.state_dict().items()
+            },
+            "normalization": self.normalizer.to_dict(),
+            "activities": list(self.activities),
+            "train_config": self.config.to_dict(),
+            "metadata": {
+                "rounds": self.round,
+                "generator_updates": self.round * self.config.g_steps,
+                "elapsed_s": self.elapsed_s,
+                "train_users": list(self.train_users),
+                "val_users": list(self.config.val_users),
+                "last_train_nll": float(last.get("train_nll", math.nan)),
+                "last_d_accuracy": float(last.get("d_accuracy", math.nan)),
+                "final_eval_train_nll": (
+                    math.nan if final is None else self.history["eval_train_nll"][final]
+                ),
+                "final_eval_val_nll": (
+                    math.nan if final is None else self.history["val_nll"][final]
+                ),
+                "nll_units": "nats per 50 Hz step, 3 axes, normalised units",
+                "device": str(self.device),
+                "torch": str(torch.__version__),
+            },
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to resume exactly (deep copies, safe to keep while training)."""
+        ckpt = self.model_dict()
+        ckpt.update(
+            {
+                "optimizer_g": copy.deepcopy(self.opt_g.state_dict()),
+                "optimizer_d": copy.deepcopy(self.opt_d.state_dict()),
+                "data_rng": self.data_rng.get_state(),
+                "sample_rng": self.sample_rng.get_state().cpu(),
+                "streams": self.streams.state_dict(),
+                "lstm_state": (
+                    None
+                    if self.lstm_state is None
+                    else [t.detach().cpu().clone() for t in self.lstm_state]
+                ),
+                "history": copy.deepcopy(self.history),
+                "round": self.round,
+            }
+        )
+        return ckpt
+
+    def restore(self, path: Path) -> None:
+        """Load a resumable checkpoint written by :meth:`snapshot`.
+
+        Raises:
+            CheckpointError: not a full training checkpoint or from another configuration.
+        """
+        ckpt = load_checkpoint(path)
+        needed = (
+            "optimizer_g",
+            "optimizer_d",
+            "data_rng",
+            "sample_rng",
+            "streams",
+            "history",
+            "round",
+            "train_config",
+        )
+        missing = [k for k in needed if k not in ckpt]
+        if missing:
+            raise CheckpointError(
+                f"not a resumable training checkpoint: missing {missing}", path=path
+            )
+        stored = TrainConfig.from_dict(ckpt["train_config"])
+        if stored != self.config or ckpt["config"] != self.gen.config.to_dict():
+            raise CheckpointError(
+                "training or model settings differ from the checkpoint's; "
+                "resume with the same options",
+                path=path,
+            )
+        try:
+            self.gen.load_state_dict(ckpt["generator"])
+            self.disc.load_state_dict(ckpt["discriminator"])
+            self.opt_g.load_state_dict(ckpt["optimizer_g"])
+            self.opt_d.load_state_dict(ckpt["optimizer_d"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CheckpointError(
+                f"weights do not match: {str(exc).splitlines()[0]}", path=path
+            ) from exc
+        self.data_rng.set_state(ckpt["data_rng"])
+        self.sample_rng.set_state(ckpt["sample_rng"])  # a CPU ByteTensor on every device
+        self.streams.load_state_dict(ckpt["streams"])
+        lstm = ckpt["lstm_state"]
+        self.lstm_state = (
+            None if lstm is None else (lstm[0].to(self.device), lstm[1].to(self.device))
+        )
+        self.history = {k: list(ckpt["history"][k]) for k in HISTORY_COLUMNS}
+        self.round = int(ckpt["round"])
+        self.elapsed_s = float(ckpt["metadata"]["elapsed_s"])
+
+    def write(self, snapshot: dict[str, Any]) -> None:
+        """Write the resumable checkpoint, the slim model file, history CSV and plots."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_output(self.out_dir / CHECKPOINT_NAME) as tmp:
+            torch.save(snapshot, tmp)
+        slim = {k: v for k, v in snapshot.items() if k in _SLIM_KEYS}
+        with atomic_output(self.out_dir / MODEL_NAME) as tmp:
+            torch.save(slim, tmp)
+        write_history(snapshot["history"], self.out_dir)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(
+        self,
+        max_minutes: float | None = None,
+        progress: bool = True,
+        on_round: Callable[[Trainer], None] | None = None,
+    ) -> dict[str, Any]:
+        """Train until ``config.rounds`` rounds are done (or ``max_minutes`` have passed).
+
+        Args:
+            max_minutes: wall-clock budget of this call; it stops after the round that
+                exceeds it and saves, so a later ``--resume`` can continue.
+            progress: show a tqdm bar with NLL and D accuracy.
+            on_round: called after every completed round (tests use it to interrupt).
+
+        Returns:
+            The last snapshot (also written to ``out_dir``).
+        """
+        cfg = self.config
+        start = time.monotonic()
+        base_elapsed = self.elapsed_s
+        latest = self.snapshot()
+        bar = tqdm(
+            total=cfg.rounds,
+            initial=self.round,
+            disable=not progress,
+            desc="sensegen",
+            unit="round",
+            dynamic_ncols=True,
+        )
+        try:
+            while self.round < cfg.rounds:
+                self.gen.train()
+                for group in self.opt_g.param_groups:
+                    group["lr"] = self.generator_lr()
+                d_acc, d_loss = self.discriminator_phase()
+                nll = self.generator_phase()
+                self.round += 1
+                self.elapsed_s = base_elapsed + time.monotonic() - start
+                evals = {"train": math.nan, "val": math.nan}
+                if self.round % cfg.eval_every == 0 or self.round == cfg.rounds:
+                    evals = self.evaluate_nll()
+                row = {
+                    "round": self.round,
+                    "generator_updates": self.round * cfg.g_steps,
+                    "train_nll": nll,
+                    "d_loss": d_loss,
+                    "d_accuracy": d_acc,
+                    "eval_train_nll": evals["train"],
+                    "val_nll": evals["val"],
+                    "elapsed_s": self.elapsed_s,
+                }
+                for key, value in row.items():
+                    self.history[key].append(float(value))
+                latest = self.snapshot()
+                if self.round % cfg.checkpoint_every == 0 or self.round == cfg.rounds:
+                    self.write(latest)
+                bar.update(1)
+                bar.set_postfix(
+                    nll=f"{nll:.3f}",
+                    d_acc=f"{d_acc:.2f}",
+                    val=f"{self.history_last('val_nll'):.3f}",
+                )
+                if on_round is not None:
+                    on_round(self)
+                if max_minutes is not None and time.monotonic() - start > 60 * max_minutes:
+                    break
+        except KeyboardInterrupt:
+            bar.write(f"interrupted: saving round {latest['round']} to {self.out_dir}")
+            self.write(latest)
+            raise
+        finally:
+            bar.close()
+        self.write(latest)
+        return latest
+
+    def generator_lr(self) -> float:
+        """Cosine-decayed learning rate of G for the current round."""
+        cfg = self.config
+        frac = self.round / max(cfg.rounds - 1, 1)
+        return cfg.lr_g * (
+            cfg.lr_final_frac + (1 - cfg.lr_final_frac) * 0.5 * (1 + math.cos(math.pi * frac))
+        )
+
+    def history_last(self, key: str) -> float:
+        """Most recent non-NaN value of a history column (NaN if none yet)."""
+        values = [v for v in self.history[key] if not math.isnan(v)]
+        return values[-1] if values else math.nan
+
+
+HISTORY_COLUMNS = (
+    "round",
+    "generator_updates",
+    "train_nll",
+    "d_loss",
+    "d_accuracy",
+    "eval_train_nll",
+    "val_nll",
+    "elapsed_s",
+)
+_SLIM_KEYS = (
+    "format",
+    "config",
+    "discriminator_config",
+    "generator",
+    "discriminator",
+    "normalization",
+    "activities",
+    "train_config",
+    "metadata",
+)
+
+
+def recordings_root(data_dir: Path | None) -> Path:
+    """The HAPT root folder actually used (default resolved)."""
+    return default_data_dir() if data_dir is None else Path(data_dir)
+
+
+def write_history(history: dict[str, list[float]], out_dir: Path) -> None:
+    """Write the curves as CSV and plot NLL (paper Fig. 3) and D accuracy (Fig. 4)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with atomic_output(out_dir / HISTORY_NAME) as tmp, tmp.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HISTORY_COLUMNS)
+        writer.writerows(zip(*(history[k] for k in HISTORY_COLUMNS), strict=True))
+    updates = history["generator_updates"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(updates, history["train_nll"], lw=0.8, label="train (running, conditioned mix)")
+    evaluated = [i for i, v in enumerate(history["val_nll"]) if not math.isnan(v)]
+    ax.plot(
+        [updates[i] for i in evaluated],
+        [history["eval_train_nll"][i] for i in evaluated],
+        "o-",
+        ms=3,
+        label="train users (fixed windows)",
+    )
+    ax.plot(
+        [updates[i] for i in evaluated],
+        [history["val_nll"][i] for i in evaluated],
+        "s-",
+        ms=3,
+        label="validation users (fixed windows)",
+    )
+    ax.set_xlabel("generator updates")
+    ax.set_ylabel("NLL [nats / step, normalised]")
+    ax.set_title("SenseGen generator loss (cf. paper Fig. 3)")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_output(out_dir / "nll.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(history["round"], history["d_accuracy"], lw=0.8)
+    ax.axhline(0.5, color="grey", ls="--", lw=0.8)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("round")
+    ax.set_ylabel("D accuracy on a fresh batch")
+    ax.set_title("Discriminator accuracy (cf. paper Fig. 4)")
+    fig.tight_layout()
+    with atomic_output(out_dir / "d_accuracy.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+
+
+def train(
+    config: TrainConfig,
+    model_config: GeneratorConfig,
+    out_dir: str | Path,
+    data_dir: str | Path | None = None,
+    resume: bool = False,
+    device: str = "auto",
+    max_minutes: float | None = None,
+    progress: bool = True,
+    on_round: Callable[[Trainer], None] | None = None,
+) -> dict[str, Any]:
+    """Train SenseGen on HAPT; see :class:`Trainer`. Returns the final snapshot.
+
+    Raises:
+        CheckpointError: ``resume`` without a usable checkpoint in ``out_dir``.
+        InputError: missing or malformed data.
+    """
+    out = Path(out_dir)
+    dev = pick_device(device)
+    trainer = Trainer(config, model_config, out, None if data_dir is None else Path(data_dir), dev)
+    if resume:
+        trainer.restore(out / CHECKPOINT_NAME)
+    return trainer.run(max_minutes=max_minutes, progress=progress, on_round=on_round)

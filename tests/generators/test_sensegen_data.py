@@ -1,0 +1,127 @@
+"""HAPT loading, gravity removal, user split, normalisation and TBPTT streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from generators.sensegen.data import (
+    UNLABELLED,
+    Normalizer,
+    Series,
+    Streams,
+    body_acceleration,
+    load_hapt,
+    read_activity_names,
+    split_by_user,
+)
+from mcsim.errors import InputError
+
+
+def test_loader_removes_gravity_and_labels_samples(synthetic_hapt: Path) -> None:
+    recs = load_hapt(synthetic_hapt)
+    assert [(r.user, r.experiment) for r in recs] == [(1, 1), (2, 2)]
+    rec = recs[0]
+    assert rec.acc.shape == (3000, 3) and rec.acc.dtype == np.float32
+    assert np.abs(rec.acc[500:2500].mean(axis=0)).max() < 0.01  # gravity (1 g on z) is gone
+    assert 0.1 < rec.acc[500:2500].std() < 0.2  # the 0.2 g sway stays
+    # labels.txt is 1-based and inclusive: "1 101 1100" covers samples 100..1099
+    assert rec.labels[99] == UNLABELLED and rec.labels[100] == 1 and rec.labels[1099] == 1
+    assert rec.labels[1100] == UNLABELLED and rec.labels[1200] == 4
+    assert read_activity_names(synthetic_hapt)[1] == "WALKING"
+
+
+def test_body_acceleration_removes_slow_drift() -> None:
+    t = np.arange(5000) / 50.0
+    gravity = np.stack([np.zeros_like(t), 0.3 * np.sin(2 * np.pi * 0.02 * t), 1 + 0 * t], 1)
+    motion = 0.1 * np.sin(2 * np.pi * 3.0 * t)[:, None] * np.ones(3)
+    body = body_acceleration(gravity + motion)
+    assert np.abs(body[500:-500] - motion[500:-500]).max() < 0.01
+
+
+def test_split_by_user_is_disjoint(synthetic_hapt: Path) -> None:
+    train, val = split_by_user(load_hapt(synthetic_hapt), (2,))
+    assert {r.user for r in train} == {1} and {r.user for r in val} == {2}
+    with pytest.raises(InputError, match="user split"):
+        split_by_user(load_hapt(synthetic_hapt), (7,))
+
+
+def test_normalizer_round_trip(synthetic_hapt: Path) -> None:
+    recs = load_hapt(synthetic_hapt)
+    norm = Normalizer.fit(recs)
+    z = norm.normalize(recs[0].acc)
+    assert np.allclose(norm.denormalize(z), recs[0].acc, atol=1e-6)
+    assert Normalizer.from_dict(norm.to_dict()) == norm
+
+
+def test_streams_carry_on_and_restart(synthetic_hapt: Path) -> None:
+    recs = load_hapt(synthetic_hapt)
+    series = Series(recs, Normalizer.fit(recs))
+    streams = Streams(
+        series, lanes=3, chunk=700, drop_condition=0.0, generator=torch.Generator().manual_seed(0)
+    )
+    x1, t1, c1, r1 = streams.next_chunk()
+    x2, _, _, r2 = streams.next_chunk()
+    assert x1.shape == (3, 700, 3) and c1.shape == (3, 700)
+    assert torch.equal(t1[:, :-1], x1[:, 1:])  # target is the input shifted by one step
+    cont = ~r2
+    assert torch.equal(x2[cont, 0], t1[cont, -1])  # a lane continues where it stopped
+    for _ in range(5):
+        *_, reset = streams.next_chunk()
+        assert reset.dtype == torch.bool
+    assert not r1.any()
+    dropped = Streams(series, 4, 50, 1.0, torch.Generator().manual_seed(0))
+    assert not dropped.next_chunk()[2].any()  # condition dropout: all "none"
+
+
+def test_streams_state_round_trip(synthetic_hapt: Path) -> None:
+    recs = load_hapt(synthetic_hapt)
+    series = Series(recs, Normalizer.fit(recs))
+    rng = torch.Generator().manual_seed(0)
+    a = Streams(series, 2, 100, 0.5, rng)
+    a.next_chunk()
+    saved, rng_state = a.state_dict(), rng.get_state()
+    expected = a.next_chunk()
+    rng2 = torch.Generator()
+    rng2.set_state(rng_state)
+    b = Streams(series, 2, 100, 0.5, torch.Generator().manual_seed(9))
+    b.generator = rng2
+    b.load_state_dict(saved)
+    for got, want in zip(b.next_chunk(), expected, strict=True):
+        assert torch.equal(got, want)
+
+
+def test_missing_folder_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=str(tmp_path / "nowhere")):
+        load_hapt(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [("1 2\n3 4\n", "3 columns"), ("a b c\n" * 40, "numeric"), ("1 2 nan\n" * 40, "finite")],
+)
+def test_corrupt_recording_names_the_file(synthetic_hapt: Path, content: str, reason: str) -> None:
+    bad = synthetic_hapt / "RawData" / "acc_exp01_user01.txt"
+    bad.write_text(content)
+    with pytest.raises(InputError, match=reason) as info:
+        load_hapt(synthetic_hapt)
+    assert "acc_exp01_user01.txt" in str(info.value)
+
+
+def test_label_outside_recording_is_an_error(synthetic_hapt: Path) -> None:
+    (synthetic_hapt / "RawData" / "labels.txt").write_text("1 1 1 10 99999\n")
+    with pytest.raises(InputError, match="outside experiment 1"):
+        load_hapt(synthetic_hapt)
+
+
+def test_real_hapt_user(hapt_dir: Path) -> None:
+    recs = load_hapt(hapt_dir, users={1})
+    assert [r.experiment for r in recs] == [1, 2]
+    acc = np.concatenate([r.acc for r in recs])
+    assert np.abs(acc.mean(axis=0)).max() < 0.01  # gravity removed
+    labels = np.concatenate([r.labels for r in recs])
+    assert set(np.unique(labels)) <= set(range(13)) and (labels == 1).any()
+    assert len(read_activity_names(hapt_dir)) == 13

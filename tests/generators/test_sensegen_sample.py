@@ -1,0 +1,201 @@
+"""Batched sampling: shapes, physical units, seeded determinism, state continuation, errors."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from generators.sensegen.cli import register
+from generators.sensegen.model import CHECKPOINT_FORMAT
+from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
+from mcsim.errors import CheckpointError, InputError
+
+
+def _run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_shapes_and_dtype(tiny_checkpoint: Path) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint)
+    sampler.reset(5, seed=1)
+    out = sampler.sample(np.array([0, 3]), 17)
+    assert out.shape == (2, 17, 3) and out.dtype == np.float32
+    assert sampler.sample(None, 4).shape == (5, 4, 3)
+    assert sampler.sample(np.array([], dtype=np.int64), 4).shape == (0, 4, 3)
+
+
+def test_output_is_in_physical_units(
+    tmp_path: Path, checkpoint_factory: Callable[..., Path]
+) -> None:
+    path = checkpoint_factory(tmp_path / "c.pt", mean=(1.0, -2.0, 3.0), std=(0.5, 0.5, 0.5))
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["generator"]["head.weight"].zero_()
+    k = ckpt["config"]["n_components"]
+    sigma_min = ckpt["config"]["sigma_min"]
+    ckpt["generator"]["head.bias"].fill_(-30.0)  # means 0 and scales at the floor
+    ckpt["generator"]["head.bias"][k : k + 3 * k] = 0.0
+    torch.save(ckpt, path)
+    sampler = Sampler.from_checkpoint(path)
+    sampler.reset(3, seed=0)
+    out = sampler.sample(None, 50)
+    # normalised value 0 +- sigma_min -> physical mean +- 0.5 * sigma_min
+    assert np.allclose(out.mean(axis=(0, 1)), [1.0, -2.0, 3.0], atol=0.01)
+    assert out.std(axis=(0, 1)).max() < 0.5 * sigma_min * 1.5
+
+
+def test_same_seed_same_array_and_different_seed_differs(tiny_checkpoint: Path) -> None:
+    a, b = Sampler.from_checkpoint(tiny_checkpoint), Sampler.from_checkpoint(tiny_checkpoint)
+    a.reset(4, seed=5)
+    b.reset(4, seed=5)
+    first = a.sample(None, 30)
+    assert np.array_equal(first, b.sample(None, 30))
+    b.reset(4, seed=6)
+    assert not np.array_equal(first, b.sample(None, 30))
+
+
+def test_two_halves_equal_one_stream(tiny_checkpoint: Path) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint)
+    sampler.reset(3, seed=2)
+    whole = sampler.sample(None, 400)
+    sampler.reset(3, seed=2)
+    halves = np.concatenate([sampler.sample(None, 200), sampler.sample(None, 200)], axis=1)
+    assert np.array_equal(whole, halves)
+
+
+def test_each_phone_keeps_its_state(tiny_checkpoint: Path) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint)
+    sampler.reset(3, seed=2)
+    sampler.sample(np.array([0]), 100)
+    untouched = sampler._state[0][:, 1].clone()
+    sampler.sample(np.array([0, 2]), 10)
+    assert torch.equal(sampler._state[0][:, 1], untouched)
+
+
+def test_activity_names_are_case_insensitive(tiny_checkpoint: Path) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint)
+    assert sampler.activity_id("walking") == 1 and sampler.activity_id("LAYING") == 6
+    with pytest.raises(InputError, match="valid: WALKING, WALKING_UPSTAIRS"):
+        sampler.activity_id("jogging")
+    sampler.reset(2, seed=0)
+    conditioned = sampler.sample(None, 5, np.array([1, 6]))
+    assert conditioned.shape == (2, 5, 3)
+
+
+@pytest.mark.parametrize(
+    ("phones", "activities", "reason"),
+    [
+        (np.array([[0, 1]]), None, "1-D integer"),
+        (np.array([0.0, 1.0]), None, "1-D integer"),
+        (np.array([0, 9]), None, r"in \[0, 3\)"),
+        (np.array([1, 1]), None, "distinct"),
+        (np.array([0, 1]), np.array([1]), "shape"),
+        (np.array([0, 1]), np.array([1, 99]), "activity ids"),
+    ],
+)
+def test_bad_arguments(
+    tiny_checkpoint: Path, phones: np.ndarray, activities: np.ndarray | None, reason: str
+) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint)
+    sampler.reset(3, seed=0)
+    with pytest.raises(InputError, match=reason):
+        sampler.sample(phones, 5, activities)
+
+
+def test_sample_before_reset_is_an_error(tiny_checkpoint: Path) -> None:
+    with pytest.raises(InputError, match="reset"):
+        Sampler.from_checkpoint(tiny_checkpoint).sample(None, 5)
+
+
+def test_cli_writes_npy_atomically(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "streams.npy"
+    argv = [
+        "sensegen",
+        "sample",
+        "--n",
+        "3",
+        "--steps",
+        "25",
+        "--seed",
+        "4",
+        "--activity",
+        "Walking",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--out",
+        str(out),
+    ]
+    assert _run_cli(argv) == 0
+    data = np.load(out)
+    assert data.shape == (3, 25, 3) and data.dtype == np.float32
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streams.npy", "tiny.pt"]
+    assert _run_cli(argv) == 0
+    assert np.array_equal(np.load(out), data)
+    with pytest.raises(InputError, match="unknown activity"):
+        _run_cli(
+            [
+                *argv[:-4],
+                "--activity",
+                "flying",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--out",
+                str(out),
+            ]
+        )
+
+
+def test_missing_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="missing") as info:
+        Sampler.from_checkpoint(tmp_path / "absent.pt")
+    assert "absent.pt" in str(info.value)
+
+
+def test_not_a_torch_file(tmp_path: Path) -> None:
+    path = tmp_path / "junk.pt"
+    path.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable torch checkpoint") as info:
+        Sampler.from_checkpoint(path)
+    assert "junk.pt" in str(info.value)
+
+
+def test_wrong_format_and_missing_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.pt"
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(CheckpointError, match="format"):
+        Sampler.from_checkpoint(path)
+    torch.save({"format": CHECKPOINT_FORMAT, "config": {}}, path)
+    with pytest.raises(CheckpointError, match="missing keys"):
+        Sampler.from_checkpoint(path)
+
+
+def test_mismatched_config(tmp_path: Path, checkpoint_factory: Callable[..., Path]) -> None:
+    path = checkpoint_factory(tmp_path / "c.pt")
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["config"]["hidden_size"] = 32
+    torch.save(ckpt, path)
+    with pytest.raises(CheckpointError, match="do not match") as info:
+        Sampler.from_checkpoint(path)
+    assert "c.pt" in str(info.value)
+    ckpt["config"]["hidden_size"] = 16
+    ckpt["normalization"] = {"mean": [0.0], "std": [1.0]}
+    torch.save(ckpt, path)
+    with pytest.raises(CheckpointError, match="normalization"):
+        Sampler.from_checkpoint(path)
+
+
+@pytest.mark.skipif(not SHIPPED_CHECKPOINT.is_file(), reason="shipped checkpoint not built yet")
+def test_shipped_checkpoint_loads_and_samples() -> None:
+    torch.load(SHIPPED_CHECKPOINT, weights_only=True)
+    sampler = Sampler.from_checkpoint()
+    sampler.reset(4, seed=0)
+    out = sampler.sample(None, 100, np.array([0, 1, 4, 6]))
+    assert out.shape == (4, 100, 3) and np.isfinite(out).all()
+    assert 0.001 < out.std() < 2.0  # body acceleration [g], not normalised units

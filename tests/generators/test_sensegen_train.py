@@ -1,0 +1,171 @@
+"""Training: a tiny run end to end, checkpoint contents, exact resume after Ctrl-C, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from generators.sensegen.cli import register
+from generators.sensegen.model import GeneratorConfig
+from generators.sensegen.sample import Sampler
+from generators.sensegen.train import TrainConfig, Trainer, train
+from mcsim.errors import CheckpointError, InputError
+
+MODEL = GeneratorConfig(hidden_size=16, num_layers=2, fc_size=8, n_components=3)
+CONFIG = TrainConfig(
+    val_users=(2,),
+    rounds=4,
+    g_steps=2,
+    d_steps=2,
+    lanes=4,
+    chunk=20,
+    d_batch=4,
+    window=40,
+    burn_in=5,
+    eval_every=2,
+    eval_windows=4,
+    checkpoint_every=2,
+)
+ALLOWED = (torch.Tensor, dict, list, str, int, float, bool, type(None))
+
+
+def _plain(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str | int) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, ALLOWED)
+
+
+def test_tiny_run_writes_everything(synthetic_hapt: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    snap = train(CONFIG, MODEL, out, data_dir=synthetic_hapt, progress=False)
+    assert snap["round"] == 4
+    for name in ("checkpoint.pt", "model.pt", "history.csv", "nll.png", "d_accuracy.png"):
+        assert (out / name).is_file(), name
+    slim = torch.load(out / "model.pt", weights_only=True)
+    assert _plain(slim) and "optimizer_g" not in slim
+    assert slim["metadata"]["rounds"] == 4 and slim["metadata"]["val_users"] == [2]
+    assert all(v.dtype == torch.float32 for v in slim["generator"].values())
+    with (out / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 and float(rows[-1]["val_nll"]) == pytest.approx(
+        slim["metadata"]["final_eval_val_nll"]
+    )
+    sampler = Sampler.from_checkpoint(out / "model.pt")
+    sampler.reset(2, seed=0)
+    assert sampler.sample(None, 10).shape == (2, 10, 3)
+
+
+def test_resume_after_interrupt_is_exact(synthetic_hapt: Path, tmp_path: Path) -> None:
+    straight = train(CONFIG, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
+
+    def interrupt(trainer: Trainer) -> None:
+        if trainer.round == 3:  # Ctrl-C during round 4 keeps round 3
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            CONFIG,
+            MODEL,
+            tmp_path / "b",
+            data_dir=synthetic_hapt,
+            progress=False,
+            on_round=interrupt,
+        )
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["round"] == 3
+    resumed = train(
+        CONFIG, MODEL, tmp_path / "b", data_dir=synthetic_hapt, resume=True, progress=False
+    )
+    for key, value in straight["generator"].items():
+        assert torch.equal(value, resumed["generator"][key]), key
+    for key, value in straight["discriminator"].items():
+        assert torch.equal(value, resumed["discriminator"][key]), key
+    assert straight["history"]["train_nll"] == resumed["history"]["train_nll"]
+
+
+def test_resume_with_other_settings_is_refused(synthetic_hapt: Path, tmp_path: Path) -> None:
+    train(CONFIG, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
+    other = TrainConfig(**{**CONFIG.__dict__, "lanes": 5})
+    with pytest.raises(CheckpointError, match="differ"):
+        train(other, MODEL, tmp_path / "a", data_dir=synthetic_hapt, resume=True, progress=False)
+    with pytest.raises(CheckpointError, match="missing"):
+        train(
+            CONFIG, MODEL, tmp_path / "empty", data_dir=synthetic_hapt, resume=True, progress=False
+        )
+
+
+def test_bad_data_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="RawData"):
+        train(CONFIG, MODEL, tmp_path / "run", data_dir=tmp_path / "nothing", progress=False)
+
+
+def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(
+        [
+            "sensegen",
+            "train",
+            "--out",
+            str(tmp_path / "run"),
+            "--data",
+            str(synthetic_hapt),
+            "--val-users",
+            "2",
+            "--rounds",
+            "2",
+            "--g-steps",
+            "1",
+            "--d-steps",
+            "1",
+            "--lanes",
+            "2",
+            "--chunk",
+            "10",
+            "--d-batch",
+            "2",
+            "--window",
+            "20",
+            "--burn-in",
+            "2",
+            "--hidden-size",
+            "8",
+            "--num-layers",
+            "1",
+            "--fc-size",
+            "4",
+            "--components",
+            "2",
+            "--quiet",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert args.func(args) == 0
+    assert (tmp_path / "run" / "model.pt").is_file()
+
+
+@pytest.mark.slow
+def test_short_run_on_real_hapt_learns(hapt_dir: Path, tmp_path: Path) -> None:
+    config = TrainConfig(
+        rounds=40,
+        g_steps=10,
+        d_steps=2,
+        lanes=16,
+        chunk=50,
+        d_batch=8,
+        window=100,
+        burn_in=10,
+        lr_g=3e-3,
+        eval_every=10,
+        eval_windows=16,
+    )
+    snap = train(config, MODEL, tmp_path / "run", data_dir=hapt_dir, progress=False)
+    val = [v for v in snap["history"]["val_nll"] if not math.isnan(v)]
+    assert val[-1] < val[0] - 0.5, val
