@@ -11,7 +11,8 @@ extension with virtual users (168 users, 284 APs); neither ships with mcsim, and
   personal rates (how often the device is on, how often the user studies, exercises, goes out).
 * :meth:`SyntheticCampus.visits` draws days from those routines: visits with arrival and departure
   (nights at home included), day-to-day variation, quieter weekends, inactive days, occasional and
-  very active users (so N(u) is heavy-tailed). :func:`to_ap_log` turns visits into the WTD form of
+  very active users (so N(u) is heavy-tailed), plus the short sightings by APs passed on the
+  way between buildings, as in a WiFi AP log (``passby_radius_m``). :func:`to_ap_log` turns visits into the WTD form of
   one sighting per ~20 s.
 * :func:`extend_trace` adds virtual users to any trace by resampling real users' days, as the
   paper did to go from 68 to 168 users.
@@ -86,8 +87,14 @@ class CampusConfig:
     explore_prob: float = 0.3  # mean share of unscheduled visits outside a user's favourites
     speed_mps: float = 1.3  # [m/s] travel speed between places (walking on a campus)
     min_visit_s: float = 300.0  # [s] shorter stays are not recorded as visits
+    # Pass-by sightings (see _passby): an AP log also sees the device on the way between
+    # buildings. 0 (the default) records stays only; the "-ap" presets use 50 m, the range of
+    # campus WiFi (30-60 m), to mimic an AP log such as the paper's WTD trace.
+    passby_radius_m: float = 0.0  # [m] AP range along a walking route; 0 = no pass-by
+    passby_min_s: float = 20.0  # [s] shortest sighting: one probe period of the WTD log
 
-    PRESETS: ClassVar[tuple[str, ...]] = ("wtd", "wtd-extended", "city")
+    PRESETS: ClassVar[tuple[str, ...]] = ("wtd", "wtd-extended", "wtd-ap", "wtd-extended-ap",
+                                          "city")
 
     def __post_init__(self) -> None:
         mix = dict(self.building_mix)
@@ -123,6 +130,8 @@ class CampusConfig:
         )
         if not 0.0 < self.explore_prob < 1.0:
             problems.append("explore_prob must be in (0, 1)")
+        if self.passby_radius_m < 0 or self.passby_min_s <= 0:
+            problems.append("passby_radius_m must be >= 0 and passby_min_s > 0")
         if self.radius_m <= 0 or self.speed_mps <= 0 or self.social_rate < 0:
             problems.append("radius_m and speed_mps must be > 0, social_rate >= 0")
         if problems:
@@ -140,11 +149,18 @@ class CampusConfig:
 
         * ``wtd``: 68 users, 124 APs (the paper's filtered WTD trace);
         * ``wtd-extended``: 168 users, 284 APs (the paper's trace with 100 virtual users);
-        * ``city``: 100,000 users, 20,000 APs over a 20 km wide city, travelling at 6 m/s.
+        * ``wtd-ap``, ``wtd-extended-ap``: the same campuses seen as a WiFi AP log, with the
+          APs passed on the way between buildings (50 m range): daily sequences about twice
+          as long and the paper's exponential growth of patterns as minsup falls (Fig. 4);
+        * ``city``: 100,000 users, 20,000 APs over a 20 km wide city, travelling at 6 m/s
+          (a scale test of stays, not an AP log).
         """
+        extended = {"n_users": 168, "n_aps": 284, "radius_m": 1200.0}
         presets = {
             "wtd": {},
-            "wtd-extended": {"n_users": 168, "n_aps": 284, "radius_m": 1200.0},
+            "wtd-extended": extended,
+            "wtd-ap": {"passby_radius_m": 50.0},
+            "wtd-extended-ap": {**extended, "passby_radius_m": 50.0},
             "city": {"n_users": 100_000, "n_aps": 20_000, "radius_m": 10_000.0,
                      "speed_mps": 6.0, "timezone": "UTC"},
         }
@@ -729,12 +745,70 @@ def _draw_days(
 
     flat = np.flatnonzero(mask)
     user_index = np.broadcast_to(users[:, None, None], shape).ravel()[flat]
-    return _Visits(
+    stays = _Visits(
         user=user_index.astype(np.int32),
         location=where.ravel()[flat],
         start=np.round(s_abs.ravel()[flat]).astype(np.int64),
         end=np.round(e_abs.ravel()[flat]).astype(np.int64),
     )
+    return _passby(layout, config, stays) if config.passby_radius_m > 0 else stays
+
+
+def _passby(layout: CampusLayout, config: CampusConfig, stays: _Visits) -> _Visits:
+    """Add the APs a device is sighted by while walking between two buildings.
+
+    Why: a WiFi log like WTD probes every 20 s, so a walk of several minutes across campus is
+    seen by the APs along the way; routine trips take the same way every day, which is what
+    makes AP-level daily sequences long and repetitive (the paper's exponential growth of
+    patterns as minsup falls). Model: the route is the straight line from the origin AP to the
+    destination AP (campus paths are short and direct at this scale), walked at ``speed_mps``
+    after half of the trip's one-minute overhead (leaving the building). Every AP of a third
+    building within ``passby_radius_m`` of the route is in range over a chord of the route;
+    it is sighted from entering to leaving that chord, in route order. Overlapping ranges hand
+    over to the next AP (a device associates with one AP at a time), and sightings shorter
+    than ``passby_min_s`` (one probe period) are dropped. With 50 m and 1.3 m/s a sighting
+    lasts at most 100 m / 1.3 m/s = 77 s. Nothing is random: the same trip gives the same
+    sightings on every day, and a trip depends only on two consecutive stays of one user,
+    which lie in the same day, so determinism and window/chunk independence carry over.
+    """
+    a = layout._arrays
+    x, y, building = a["x"].astype(float), a["y"].astype(float), a["building"]
+    user, loc = stays.user, stays.location
+    trip = np.flatnonzero((user[1:] == user[:-1])
+                          & (building[loc[1:]] != building[loc[:-1]]))
+    if trip.size == 0:
+        return stays
+    origin, target = loc[trip], loc[trip + 1]
+    ox, oy = x[origin], y[origin]
+    dx, dy = x[target] - ox, y[target] - oy
+    length = np.hypot(dx, dy)
+    ux, uy = dx / length, dy / length
+    px, py = x[None, :] - ox[:, None], y[None, :] - oy[:, None]  # (trips, APs)
+    along = px * ux[:, None] + py * uy[:, None]
+    across = px * uy[:, None] - py * ux[:, None]
+    half = np.sqrt(np.maximum(config.passby_radius_m**2 - across**2, 0.0))
+    enter = np.clip(along - half, 0.0, length[:, None])
+    leave = np.clip(along + half, 0.0, length[:, None])
+    near = ((leave > enter) & (building[None, :] != building[origin][:, None])
+            & (building[None, :] != building[target][:, None]))
+    t_idx, ap = np.nonzero(near)
+    order = np.lexsort((ap, enter[t_idx, ap], t_idx))  # route order within each trip
+    t_idx, ap = t_idx[order], ap[order]
+    depart = stays.end[trip][t_idx] + 0.5 * _MIN
+    t0 = np.ceil(depart + enter[t_idx, ap] / config.speed_mps)
+    t1 = np.floor(depart + leave[t_idx, ap] / config.speed_mps)
+    same_trip = np.append(t_idx[1:] == t_idx[:-1], False)
+    t1[:-1] = np.where(same_trip[:-1], np.minimum(t1[:-1], t0[1:]), t1[:-1])
+    t1 = np.minimum(t1, stays.start[trip + 1][t_idx])  # never into the destination stay
+    keep = (t1 - t0) >= config.passby_min_s
+    merged = _Visits(
+        user=np.concatenate([user, user[trip][t_idx][keep]]),
+        location=np.concatenate([loc, ap[keep].astype(np.int32)]),
+        start=np.concatenate([stays.start, t0[keep].astype(np.int64)]),
+        end=np.concatenate([stays.end, t1[keep].astype(np.int64)]),
+    )
+    order = np.lexsort((merged.start, merged.user))
+    return _Visits(*(getattr(merged, f)[order] for f in ("user", "location", "start", "end")))
 
 
 def _poisson(rate: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -916,7 +990,8 @@ class SyntheticCampus:
         by day in time order and never overlap (every activity is cut short to reach the next
         one, and a night at home ends when the next day's first trip starts); ``end >= time``
         and visits are at least ``min_visit_s`` long except the home stays, which are at least
-        ten minutes; coordinates are the APs' finite coordinates.
+        ten minutes, and the pass-by sightings, which lie inside the trips between stays and
+        are ``passby_min_s`` to ``2 * passby_radius_m / speed_mps`` long; coordinates are the APs' finite coordinates.
         """
         a = self.layout._arrays
         seconds = np.concatenate([visits.start, visits.end]) * 1_000_000_000
