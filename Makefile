@@ -20,7 +20,7 @@ run: $(STAMP)  ## the main job: the default campus scenario on embedded defaults
 
 test: $(STAMP)  ## lint and the test suite (slow training tests are skipped unless MCSIM_SLOW=1)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
