@@ -113,9 +113,9 @@ from gymnasium import spaces
 from generators.sensors import load_sensor
 from mcsim.allocation import Assignment
 from mcsim.metrics import day_metrics
-from mcsim.runner import DAY, SENSOR, TASKS, prepare, rng_for, seed_for, task_pool
+from mcsim.runner import DAY, SENSOR, TASKS, prepare, rng_for, seed_for, task_pool, world_options
 from mcsim.scenario import load_scenario
-from mcsim.sim import DayPlan, Decision, World, WorldOptions
+from mcsim.sim import DayPlan, Decision, World
 from mcsim.tasks import TaskBatch
 from policies import AllocationPolicy, make_policy
 
@@ -200,9 +200,7 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         self.setting = prepare(self.scenario, cache_dir=cache_dir)
         s = self.scenario
         # The runner's rules of the day (mcsim.runner.run_job); tests compare the two.
-        self.options = WorldOptions(g=s.g, reading_s=s.reading_s,
-                                    walking_dwell_s=s.walking_dwell_s,
-                                    carry_over=s.tasks.carry_over)
+        self.options = world_options(s)
         self._sensor = load_sensor(s.sensor)
         self.n_candidates = n_candidates
         self.reward_kind: Reward = reward

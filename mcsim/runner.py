@@ -284,6 +284,14 @@ def _sensor(spec: str) -> Any:
     return _SENSORS[spec]
 
 
+def world_options(scenario: Scenario) -> WorldOptions:
+    """The rules of a simulated day that a scenario sets (shared by the runner and the env)."""
+    return WorldOptions(g=scenario.g, reading_s=scenario.reading_s,
+                        walking_dwell_s=scenario.walking_dwell_s,
+                        condition_on_activity=scenario.sensor_activity,
+                        carry_over=scenario.tasks.carry_over)
+
+
 def run_job(variant: Variant, repetition: int, cache_dir: Path | None) -> JobResult:
     """Simulate one repetition of one variant for every policy; results in policy order."""
     from policies import make_policy
@@ -294,9 +302,7 @@ def run_job(variant: Variant, repetition: int, cache_dir: Path | None) -> JobRes
     seed = scenario.seed
     day = setting.source.day(repetition, rng_for(seed, DAY, repetition))
     tasks = task_pool(scenario, setting, rng_for(seed, TASKS, variant.index, repetition))
-    options = WorldOptions(g=scenario.g, reading_s=scenario.reading_s,
-                           walking_dwell_s=scenario.walking_dwell_s,
-                           carry_over=scenario.tasks.carry_over)
+    options = world_options(scenario)
     sensor = _sensor(scenario.sensor)
     settings = {
         **variant.settings,

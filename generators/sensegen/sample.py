@@ -130,7 +130,8 @@ class Sampler:
             phones: distinct phone indices in [0, n_phones), shape (n,); None = all phones.
             steps: samples to draw per phone (50 Hz).
             activities: per-phone condition ids, shape (n,), 0 = none (the paper's
-                unconditioned model), 1.. = HAPT activity ids; None = none for all.
+                unconditioned model), 1.. = HAPT activity ids; None = none for all. The shipped
+                checkpoint barely responds to the activity (see generators/checkpoints/README.md).
 
         Returns:
             float32 array (n, steps, 3) of body acceleration [g].

@@ -63,10 +63,10 @@ class ReadingBuffer:
         steps: samples per reading window (``reading_s * 50 Hz``).
     """
 
-    def __init__(self, sensor: SensorGenerator, steps: int) -> None:
+    def __init__(self, sensor: SensorGenerator, steps: int, *, conditioned: bool = True) -> None:
         self.sensor = sensor
         self.steps = steps
-        self._conditioned = conditions_on_activity(sensor)
+        self._conditioned = conditioned and conditions_on_activity(sensor)
         self._pending: list[Reading] = []
         self._done: list[Reading] = []
         self._windows: list[np.ndarray] = []

@@ -84,6 +84,9 @@ class WorldOptions:
     g: int = 6  # workload cap: tasks per user over the day
     reading_s: float = 2.56  # [s] length of one reading window (128 samples at 50 Hz)
     walking_dwell_s: float = 120.0  # [s] visits shorter than this are sensed while walking
+    # Ask the phones for walking/standing readings (off by default: the shipped checkpoint's
+    # activity conditioning is experimental, see generators/checkpoints/README.md).
+    condition_on_activity: bool = False
     carry_over: bool = True  # offer copies left unassigned again at later decisions
 
     @property
@@ -233,7 +236,8 @@ class World:
         self._buffer: ReadingBuffer | None = None
         if sensor is not None:
             sensor.reset(self.n_users, sensor_seed)
-            self._buffer = ReadingBuffer(sensor, self.options.reading_steps)
+            self._buffer = ReadingBuffer(sensor, self.options.reading_steps,
+                                         conditioned=self.options.condition_on_activity)
         self._decision: Decision | None = None
         self._finished = False
         self._ask = self.env.event()

@@ -194,7 +194,7 @@ def test_readings_are_batched_and_activity_conditioned() -> None:
     # User 0 passes the shop twice briefly (walking), user 1 stays an hour (standing).
     plan = day((0, SHOP, 150.0, 160.0), (0, 2, 170.0, 180.0), (1, SHOP, 120.0, 3720.0))
     tasks = TaskBatch.from_tasks([Task(0, SHOP, 100.0, 2, 9000.0), Task(1, 2, 100.0, 1, 9000.0)])
-    result = simulate(World(plan, tasks, knowledge(), WorldOptions(reading_s=1.0),
+    result = simulate(World(plan, tasks, knowledge(), WorldOptions(reading_s=1.0, condition_on_activity=True),
                             sensor=Recorder(), sensor_seed=1),
                       Scripted([(0, 0), (1, 0), (0, 1)]))
     assert result.pairs["completed"].all()
