@@ -14,7 +14,13 @@
 Time is the policy's own time (``Assignment.seconds``: input validation and the constraint
 check are excluded). Timings are printed, never asserted (the machine is shared).
 
+(d) ``--day``: a simulated day of ``scenarios/scale_100k.yaml`` (100,000 users, 10,000 tasks
+    published in 9 batches, mining read from the cache) per policy, each driving its own day
+    (so loads, held pairs and last locations are the ones that policy produces); prints the
+    policy's total allocation seconds over the day's decisions against a 30 s target.
+
     python benchmarks/bench_policies.py [--quick] [--seed 0] [--workers N]
+    python benchmarks/bench_policies.py --day [--policies NA MDP ...]
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +41,8 @@ from policies import make_policy
 
 POLICIES = ("MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA")
 PAPER_TARGET_S = 0.050
+DAY_TARGET_S = 30.0
+SCALE = Path(__file__).resolve().parents[1] / "scenarios" / "scale_100k.yaml"
 LARGE_TARGET_S = {"IGA": 60.0}  # every other policy: 10 s
 DEFAULT_LARGE_TARGET_S = 10.0
 G = 6
@@ -146,12 +155,44 @@ def growth(world: World, task_sizes: list[int], user_sizes: list[int], seed: int
               + "".join(f"{np.log(hi[name] / lo[name]) / ratio:>8.2f}" for name in POLICIES))
 
 
+def scale_day(names: Sequence[str], workers: int) -> None:
+    """Allocation seconds of each policy over its own simulated 100,000-user day."""
+    from mcsim.runner import DAY, TASKS, default_cache_dir, prepare, rng_for, task_pool
+    from mcsim.scenario import load_scenario
+    from mcsim.sim import World, WorldOptions, simulate
+
+    scenario = load_scenario(SCALE).variants[0].scenario
+    setting = prepare(scenario, cache_dir=default_cache_dir(), workers=workers)
+    day = setting.source.day(0, rng_for(scenario.seed, DAY, 0))
+    tasks = task_pool(scenario, setting, rng_for(scenario.seed, TASKS, 0, 0))
+    patterns = setting.knowledge.patterns
+    print(f"(d) one day of {SCALE.name}: {len(patterns.users):,} users, {len(patterns):,} "
+          f"patterns, {len(tasks):,} tasks ({tasks.total_copies:,} measurements), "
+          f"g = {scenario.g}")
+    print(f"    {'policy':<7}{'decisions':>10}{'alloc s':>9}{'max s':>8}{'target s':>10}"
+          f"{'ratio':>8}{'assigned':>10}")
+    for name in names:
+        world = World(day, tasks, setting.knowledge, WorldOptions(g=scenario.g))
+        decisions = simulate(world, make_policy(name)).decisions
+        seconds = float(decisions["seconds"].sum())
+        print(f"    {name:<7}{len(decisions):>10}{seconds:>9.2f}"
+              f"{float(decisions['seconds'].max()):>8.2f}{DAY_TARGET_S:>10.0f}"
+              f"{seconds / DAY_TARGET_S:>8.3f}{int(decisions['assigned'].sum()):>10,}",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None, help="mining processes")
+    parser.add_argument("--day", action="store_true",
+                        help="only (d): each policy over a simulated scale_100k day")
+    parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=POLICIES)
     args = parser.parse_args()
+    if args.day:
+        scale_day(args.policies, args.workers or 2)
+        return
     n = 2_000 if args.quick else 10_000
     sweep = [n // 8, n // 4, n // 2, n] if not args.quick else [n // 4, n // 2, n]
     paper_scale(args.seed, repeats=5 if args.quick else 20)

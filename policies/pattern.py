@@ -22,11 +22,15 @@ Tie-breaking (not given in the paper): patterns are ranked by the strategy's key
 its utility, then the other criterion), then by the lower holder code, then by the lower
 pattern id. The key of every strategy is non-decreasing in matlg for a fixed matdg.
 
-Efficiency: candidates come from :meth:`PatternBase.containing` for the batch's locations
-only, their first scores from one vectorised pass, and the best pattern from a max-heap with
+Efficiency: candidates are the patterns containing a batch location (one vectorised pass over
+the items), their first scores from one vectorised pass, and the best pattern from a max-heap with
 lazy invalidation instead of a rescan per iteration (see :func:`greedy_match` for why this is
 exact; the initial entries are sorted once instead of heapified, as a sorted run in front of
-the heap).
+the heap). At 100,000 users a batch has ~10^5-10^6 candidates and nearly all of them are popped
+once and found dead (their tasks filled), so two costs dominated: deduplicating the
+(candidate, location) pairs with a global sort, and re-scoring each popped candidate. The pairs
+are now deduplicated within each pattern only, and re-scoring a one-location candidate (the
+common case) slices its location's open tasks, already in publish order, without a sort.
 """
 
 from __future__ import annotations
@@ -120,10 +124,14 @@ def greedy_match(tasks: TaskBatch, state: PlatformState, utility: Utility,
         room = room_left[user]
         if room <= 0:
             return []
-        mine = held.get(user, ())
+        mine = held.get(user)
+        start, stop = location_ptr[candidate], location_ptr[candidate + 1]
+        if stop - start == 1:  # most candidates: one list, already in rank order
+            here = active[locations[start]]
+            return [rank for rank in here if rank not in mine][:room] if mine else here[:room]
         ranks: list[int] = []
-        for location in locations[location_ptr[candidate]:location_ptr[candidate + 1]]:
-            ranks.extend(rank for rank in active[location] if rank not in mine)
+        for location in locations[start:stop]:
+            ranks.extend(rank for rank in active[location] if not mine or rank not in mine)
         ranks.sort()  # earliest published first, then lowest id
         return ranks[:room]
 
@@ -193,13 +201,18 @@ class _Candidates:
 
 def _candidates(base: PatternBase, rank_location: np.ndarray, capacity: np.ndarray,
                 eligible: np.ndarray | None) -> _Candidates:
-    """Patterns containing a batch location (via the base's location index), vectorised.
+    """Patterns containing a batch location, vectorised.
 
     The batch must not be empty.
     """
     batch_locations, per_location = np.unique(rank_location, return_counts=True)
-    matches = np.zeros(len(base), dtype=bool)
-    matches[np.concatenate([base.containing(int(loc)) for loc in batch_locations])] = True
+    # One pass over all items (a running count of batch-location hits, compared at pattern
+    # bounds) instead of the base's location index: building that index is a one-off sort of
+    # every item, which at 100,000 users cost more than a whole day of this pass.
+    at_batch = np.zeros(len(base.locations), dtype=bool)
+    at_batch[batch_locations] = True
+    hits = np.concatenate(([0], np.cumsum(at_batch[base.items], dtype=np.int64)))
+    matches = hits[base.offsets[1:]] > hits[base.offsets[:-1]]
     if eligible is not None:
         matches &= eligible
     pattern = np.flatnonzero(matches)
@@ -209,14 +222,21 @@ def _candidates(base: PatternBase, rank_location: np.ndarray, capacity: np.ndarr
     owner = np.repeat(np.arange(len(pattern)), lengths)
     element = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(len(owner))
     location = base.items[element].astype(np.int64)
-    # Distinct (candidate, batch location) pairs: a pattern that revisits a place shares its
-    # tasks once; locations without batch tasks are dropped.
-    stride = int(location.max()) + 1 if len(location) else 1
-    pairs = np.unique(owner * stride + location)
-    pair_owner, pair_location = pairs // stride, pairs % stride
-    slot = np.minimum(np.searchsorted(batch_locations, pair_location), len(batch_locations) - 1)
-    in_batch = batch_locations[slot] == pair_location
-    pair_owner, pair_location, slot = pair_owner[in_batch], pair_location[in_batch], slot[in_batch]
+    # Distinct (candidate, batch location) pairs, grouped by candidate: locations without batch
+    # tasks are dropped, then a location repeated within a pattern (a pattern that revisits a
+    # place shares its tasks once). Repeats are found by comparing each pair with the few
+    # before it (a pattern has few batch locations), not by sorting all pairs: that sort cost
+    # more than the whole greedy loop at 100,000 users. The engine does not depend on the
+    # order of a candidate's locations.
+    slot = np.minimum(np.searchsorted(batch_locations, location), len(batch_locations) - 1)
+    in_batch = batch_locations[slot] == location
+    pair_owner, pair_location, slot = owner[in_batch], location[in_batch], slot[in_batch]
+    first = np.ones(len(pair_owner), dtype=bool)
+    longest = int(np.bincount(pair_owner).max()) if len(pair_owner) else 0
+    for lag in range(1, longest):
+        first[lag:] &= ((pair_owner[lag:] != pair_owner[:-lag])
+                        | (pair_location[lag:] != pair_location[:-lag]))
+    pair_owner, pair_location, slot = pair_owner[first], pair_location[first], slot[first]
     holder = base.holder[pattern].astype(np.int64)
     tasks_here = np.bincount(pair_owner, weights=per_location[slot], minlength=len(pattern))
     bound = np.minimum(tasks_here.astype(np.int64), capacity[holder])

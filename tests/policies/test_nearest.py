@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mcsim.allocation import PlatformState
+from mcsim.tasks import TaskBatch
 from policies import make_policy
+from policies.base import publish_order
 
 # Four locations on a meridian, 0, 100, 200 and 300 m north of the first (about).
 COORDS = [(32.8800 + k * 0.0009, -117.2340) for k in range(4)]
@@ -54,3 +59,57 @@ def test_na_leaves_tasks_without_coordinates_unassigned(state_of, tasks_of):
     result = make_policy("NA").allocate(tasks_of((1, 3, 0.0, 1), (2, 1, 0.0, 2)), state)
     assert result.user.tolist() == [0]  # u1's place has no coordinates: never chosen
     assert result.unassigned == {1: 1, 2: 1}
+
+
+def brute_force_na(tasks: TaskBatch, state: PlatformState) -> list[tuple[int, int]]:
+    """NA by its definition: per task in publish order, sort every user with room and a known
+    place by (distance, user code) and take the first c_i that do not hold the task."""
+    coords = state.locations
+    known = np.isfinite(coords.latitude) & np.isfinite(coords.longitude)
+    room = state.capacity.tolist()
+    held = set(state.held)
+    pairs = []
+    for position in publish_order(tasks).tolist():
+        task, location = int(tasks.id[position]), int(tasks.location[position])
+        if not known[location]:
+            continue
+        users = [u for u in range(state.n_users)
+                 if state.last_location[u] >= 0 and known[state.last_location[u]]]
+        distance = {u: float(coords.distance_m(location, int(state.last_location[u])))
+                    for u in users}
+        chosen = [u for u in sorted(users, key=lambda u: (distance[u], u))
+                  if room[u] > 0 and (u, task) not in held][: int(tasks.copies[position])]
+        for user in chosen:
+            room[user] -= 1
+            held.add((user, task))
+            pairs.append((user, task))
+    return pairs
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_users=st.integers(1, 60),
+       n_locations=st.integers(1, 40), n_tasks=st.integers(0, 30), g=st.integers(1, 3),
+       grid=st.booleans())
+def test_na_matches_the_brute_force_definition(state_of, tasks_of, seed, n_users, n_locations,
+                                               n_tasks, g, grid):
+    # On a grid many places are exactly equally far from a task (and some share coordinates);
+    # off it, distances spread over a city, and a few places have no coordinates.
+    rng = np.random.default_rng(seed)
+    if grid:
+        cells = rng.integers(-2, 3, size=(n_locations, 2)) * 0.001
+        coords = [(float(a), float(b)) for a, b in cells]
+    else:
+        coords = [(float(rng.uniform(32.8, 32.9)), float(rng.uniform(-117.3, -117.2)))
+                  if rng.random() > 0.1 else (np.nan, np.nan) for _ in range(n_locations)]
+    last = rng.integers(-1, n_locations, n_users).tolist()
+    load = rng.integers(0, g + 1, n_users).tolist()
+    rows = [(i, int(rng.integers(n_locations)), float(rng.integers(3)), int(rng.integers(1, 5)))
+            for i in range(n_tasks)]
+    held = frozenset((int(rng.integers(n_users)), int(rng.integers(max(n_tasks, 1))))
+                     for _ in range(n_users // 4))
+    state = state_of(n_users=n_users, n_locations=n_locations, g=g, coords=coords,
+                     last_location=last, load=load, held=held)
+    tasks = tasks_of(*rows)
+    result = make_policy("NA").allocate(tasks, state)
+    pairs = list(zip(result.user.tolist(), result.task.tolist(), strict=True))
+    assert pairs == brute_force_na(tasks, state)
