@@ -34,7 +34,6 @@ from generators.sensegen.data import (
     SAMPLE_RATE_HZ,
     Normalizer,
     Series,
-    atomic_output,
     load_hapt,
     split_by_user,
 )
@@ -45,6 +44,7 @@ from generators.sensegen.model import (
 )
 from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
 from mcsim.errors import InputError
+from mcsim.outputs import atomic_file
 
 AXES = ("x", "y", "z")
 
@@ -289,7 +289,7 @@ def evaluate(
         "checkpoint_metadata": ckpt.get("metadata", {}),
     }
     out = Path(out_dir)
-    with atomic_output(out / "report.json") as tmp:
+    with atomic_file(out / "report.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
     _plots(out, real_g, fake_g, acf_r, acf_f, freqs, psd_r, psd_f)
     return report
@@ -384,6 +384,6 @@ def _plots(
 def _save(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    with atomic_output(path) as tmp:
+    with atomic_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)

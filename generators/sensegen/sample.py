@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from generators.sensegen.data import Normalizer, atomic_output
+from generators.sensegen.data import Normalizer
 from generators.sensegen.model import (
     LSTMState,
     SenseGenGenerator,
@@ -25,6 +25,7 @@ from generators.sensegen.model import (
     load_checkpoint,
 )
 from mcsim.errors import InputError
+from mcsim.outputs import atomic_file
 
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "sensegen_hapt.pt"
 """The checkpoint trained on HAPT users 1-20 that ships with the package."""
@@ -216,6 +217,6 @@ def sample_to_file(
         ids = np.full(n, sampler.activity_id(activity), dtype=np.int64)
     sampler.reset(n, seed)
     data = sampler.sample(None, steps, ids)
-    with atomic_output(out) as tmp, tmp.open("wb") as fh:
+    with atomic_file(out) as tmp, tmp.open("wb") as fh:
         np.save(fh, data)
     return data

@@ -36,7 +36,6 @@ from generators.sensegen.data import (
     Normalizer,
     Series,
     Streams,
-    atomic_output,
     default_data_dir,
     load_hapt,
     read_activity_names,
@@ -51,6 +50,7 @@ from generators.sensegen.model import (
     load_checkpoint,
 )
 from mcsim.errors import CheckpointError, InputError
+from mcsim.outputs import atomic_file
 
 CHECKPOINT_NAME = "checkpoint.pt"  # full, resumable state
 MODEL_NAME = "model.pt"  # weights, config, statistics and metadata only (what ships)
@@ -360,10 +360,10 @@ class Trainer:
     def write(self, snapshot: dict[str, Any]) -> None:
         """Write the resumable checkpoint, the slim model file, history CSV and plots."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_output(self.out_dir / CHECKPOINT_NAME) as tmp:
+        with atomic_file(self.out_dir / CHECKPOINT_NAME) as tmp:
             torch.save(snapshot, tmp)
         slim = {k: v for k, v in snapshot.items() if k in _SLIM_KEYS}
-        with atomic_output(self.out_dir / MODEL_NAME) as tmp:
+        with atomic_file(self.out_dir / MODEL_NAME) as tmp:
             torch.save(slim, tmp)
         write_history(snapshot["history"], self.out_dir)
 
@@ -493,7 +493,7 @@ def write_history(history: dict[str, list[float]], out_dir: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with atomic_output(out_dir / HISTORY_NAME) as tmp, tmp.open("w", newline="") as fh:
+    with atomic_file(out_dir / HISTORY_NAME) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(HISTORY_COLUMNS)
         writer.writerows(zip(*(history[k] for k in HISTORY_COLUMNS), strict=True))
@@ -520,7 +520,7 @@ def write_history(history: dict[str, list[float]], out_dir: Path) -> None:
     ax.set_title("SenseGen generator loss (cf. paper Fig. 3)")
     ax.legend()
     fig.tight_layout()
-    with atomic_output(out_dir / "nll.png") as tmp:
+    with atomic_file(out_dir / "nll.png") as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -531,7 +531,7 @@ def write_history(history: dict[str, list[float]], out_dir: Path) -> None:
     ax.set_ylabel("D accuracy on a fresh batch")
     ax.set_title("Discriminator accuracy (cf. paper Fig. 4)")
     fig.tight_layout()
-    with atomic_output(out_dir / "d_accuracy.png") as tmp:
+    with atomic_file(out_dir / "d_accuracy.png") as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
 
