@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +29,24 @@ LSTMState = tuple[torch.Tensor, torch.Tensor]
 """(h, c), each of shape (num_layers, batch, hidden_size), as ``torch.nn.LSTM`` uses them."""
 
 
+class _StoredConfig:
+    """A config that travels inside a ``weights_only`` checkpoint as a plain dict."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for a ``weights_only`` checkpoint."""
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`; unknown or missing keys raise ``KeyError``/``TypeError``."""
+        unknown = set(raw) - {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        if unknown:
+            raise KeyError(f"unknown {cls.__name__} keys {sorted(unknown)}")
+        return cls(**raw)
+
+
 @dataclass(frozen=True)
-class GeneratorConfig:
+class GeneratorConfig(_StoredConfig):
     """Shape of the SenseGen generator; stored in every checkpoint so the model can be rebuilt.
 
     Attributes:
@@ -57,22 +73,9 @@ class GeneratorConfig:
     sigma_min: float = 1e-2  # [normalised units]
     sigma_max: float = 1e2  # [normalised units]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for a ``weights_only`` checkpoint."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> GeneratorConfig:
-        """Inverse of :meth:`to_dict`; unknown or missing keys raise ``KeyError``/``TypeError``."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(raw) - names
-        if unknown:
-            raise KeyError(f"unknown generator config keys {sorted(unknown)}")
-        return cls(**raw)
-
 
 @dataclass(frozen=True)
-class DiscriminatorConfig:
+class DiscriminatorConfig(_StoredConfig):
     """Shape of the paper's discriminator (Sec. 3.2).
 
     Attributes:
@@ -84,19 +87,6 @@ class DiscriminatorConfig:
     n_axes: int = 3  # d [axes]
     hidden_size: int = 64  # [units]
     fc_size: int = 16  # [units]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for a ``weights_only`` checkpoint."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> DiscriminatorConfig:
-        """Inverse of :meth:`to_dict`."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(raw) - names
-        if unknown:
-            raise KeyError(f"unknown discriminator config keys {sorted(unknown)}")
-        return cls(**raw)
 
 
 @dataclass(frozen=True)
