@@ -148,6 +148,10 @@ def test_empty_binary_missing_and_folder(tmp_path: Path) -> None:
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     with pytest.raises(TraceError, match="binary"):
         load_trace(binary)
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("user,location,time\nJos\u00e9,caf\u00e9,2024-01-01\n".encode("latin-1"))
+    with pytest.raises(TraceError, match="not UTF-8"):
+        load_trace(latin1)
     with pytest.raises(TraceError, match="no such file"):
         load_trace(tmp_path / "absent.csv")
     folder = tmp_path / "folder"
