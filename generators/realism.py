@@ -31,6 +31,7 @@ import pandas as pd
 from generators.mobility import CampusConfig, extend_trace, generate_campus
 from mcsim.cycles import CycleOptions, CycleTable, cut_cycles
 from mcsim.geo import StayPointOptions, haversine_m
+from mcsim.outputs import save_figure
 from mcsim.traces import Trace, load_trace
 
 DEFAULT_GEOLIFE = Path(__file__).resolve().parents[2] / "shared" / "data" / "geolife"
@@ -240,8 +241,7 @@ def _plot_patterns(patterns: pd.DataFrame, path: Path) -> None:
 
 def _save(fig: plt.Figure, path: Path) -> None:
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from mcsim.errors import MCSimError
 
@@ -64,3 +65,18 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def save_figure(figure: Any, path: str | Path, *, dpi: int = 120, **savefig: Any) -> Path:
+    """Write a matplotlib figure to ``path`` as PNG, atomically, and release it.
+
+    The one way figures leave the program, so every plot gets the same all-or-nothing write
+    and no figure is left open in pyplot's registry (long sweeps would leak them).
+    """
+    with atomic_file(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi, **savefig)
+    if figure.canvas.manager is not None:  # made by pyplot, which holds it until closed
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    return Path(path)

@@ -18,6 +18,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from mcsim.outputs import save_figure
+
 POLICY_ORDER = ("MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA")
 _MARKERS = dict(zip(POLICY_ORDER, "osD^vxP", strict=True))
 
@@ -59,8 +61,7 @@ def _lines(ax: Axes, frame: pd.DataFrame, metric: str, ylabel: str) -> None:
 
 def _save(figure: Figure, path: Path) -> Path:
     figure.tight_layout()
-    figure.savefig(path, dpi=150)
-    return path
+    return save_figure(figure, path, dpi=150)
 
 
 def allocation_figures(summary: pd.DataFrame, out: str | Path) -> list[Path]:

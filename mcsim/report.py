@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mcsim.outputs import save_figure
+
 
 def _variant_labels(metrics: pd.DataFrame, settings: list[str]) -> dict[int, str]:
     labels = {}
@@ -58,8 +60,7 @@ def write_plots(metrics: pd.DataFrame, folder: Path, settings: Iterable[str]) ->
     if len(labels) > 1:
         ax.legend(fontsize="small", ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     ax.set_title("Task completion on the simulated days")
-    fig.savefig(folder / "completion.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, folder / "completion.png", bbox_inches="tight")
 
     fig, ax = plt.subplots(figsize=(6.0, 4.5))
     markers = "osD^v<>PX*"
@@ -74,6 +75,5 @@ def write_plots(metrics: pd.DataFrame, folder: Path, settings: Iterable[str]) ->
     ax.legend(fontsize="small")
     ax.set_title("Cost against coverage")
     fig.tight_layout()
-    fig.savefig(folder / "cost_coverage.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, folder / "cost_coverage.png")
     return ["completion.png", "cost_coverage.png"]

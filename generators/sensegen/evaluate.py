@@ -44,7 +44,7 @@ from generators.sensegen.model import (
 )
 from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
 from mcsim.errors import InputError
-from mcsim.outputs import atomic_file
+from mcsim.outputs import atomic_file, save_figure
 
 AXES = ("x", "y", "z")
 
@@ -360,7 +360,7 @@ def _plots(
         ax.set_ylabel("body acc. [g]")
     fig.suptitle("Real vs generated 8 s windows (cf. paper Fig. 2)")
     fig.tight_layout()
-    _save(fig, out / "windows.png")
+    save_figure(fig, out / "windows.png", dpi=110)
 
     fig, axes = plt.subplots(3, 3, figsize=(12, 8))
     lags = np.arange(len(acf_r)) / SAMPLE_RATE_HZ
@@ -378,12 +378,5 @@ def _plots(
         axes[2, a].set_title(f"{name}: power spectrum [g²/Hz] vs Hz")
     axes[0, 0].legend()
     fig.tight_layout()
-    _save(fig, out / "statistics.png")
+    save_figure(fig, out / "statistics.png", dpi=110)
 
-
-def _save(fig: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)

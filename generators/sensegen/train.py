@@ -50,7 +50,7 @@ from generators.sensegen.model import (
     load_checkpoint,
 )
 from mcsim.errors import CheckpointError, InputError
-from mcsim.outputs import atomic_file
+from mcsim.outputs import atomic_file, save_figure
 
 CHECKPOINT_NAME = "checkpoint.pt"  # full, resumable state
 MODEL_NAME = "model.pt"  # weights, config, statistics and metadata only (what ships)
@@ -520,9 +520,7 @@ def write_history(history: dict[str, list[float]], out_dir: Path) -> None:
     ax.set_title("SenseGen generator loss (cf. paper Fig. 3)")
     ax.legend()
     fig.tight_layout()
-    with atomic_file(out_dir / "nll.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "nll.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(history["round"], history["d_accuracy"], lw=0.8)
     ax.axhline(0.5, color="grey", ls="--", lw=0.8)
@@ -531,9 +529,7 @@ def write_history(history: dict[str, list[float]], out_dir: Path) -> None:
     ax.set_ylabel("D accuracy on a fresh batch")
     ax.set_title("Discriminator accuracy (cf. paper Fig. 4)")
     fig.tight_layout()
-    with atomic_file(out_dir / "d_accuracy.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "d_accuracy.png")
 
 
 def train(
