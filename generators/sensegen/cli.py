@@ -47,6 +47,7 @@ def _train(args: argparse.Namespace) -> int:
         lr_d=args.lr_d,
         clip=args.clip,
         drop_condition=args.drop_condition,
+        sampled_inputs=args.sampled_inputs,
         eval_every=args.eval_every,
         eval_windows=base.eval_windows,
         checkpoint_every=args.checkpoint_every,
@@ -68,6 +69,7 @@ def _train(args: argparse.Namespace) -> int:
             device=args.device,
             max_minutes=args.max_minutes,
             progress=not args.quiet,
+            init=args.init,
         )
     except KeyboardInterrupt:
         print(
@@ -129,6 +131,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="HAPT folder (default: $MCSIM_DATA/hapt or ../shared/data/hapt)",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument(
+        "--init",
+        default=None,
+        help="start from this model checkpoint's weights (fine-tuning; same shape options)",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda:0 ...")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this")
@@ -152,6 +159,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-d", type=float, default=tc.lr_d)
     p.add_argument("--clip", type=float, default=tc.clip)
     p.add_argument("--drop-condition", type=float, default=tc.drop_condition)
+    p.add_argument(
+        "--sampled-inputs",
+        type=float,
+        default=tc.sampled_inputs,
+        help="share of input steps replaced by G's own samples (scheduled sampling)",
+    )
     p.add_argument("--eval-every", type=int, default=tc.eval_every)
     p.add_argument("--checkpoint-every", type=int, default=tc.checkpoint_every)
     p.add_argument("--hidden-size", type=int, default=gc.hidden_size)

@@ -15,6 +15,7 @@ Randomness comes only from an explicit ``torch.Generator`` passed in by the call
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,18 +248,28 @@ class Series:
         lengths = torch.tensor([len(r.acc) for r in recordings])
         self.starts = torch.cumsum(lengths, 0) - lengths
         self.lengths = lengths
+        self.segment_starts, self.segment_lengths, self.segment_labels = _segments(recordings)
 
-    def random_starts(self, n: int, length: int, generator: torch.Generator) -> torch.Tensor:
-        """Global start indices of ``n`` random windows of ``length`` inside one recording each.
+    def random_starts(
+        self, n: int, length: int, generator: torch.Generator, activity: int | None = None
+    ) -> torch.Tensor:
+        """Global start indices of ``n`` random windows of ``length`` samples.
 
-        Every admissible window is equally likely (recordings weighted by their room).
+        Every admissible window is equally likely: inside one recording, or, with ``activity``,
+        inside one labelled segment of that activity id.
+
+        Raises:
+            InputError: no recording (or segment of ``activity``) is ``length`` samples long.
         """
-        room = (self.lengths - length + 1).clamp(min=0)
-        if int(room.sum()) == 0:
-            raise InputError(f"no recording is {length} samples long")
-        rec = torch.multinomial(room.double(), n, replacement=True, generator=generator)
-        offset = (torch.rand(n, generator=generator, dtype=torch.float64) * room[rec]).long()
-        return self.starts[rec] + offset
+        if activity is None:
+            starts, lengths, where = self.starts, self.lengths, "recording"
+        else:
+            keep = self.segment_labels == activity
+            starts, lengths = self.segment_starts[keep], self.segment_lengths[keep]
+            where = f"segment of activity id {activity}"
+        if int((lengths >= length).sum()) == 0:
+            raise InputError(f"no {where} is {length} samples long")
+        return _draw_spans(starts, lengths, length, n, generator)[1]
 
     def windows(self, starts: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(values (n, length, d), labels (n, length)) of windows at global ``starts``."""
@@ -266,28 +277,75 @@ class Series:
         return self.values[idx], self.labels[idx]
 
     def random_windows(
-        self, n: int, length: int, generator: torch.Generator
+        self, n: int, length: int, generator: torch.Generator, activity: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` uniformly drawn windows (values, labels) of ``length`` steps."""
-        return self.windows(self.random_starts(n, length, generator), length)
+        """``n`` uniformly drawn windows (values, labels) of ``length`` steps; see
+        :meth:`random_starts`."""
+        return self.windows(self.random_starts(n, length, generator, activity), length)
+
+
+def _segments(recordings: list[Recording]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(global starts, lengths, labels) of the maximal labelled runs of one activity each."""
+    starts, lengths, labels = [], [], []
+    offset = 0
+    for rec in recordings:
+        change = np.flatnonzero(np.diff(rec.labels)) + 1
+        bounds = np.concatenate([[0], change, [len(rec.labels)]])
+        for lo, hi in itertools.pairwise(bounds):
+            if rec.labels[lo] != UNLABELLED:
+                starts.append(offset + lo)
+                lengths.append(hi - lo)
+                labels.append(rec.labels[lo])
+        offset += len(rec.labels)
+    return (
+        torch.tensor(starts, dtype=torch.long),
+        torch.tensor(lengths, dtype=torch.long),
+        torch.tensor(labels, dtype=torch.long),
+    )
+
+
+def _draw_spans(
+    starts: torch.Tensor, lengths: torch.Tensor, need: int, n: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of ``n`` spans (weighted by their room for ``need`` samples) and start offsets."""
+    if n == 0:
+        empty = torch.zeros(0, dtype=torch.long)
+        return empty, empty
+    room = (lengths - need + 1).clamp(min=0)
+    span = torch.multinomial(room.double(), n, replacement=True, generator=generator)
+    offset = (torch.rand(n, generator=generator, dtype=torch.float64) * room[span]).long()
+    return span, starts[span] + offset
 
 
 class Streams:
-    """Parallel lanes walking through recordings chunk by chunk, for truncated BPTT.
+    """Parallel lanes for truncated BPTT: each reads consecutive chunks of one span of data.
 
-    Each lane reads consecutive chunks of one recording, so the caller carries the LSTM state
-    from chunk to chunk (detached) as over one long series; when a lane reaches the end of its
-    recording it jumps to a random place in a random recording and reports a reset so that the
-    caller zeroes that lane's state. With probability ``drop_condition`` a lane's activity
-    condition is replaced by 0 (none) for its whole life: condition dropout, so that the same
-    network learns both the unconditioned (paper) model and the activity-conditioned one.
+    The caller carries the LSTM state from chunk to chunk (detached) as over one long series.
+    When a lane reaches the end of its span it jumps to a random place in a new one and reports
+    a reset so that the caller zeroes that lane's state. Two kinds of lane share the batch:
+
+    * unconditioned lanes (probability ``drop_condition``, the paper's model): the span is a
+      whole recording, activity changes and unlabelled stretches included, condition 0;
+    * conditioned lanes: the span is one labelled activity segment, and the condition is that
+      activity for the whole life of the lane, which starts from a fresh state.
+
+    Why conditioned lanes live inside one segment: when a lane ran through whole recordings
+    with per-sample labels, the recent signal already told the LSTM the activity, so the
+    network learnt to ignore the condition, and a conditioned stream drifted to whatever its
+    own history suggested. Starting from a fresh state inside a segment is also exactly how
+    the sampler starts a conditioned stream, so the condition is what tells the model, from
+    the first step, which activity to produce.
 
     Args:
         series: the training series.
         lanes: batch size B.
         chunk: time steps per chunk L.
-        drop_condition: probability that a lane is trained without its activity.
+        drop_condition: probability that a (re)starting lane is unconditioned.
         generator: source of randomness for restarts and dropout.
+
+    Raises:
+        InputError: no recording (or, with conditioned lanes, no segment) has ``chunk + 1``
+            samples.
     """
 
     def __init__(
@@ -302,24 +360,34 @@ class Streams:
         self.chunk = chunk
         self.drop_condition = drop_condition
         self.generator = generator
+        need = chunk + 1
+        if int((series.lengths >= need).sum()) == 0:
+            raise InputError(f"no recording has {need} samples for a chunk of {chunk}")
+        if drop_condition < 1 and int((series.segment_lengths >= need).sum()) == 0:
+            raise InputError(f"no labelled segment has {need} samples for a chunk of {chunk}")
         self.position = torch.zeros(lanes, dtype=torch.long)
-        self.end = torch.zeros(lanes, dtype=torch.long)  # exclusive end of the lane's recording
-        self.dropped = torch.zeros(lanes, dtype=torch.bool)
+        self.end = torch.zeros(lanes, dtype=torch.long)  # exclusive end of the lane's span
+        self.label = torch.zeros(lanes, dtype=torch.long)  # the lane's condition (0 = none)
         self._restart(torch.ones(lanes, dtype=torch.bool))
 
     def _restart(self, mask: torch.Tensor) -> None:
-        n = int(mask.sum())
-        if n == 0:
+        lanes = torch.nonzero(mask).squeeze(1)
+        if len(lanes) == 0:
             return
-        need = self.chunk + 1
-        room = (self.series.lengths - need + 1).clamp(min=0)
-        if int(room.sum()) == 0:
-            raise InputError(f"no recording has {need} samples for a chunk of {self.chunk}")
-        rec = torch.multinomial(room.double(), n, replacement=True, generator=self.generator)
-        offset = (torch.rand(n, generator=self.generator, dtype=torch.float64) * room[rec]).long()
-        self.position[mask] = self.series.starts[rec] + offset
-        self.end[mask] = self.series.starts[rec] + self.series.lengths[rec]
-        self.dropped[mask] = torch.rand(n, generator=self.generator) < self.drop_condition
+        series, need = self.series, self.chunk + 1
+        dropped = torch.rand(len(lanes), generator=self.generator) < self.drop_condition
+        plain = lanes[dropped]
+        rec, start = _draw_spans(series.starts, series.lengths, need, len(plain), self.generator)
+        self.position[plain] = start
+        self.end[plain] = series.starts[rec] + series.lengths[rec]
+        self.label[plain] = UNLABELLED
+        cond = lanes[~dropped]
+        seg, start = _draw_spans(
+            series.segment_starts, series.segment_lengths, need, len(cond), self.generator
+        )
+        self.position[cond] = start
+        self.end[cond] = series.segment_starts[seg] + series.segment_lengths[seg]
+        self.label[cond] = series.segment_labels[seg]
 
     def next_chunk(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The next chunk of every lane.
@@ -332,8 +400,7 @@ class Streams:
         self._restart(reset)
         idx = self.position[:, None] + torch.arange(self.chunk + 1)
         values = self.series.values[idx]
-        cond = self.series.labels[idx[:, :-1]]
-        cond = torch.where(self.dropped[:, None], torch.zeros_like(cond), cond)
+        cond = self.label[:, None].expand(-1, self.chunk).clone()
         self.position += self.chunk
         return values[:, :-1], values[:, 1:], cond, reset
 
@@ -342,11 +409,11 @@ class Streams:
         return {
             "position": self.position.clone(),
             "end": self.end.clone(),
-            "dropped": self.dropped.clone(),
+            "label": self.label.clone(),
         }
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Restore lane positions saved by :meth:`state_dict`."""
         self.position = state["position"].clone()
         self.end = state["end"].clone()
-        self.dropped = state["dropped"].clone()
+        self.label = state["label"].clone()

@@ -43,7 +43,6 @@ from generators.sensegen.model import (
     load_checkpoint,
 )
 from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
-from mcsim.errors import InputError
 from mcsim.outputs import atomic_file, save_figure
 
 AXES = ("x", "y", "z")
@@ -228,7 +227,7 @@ def evaluate(
     rng = torch.Generator().manual_seed(config.seed)
 
     cond_id = None if activity is None else sampler.activity_id(activity)
-    real = _real_windows(val_series, config, rng, cond_id)
+    real, _ = val_series.random_windows(config.windows, config.window, rng, cond_id)
     n = len(real)
     sampler.reset(n, config.seed)
     ids = None if cond_id is None else np.full(n, cond_id, dtype=np.int64)
@@ -285,6 +284,7 @@ def evaluate(
             "ratio": float(np.median(nn_fake) / max(float(np.median(nn_real)), 1e-12)),
             "units": "Euclidean distance of flattened normalised 400x3 windows",
         },
+        "activity_std_g": activity_profile(sampler, val_series, config),
         "config": asdict(config),
         "checkpoint_metadata": ckpt.get("metadata", {}),
     }
@@ -295,26 +295,37 @@ def evaluate(
     return report
 
 
-def _real_windows(
-    series: Series, config: EvalConfig, rng: torch.Generator, cond_id: int | None
-) -> torch.Tensor:
-    if cond_id is None:
-        values, _ = series.random_windows(config.windows, config.window, rng)
-        return values
-    inside = (series.labels == cond_id).to(torch.int32)
-    run = torch.cumsum(torch.cat([torch.zeros(1, dtype=torch.int32), inside]), 0)
-    counts = run[config.window :] - run[: -config.window]  # label hits per window start
-    same_rec = torch.zeros_like(counts, dtype=torch.bool)
-    for start, length in zip(series.starts.tolist(), series.lengths.tolist(), strict=True):
-        same_rec[start : start + length - config.window + 1] = True
-    ok = torch.nonzero((counts == config.window) & same_rec).squeeze(1)
-    if len(ok) == 0:
-        raise InputError(
-            f"no {config.window}-sample window of activity id {cond_id} in the validation users"
-        )
-    pick = ok[torch.randint(len(ok), (config.windows,), generator=rng)]
-    values, _ = series.windows(pick, config.window)
-    return values
+def activity_profile(
+    sampler: Sampler, series: Series, config: EvalConfig, n_streams: int = 64
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per-axis std [g] of real and activity-conditioned generated windows, per activity.
+
+    Why: an activity-conditioned generator must make a walking phone move and a seated one
+    rest. Per-activity signal energy is the first thing that shows whether it does; the
+    shipped checkpoint's first version did not (every activity looked like the mix).
+    Only activities with validation segments of at least ``config.window`` samples count.
+
+    Returns:
+        ``{activity name: {"real": {axis: std}, "generated": {axis: std}}}``; empty for a
+        checkpoint without conditioning.
+    """
+    if sampler.model.config.n_conditions == 0:
+        return {}
+    rng = torch.Generator().manual_seed(config.seed + 17)
+    profile = {}
+    for cond_id, name in enumerate(sampler.activities):
+        long_enough = (series.segment_labels == cond_id) & (series.segment_lengths >= config.window)
+        if cond_id == 0 or not bool(long_enough.any()):
+            continue
+        real, _ = series.random_windows(n_streams, config.window, rng, cond_id)
+        real_g = sampler.normalizer.denormalize(real.numpy())
+        sampler.reset(n_streams, config.seed + cond_id)
+        fake_g = sampler.sample(None, config.window, np.full(n_streams, cond_id))
+        profile[name.lower()] = {
+            "real": dict(zip(AXES, real_g.std(axis=1).mean(axis=0).tolist(), strict=True)),
+            "generated": dict(zip(AXES, fake_g.std(axis=1).mean(axis=0).tolist(), strict=True)),
+        }
+    return profile
 
 
 def _json_default(value: Any) -> Any:
@@ -379,4 +390,3 @@ def _plots(
     axes[0, 0].legend()
     fig.tight_layout()
     save_figure(fig, out / "statistics.png", dpi=110)
-

@@ -27,6 +27,8 @@ from generators.sensegen.model import (
 from mcsim.errors import InputError
 from mcsim.outputs import atomic_file
 
+_NOT_STARTED = -1  # condition slot of a phone whose stream has not started yet
+
 SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "sensegen_hapt.pt"
 """The checkpoint trained on HAPT users 1-20 that ships with the package."""
 
@@ -39,7 +41,7 @@ class Sampler:
         normalizer: the training statistics, to return physical units [g].
         activities: activity names by condition id (index 0 = none / unlabelled).
         device: where the LSTM runs.
-        burn_in: steps each stream runs from a zero state at :meth:`reset` before its output
+        burn_in: steps a stream runs from a zero state when it (re)starts, before its output
             is used, so that streams start in the model's steady state [samples].
 
     Example:
@@ -65,6 +67,7 @@ class Sampler:
         self._state: LSTMState | None = None
         self._last: torch.Tensor | None = None
         self._rng: torch.Generator | None = None
+        self._cond: torch.Tensor | None = None  # each phone's current condition id
 
     @classmethod
     def from_checkpoint(
@@ -102,22 +105,22 @@ class Sampler:
         return valid.index(key) + 1
 
     def reset(self, n_phones: int, seed: int) -> None:
-        """Start ``n_phones`` fresh streams; all later randomness derives from ``seed``."""
+        """Prepare ``n_phones`` streams; all later randomness derives from ``seed``.
+
+        No stream is started here: each starts at its first :meth:`sample`, so a day with
+        100,000 phones of which a few hundred ever sense costs only those few hundred burn-ins.
+        """
         if n_phones < 0:
             raise InputError(f"n_phones must be >= 0, got {n_phones}")
         cfg = self.model.config
         self._rng = torch.Generator(device=self.device).manual_seed(int(seed))
         shape = (cfg.num_layers, n_phones, cfg.hidden_size)
-        with torch.inference_mode():
-            self._state = (
-                torch.zeros(shape, device=self.device),
-                torch.zeros(shape, device=self.device),
-            )
-            self._last = torch.zeros((n_phones, cfg.n_axes), device=self.device)
-            if self.burn_in and n_phones:
-                _, self._last, self._state = self.model.generate(
-                    self._last, self.burn_in, self._rng, None, self._state
-                )
+        self._state = (
+            torch.zeros(shape, device=self.device),
+            torch.zeros(shape, device=self.device),
+        )
+        self._last = torch.zeros((n_phones, cfg.n_axes), device=self.device)
+        self._cond = torch.full((n_phones,), _NOT_STARTED, dtype=torch.long, device=self.device)
 
     def sample(
         self,
@@ -127,12 +130,18 @@ class Sampler:
     ) -> np.ndarray:
         """Continue the listed phones' streams by ``steps`` samples.
 
+        A phone's stream starts (fresh LSTM state, then ``burn_in`` discarded steps under its
+        activity) at its first call, and starts afresh whenever its activity changes. Why:
+        the generator learnt each activity from fresh states inside one labelled segment
+        (``data.Streams``), so a new activity is a new segment, and a stream that merely
+        switched its condition would keep following its own history. Without activities
+        (the paper's unconditioned model) a stream never restarts.
+
         Args:
             phones: distinct phone indices in [0, n_phones), shape (n,); None = all phones.
             steps: samples to draw per phone (50 Hz).
             activities: per-phone condition ids, shape (n,), 0 = none (the paper's
-                unconditioned model), 1.. = HAPT activity ids; None = none for all. The shipped
-                checkpoint barely responds to the activity (see generators/checkpoints/README.md).
+                unconditioned model), 1.. = HAPT activity ids; None = none for all.
 
         Returns:
             float32 array (n, steps, 3) of body acceleration [g].
@@ -140,7 +149,7 @@ class Sampler:
         Raises:
             InputError: not reset, bad indices, shapes or activity ids.
         """
-        if self._state is None or self._last is None or self._rng is None:
+        if self._state is None or self._last is None or self._rng is None or self._cond is None:
             raise InputError("call reset(n_phones, seed) before sample()")
         idx = self._indices(phones)
         if not isinstance(steps, int | np.integer) or steps < 0:
@@ -150,6 +159,9 @@ class Sampler:
             return np.zeros((len(idx), int(steps), self.model.config.n_axes), np.float32)
         with torch.inference_mode():
             t_idx = torch.as_tensor(idx, device=self.device)
+            fresh = self._cond[t_idx] != cond
+            if bool(fresh.any()):
+                self._start(t_idx[fresh], cond[fresh])
             state = (self._state[0][:, t_idx], self._state[1][:, t_idx])
             out, last, state = self.model.generate(
                 self._last[t_idx], int(steps), self._rng, cond, state
@@ -159,6 +171,22 @@ class Sampler:
             self._last[t_idx] = last
             values = out.float().cpu().numpy()
         return self.normalizer.denormalize(values)
+
+    def _start(self, t_idx: torch.Tensor, cond: torch.Tensor) -> None:
+        """Start the streams of phones ``t_idx`` afresh under ``cond`` (burn-in discarded)."""
+        cfg = self.model.config
+        shape = (cfg.num_layers, len(t_idx), cfg.hidden_size)
+        state = (
+            torch.zeros(shape, device=self.device),
+            torch.zeros(shape, device=self.device),
+        )
+        last = torch.zeros((len(t_idx), cfg.n_axes), device=self.device)
+        if self.burn_in:
+            _, last, state = self.model.generate(last, self.burn_in, self._rng, cond, state)
+        self._state[0][:, t_idx] = state[0]
+        self._state[1][:, t_idx] = state[1]
+        self._last[t_idx] = last
+        self._cond[t_idx] = cond
 
     def _indices(self, phones: np.ndarray | None) -> np.ndarray:
         if phones is None:
@@ -174,9 +202,10 @@ class Sampler:
             raise InputError("phone indices must be distinct (each phone has one stream)")
         return arr.astype(np.int64)
 
-    def _conditions(self, activities: np.ndarray | None, n: int) -> torch.Tensor | None:
+    def _conditions(self, activities: np.ndarray | None, n: int) -> torch.Tensor:
+        """Validated condition ids as a tensor (zeros, "none", when ``activities`` is None)."""
         if activities is None:
-            return None
+            return torch.zeros(n, dtype=torch.long, device=self.device)
         arr = np.asarray(activities)
         n_cond = self.model.config.n_conditions
         if arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer):
@@ -184,11 +213,9 @@ class Sampler:
                 f"activities must be an integer array of shape ({n},), "
                 f"got shape {arr.shape} of {arr.dtype}"
             )
-        if n_cond == 0:
-            if arr.any():
-                raise InputError("this checkpoint has no activity conditioning")
-            return None
-        if arr.size and (arr.min() < 0 or arr.max() >= n_cond):
+        if n_cond == 0 and arr.any():
+            raise InputError("this checkpoint has no activity conditioning")
+        if n_cond and arr.size and (arr.min() < 0 or arr.max() >= n_cond):
             raise InputError(
                 f"activity ids must lie in [0, {n_cond}); names: {', '.join(self.activities[1:])}"
             )

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -45,6 +46,7 @@ from generators.sensegen.model import (
     CHECKPOINT_FORMAT,
     DiscriminatorConfig,
     GeneratorConfig,
+    MixtureParams,
     SenseGenDiscriminator,
     SenseGenGenerator,
     load_checkpoint,
@@ -81,6 +83,9 @@ class TrainConfig:
         clip: maximal gradient norm (both networks).
         drop_condition: probability that a lane trains without its activity (condition
             dropout; 0 = always conditioned, 1 = the paper's unconditioned model only).
+        sampled_inputs: probability that an input step is replaced by G's own one-step
+            sample (parallel scheduled sampling, Duckworth et al. 2019; 0 = pure teacher
+            forcing as in the paper). See :meth:`Trainer.mix_in_samples` for why.
         eval_every: rounds between evaluations of the NLL on fixed train and validation windows.
         eval_windows: windows (of ``window`` steps) in each fixed evaluation set.
         checkpoint_every: rounds between checkpoints on disk.
@@ -101,6 +106,7 @@ class TrainConfig:
     lr_d: float = 1e-3
     clip: float = 1.0  # [gradient L2 norm]
     drop_condition: float = 0.5
+    sampled_inputs: float = 0.0
     eval_every: int = 10  # [rounds]
     eval_windows: int = 32
     checkpoint_every: int = 5  # [rounds]
@@ -136,6 +142,9 @@ class Trainer:
         out_dir: where checkpoints, history CSV and plots go.
         data_dir: HAPT folder (default: ``data.default_data_dir()``).
         device: torch device for the networks.
+        init: a model checkpoint whose weights (generator and discriminator) start this run
+            instead of a random initialisation: fine-tuning, e.g. under a new lane scheme.
+            It must have the same model shape and normalisation statistics.
     """
 
     def __init__(
@@ -145,6 +154,7 @@ class Trainer:
         out_dir: Path,
         data_dir: Path | None = None,
         device: torch.device | None = None,
+        init: Path | None = None,
     ) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
@@ -178,15 +188,56 @@ class Trainer:
             self.gen = SenseGenGenerator(model_config).to(self.device)
             self.disc = SenseGenDiscriminator(DiscriminatorConfig(n_axes=model_config.n_axes))
         self.disc.to(self.device)
+        self.initialised_from: dict[str, Any] | None = None
+        if init is not None:
+            self._load_init(Path(init))
         self.opt_g = torch.optim.RMSprop(self.gen.parameters(), lr=config.lr_g)
         self.opt_d = torch.optim.RMSprop(self.disc.parameters(), lr=config.lr_d)
-        self.streams = Streams(
-            self.train_series, config.lanes, config.chunk, config.drop_condition, self.data_rng
-        )
+        # A model without a condition input is the paper's: every lane unconditioned.
+        drop = config.drop_condition if model_config.n_conditions else 1.0
+        self.streams = Streams(self.train_series, config.lanes, config.chunk, drop, self.data_rng)
         self.lstm_state: tuple[torch.Tensor, torch.Tensor] | None = None
         self.round = 0
         self.elapsed_s = 0.0
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_COLUMNS}
+
+    def _load_init(self, path: Path) -> None:
+        """Start from another checkpoint's weights (see the ``init`` argument).
+
+        Raises:
+            CheckpointError: unreadable, another model shape or other normalisation statistics.
+        """
+        ckpt = load_checkpoint(path)
+        if ckpt["config"] != self.gen.config.to_dict():
+            raise CheckpointError(
+                f"--init model shape {ckpt['config']} differs from this run's "
+                f"{self.gen.config.to_dict()}; use the same shape options",
+                path=path,
+            )
+        stored = Normalizer.from_dict(ckpt["normalization"])
+        if not np.allclose(stored.mean, self.normalizer.mean) or not np.allclose(
+            stored.std, self.normalizer.std
+        ):
+            raise CheckpointError(
+                "--init normalisation differs from this run's training users; "
+                "use the same --val-users and data",
+                path=path,
+            )
+        try:
+            self.gen.load_state_dict(ckpt["generator"])
+            if "discriminator" in ckpt:
+                self.disc.load_state_dict(ckpt["discriminator"])
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"weights do not match: {str(exc).splitlines()[0]}", path=path
+            ) from exc
+        meta = ckpt.get("metadata", {})
+        self.initialised_from = {
+            "file": path.name,
+            "rounds": int(meta.get("rounds", 0)),
+            "elapsed_s": float(meta.get("elapsed_s", 0.0)),
+            "initialised_from": meta.get("initialised_from"),
+        }
 
     # --- one round ------------------------------------------------------------------------
 
@@ -228,6 +279,8 @@ class Trainer:
             if state is not None:
                 keep = (~reset).to(self.device, torch.float32)[None, :, None]
                 state = (state[0] * keep, state[1] * keep)
+            if cfg.sampled_inputs > 0:
+                x = self.mix_in_samples(x, cond, state)
             self.opt_g.zero_grad()
             loss, state = self.gen.nll(x, target, cond, state)
             loss.backward()
@@ -236,6 +289,46 @@ class Trainer:
             self.lstm_state = (state[0].detach(), state[1].detach())
             total += float(loss.item())
         return total / cfg.g_steps
+
+    @torch.no_grad()
+    def mix_in_samples(
+        self,
+        x: torch.Tensor,
+        cond: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> torch.Tensor:
+        """Replace a random share of input steps by G's own one-step-ahead samples.
+
+        Why: trained on real inputs only, G never sees its own errors, and at sampling time
+        they compound. On resting activities the free-running stream drifted from a few
+        thousandths of a g to walking-sized swings within 2 s, so generated windows rarely
+        rested and conditioned "sitting" looked like moving. Fed its own samples in training
+        while still scored on the real next value, G learns to pull back towards real
+        dynamics (and to lean on the activity condition when its inputs are unreliable).
+        One teacher-forced pass without gradients gives every step's prediction, so the
+        samples cost one extra forward pass, not a sequential roll-out.
+
+        Args:
+            x: (B, L, d) real inputs of the chunk.
+            cond: (B, L) condition ids.
+            state: the carried LSTM state.
+
+        Returns:
+            The inputs with step t + 1 replaced by a draw from p(x_{t+1} | real x_{<=t})
+            with probability ``config.sampled_inputs`` (the first step stays real).
+        """
+        params, _ = self.gen(x, cond, state)
+        lanes, steps, k = params.logits.shape
+        flat = MixtureParams(
+            params.logits.reshape(-1, k),
+            params.mu.reshape(lanes * steps, k, -1),
+            params.sigma.reshape(lanes * steps, k, -1),
+        )
+        draws = self.gen.sample_next(flat, self.sample_rng).reshape(x.shape)
+        swap = torch.rand(lanes, steps - 1, generator=self.data_rng) < self.config.sampled_inputs
+        mixed = x.clone()
+        mixed[:, 1:][swap.to(x.device)] = draws[:, :-1][swap.to(x.device)]
+        return mixed
 
     @torch.no_grad()
     def evaluate_nll(self) -> dict[str, float]:
@@ -284,6 +377,7 @@ class Trainer:
                 "nll_units": "nats per 50 Hz step, 3 axes, normalised units",
                 "device": str(self.device),
                 "torch": str(torch.__version__),
+                "initialised_from": self.initialised_from,
             },
         }
 
@@ -356,6 +450,7 @@ class Trainer:
         self.history = {k: list(ckpt["history"][k]) for k in HISTORY_COLUMNS}
         self.round = int(ckpt["round"])
         self.elapsed_s = float(ckpt["metadata"]["elapsed_s"])
+        self.initialised_from = ckpt["metadata"].get("initialised_from")
 
     def write(self, snapshot: dict[str, Any]) -> None:
         """Write the resumable checkpoint, the slim model file, history CSV and plots."""
@@ -542,6 +637,7 @@ def train(
     max_minutes: float | None = None,
     progress: bool = True,
     on_round: Callable[[Trainer], None] | None = None,
+    init: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train SenseGen on HAPT; see :class:`Trainer`. Returns the final snapshot.
 
@@ -551,7 +647,14 @@ def train(
     """
     out = Path(out_dir)
     dev = pick_device(device)
-    trainer = Trainer(config, model_config, out, None if data_dir is None else Path(data_dir), dev)
+    trainer = Trainer(
+        config,
+        model_config,
+        out,
+        None if data_dir is None else Path(data_dir),
+        dev,
+        None if init is None or resume else Path(init),
+    )
     if resume:
         trainer.restore(out / CHECKPOINT_NAME)
     return trainer.run(max_minutes=max_minutes, progress=progress, on_round=on_round)

@@ -72,8 +72,9 @@ def test_lazy_days_have_the_cycles_of_a_longer_trace(campus: SyntheticCampus) ->
     full = _cycles(campus.trace, campus)
     first = full["cycle"].min()
     window = _cycles(campus.visits(range(10, 13), users=[4, 20]), campus)
-    expected = full[full["user"].isin(["u000005", "u000021"])
-                    & full["cycle"].between(first + 10, first + 12)]
+    expected = full[
+        full["user"].isin(["u000005", "u000021"]) & full["cycle"].between(first + 10, first + 12)
+    ]
     assert len(window) > 0
     pd.testing.assert_frame_equal(window, expected.reset_index(drop=True))
     for d in range(10, 13):
@@ -88,8 +89,9 @@ def test_lazy_days_have_the_cycles_of_a_longer_trace(campus: SyntheticCampus) ->
     joined = joined.sort_values(["user", "time"], kind="stable").reset_index(drop=True)
     assert len(joined) - len(campus.trace) <= campus.config.n_users
     pd.testing.assert_frame_equal(_cycles(Trace(joined), campus), full)
-    assert (cut_cycles(campus.trace, campus.cycle_options()).n_cycles()
-            <= campus.config.n_days).all()
+    assert (
+        cut_cycles(campus.trace, campus.cycle_options()).n_cycles() <= campus.config.n_days
+    ).all()
     assert len(campus.visits(range(30, 40), users=[4])) > 0  # held-out days exist
 
 
@@ -115,18 +117,42 @@ def test_trace_is_valid_by_construction(campus: SyntheticCampus) -> None:
 
 
 @settings(max_examples=20, deadline=None)
-@given(n_users=st.integers(1, 12), n_days=st.integers(1, 8), seed=st.integers(0, 2**32 - 1),
-       first=st.integers(-3, 40), day_start_h=st.floats(4.0, 6.0),
-       timezone=st.sampled_from(["UTC", "America/Los_Angeles", "Asia/Shanghai", "Europe/Berlin",
-                                 "Europe/Helsinki", "Australia/Sydney"]),
-       start=st.sampled_from(["2002-09-30", "2002-10-25", "2021-03-26", "2022-09-30"]))
+@given(
+    n_users=st.integers(1, 12),
+    n_days=st.integers(1, 8),
+    seed=st.integers(0, 2**32 - 1),
+    first=st.integers(-3, 40),
+    day_start_h=st.floats(4.0, 6.0),
+    timezone=st.sampled_from(
+        [
+            "UTC",
+            "America/Los_Angeles",
+            "Asia/Shanghai",
+            "Europe/Berlin",
+            "Europe/Helsinki",
+            "Australia/Sydney",
+        ]
+    ),
+    start=st.sampled_from(["2002-09-30", "2002-10-25", "2021-03-26", "2022-09-30"]),
+)
 def test_any_window_of_any_campus_is_a_valid_trace(
-    n_users: int, n_days: int, seed: int, first: int, day_start_h: float, timezone: str,
+    n_users: int,
+    n_days: int,
+    seed: int,
+    first: int,
+    day_start_h: float,
+    timezone: str,
     start: str,
 ) -> None:
     """Including windows across daylight-saving changes and fractional day starts."""
-    config = CampusConfig(n_users=n_users, n_days=n_days, n_aps=40, timezone=timezone,
-                          start_date=start, day_start_h=day_start_h)
+    config = CampusConfig(
+        n_users=n_users,
+        n_days=n_days,
+        n_aps=40,
+        timezone=timezone,
+        start_date=start,
+        day_start_h=day_start_h,
+    )
     campus = generate_campus(config, seed)
     window = campus.visits(range(first, first + n_days))
     _check_trace_invariants(window.frame)
@@ -137,8 +163,12 @@ def test_any_window_of_any_campus_is_a_valid_trace(
 
 
 def test_a_campus_without_some_kinds_of_building() -> None:
-    config = CampusConfig(n_users=15, n_days=7, n_aps=30,
-                          building_mix=(("residence", 0.5), ("dining", 0.2), ("social", 0.3)))
+    config = CampusConfig(
+        n_users=15,
+        n_days=7,
+        n_aps=30,
+        building_mix=(("residence", 0.5), ("dining", 0.2), ("social", 0.3)),
+    )
     campus = generate_campus(config, seed=3)
     assert set(campus.layout.aps["kind"]) == {"residence", "dining", "social"}
     frame = campus.trace.frame
@@ -149,8 +179,7 @@ def test_a_campus_without_some_kinds_of_building() -> None:
         CampusConfig(building_mix=(("lecture", 1.0),))
 
 
-@pytest.mark.parametrize(("name", "users", "aps"),
-                         [("wtd", 68, 124), ("wtd-extended", 168, 284)])
+@pytest.mark.parametrize(("name", "users", "aps"), [("wtd", 68, 124), ("wtd-extended", 168, 284)])
 def test_paper_presets(name: str, users: int, aps: int) -> None:
     campus = generate_campus(name, seed=0)
     assert len(campus.trace.users) == users
@@ -180,8 +209,9 @@ def test_activity_is_heterogeneous_and_weekends_are_quieter(campus: SyntheticCam
 def test_home_recurs_in_the_cycles_of_every_active_user(campus: SyntheticCampus) -> None:
     cycles = cut_cycles(campus.trace, campus.cycle_options())
     home = campus.routines.home
-    share = pd.Series([home[u] in set(s) for u, s in zip(cycles.user, cycles.sequences(),
-                                                          strict=True)]).groupby(cycles.user)
+    share = pd.Series(
+        [home[u] in set(s) for u, s in zip(cycles.user, cycles.sequences(), strict=True)]
+    ).groupby(cycles.user)
     assert (share.mean() >= 0.8).all()
     routine = campus.routine(0)
     assert routine["home"] == str(campus.location_ids[home[0]])
@@ -197,8 +227,7 @@ def test_ap_log_has_one_sighting_per_interval() -> None:
     Trace.from_frame(log.frame)  # sorted and valid
     cycles_visits = cut_cycles(visits)
     cycles_log = cut_cycles(log)
-    assert [list(s) for s in cycles_visits.sequences()] == [list(s) for s in
-                                                             cycles_log.sequences()]
+    assert [list(s) for s in cycles_visits.sequences()] == [list(s) for s in cycles_log.sequences()]
     with pytest.raises(ValueError, match="max_rows"):
         to_ap_log(visits, interval_s=20, max_rows=1000)
 
@@ -242,8 +271,14 @@ def test_realism_report_writes_summary_and_figures(tmp_path: Path) -> None:
     assert (summary["patterns_total@0.7"] >= summary["patterns_intra_closed@0.7"]).all()
     assert (summary["patterns_intra_closed@0.7"] >= summary["patterns_inter_closed@0.7"]).all()
     assert (summary["patterns_total@0.7"] >= summary["patterns_total@0.9"]).all()
-    for name in ("summary.csv", "patterns.csv", "locations_per_day.png", "rank_frequency.png",
-                 "radius_of_gyration.png", "patterns_vs_minsup.png"):
+    for name in (
+        "summary.csv",
+        "patterns.csv",
+        "locations_per_day.png",
+        "rank_frequency.png",
+        "radius_of_gyration.png",
+        "patterns_vs_minsup.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0
 
 
@@ -273,13 +308,21 @@ def _trips(campus: SyntheticCampus) -> pd.DataFrame:
     for user, g in f.assign(long=long).groupby("user", observed=True):
         idx = np.flatnonzero(g["long"].to_numpy())
         for i, j in pairwise(idx):
-            rows.append((user, str(g["location"].iat[i]), str(g["location"].iat[j]),
-                         g["time"].iat[j].floor("D"),
-                         tuple(str(x) for x in g["location"].iloc[i + 1 : j])))
+            rows.append(
+                (
+                    user,
+                    str(g["location"].iat[i]),
+                    str(g["location"].iat[j]),
+                    g["time"].iat[j].floor("D"),
+                    tuple(str(x) for x in g["location"].iloc[i + 1 : j]),
+                )
+            )
     return pd.DataFrame(rows, columns=["user", "origin", "target", "day", "via"])
 
 
-def test_routine_trip_is_seen_by_its_route_aps_in_order_every_day(ap_campus: SyntheticCampus) -> None:
+def test_routine_trip_is_seen_by_its_route_aps_in_order_every_day(
+    ap_campus: SyntheticCampus,
+) -> None:
     campus = ap_campus
     trips = _trips(campus)
     repeated = trips[trips["via"].str.len() > 0].groupby(["user", "origin", "target"])
@@ -292,7 +335,9 @@ def test_routine_trip_is_seen_by_its_route_aps_in_order_every_day(ap_campus: Syn
     assert len(seen) >= 0.5 * len(expected)
 
 
-def test_passby_sightings_are_short_and_disabled_config_has_none(ap_campus: SyntheticCampus) -> None:
+def test_passby_sightings_are_short_and_disabled_config_has_none(
+    ap_campus: SyntheticCampus,
+) -> None:
     campus = ap_campus
     f = campus.trace.frame
     dwell = (f["end"] - f["time"]).dt.total_seconds()

@@ -77,6 +77,34 @@ def test_streams_carry_on_and_restart(synthetic_hapt: Path) -> None:
     assert not dropped.next_chunk()[2].any()  # condition dropout: all "none"
 
 
+def test_conditioned_lanes_stay_inside_one_activity_segment(synthetic_hapt: Path) -> None:
+    recs = load_hapt(synthetic_hapt)
+    series = Series(recs, Normalizer.fit(recs))
+    # segments: walking (id 1) 100..1099 and sitting (id 4) 1200..2899 of each recording
+    assert series.segment_labels.tolist() == [1, 4, 1, 4]
+    assert series.segment_starts.tolist() == [100, 1200, 3100, 4200]
+    assert series.segment_lengths.tolist() == [1000, 1700, 1000, 1700]
+    streams = Streams(series, 16, 90, 0.0, torch.Generator().manual_seed(1))
+    for _ in range(60):
+        cond = streams.next_chunk()[2]
+        start = streams.position - 90  # where this chunk began
+        labels = series.labels[start[:, None] + torch.arange(91)]
+        assert (labels == cond[:, :1]).all()  # every step, target included, in the activity
+        assert (cond == cond[:, :1]).all() and (cond > 0).all()
+    mixed = Streams(series, 400, 50, 0.5, torch.Generator().manual_seed(2))
+    share = (mixed.next_chunk()[2][:, 0] == 0).float().mean()
+    assert 0.4 < share < 0.6  # about half the lanes unconditioned
+
+
+def test_random_windows_of_one_activity(synthetic_hapt: Path) -> None:
+    recs = load_hapt(synthetic_hapt)
+    series = Series(recs, Normalizer.fit(recs))
+    _, labels = series.random_windows(50, 400, torch.Generator().manual_seed(0), activity=4)
+    assert (labels == 4).all()
+    with pytest.raises(InputError, match="no segment of activity id 1 is 1500 samples long"):
+        series.random_windows(5, 1500, torch.Generator(), activity=1)
+
+
 def test_streams_state_round_trip(synthetic_hapt: Path) -> None:
     recs = load_hapt(synthetic_hapt)
     series = Series(recs, Normalizer.fit(recs))

@@ -27,6 +27,9 @@ def test_report_and_plots(synthetic_hapt: Path, tiny_checkpoint: Path, tmp_path:
     assert saved["predictive_score"] > 0 and set(saved["wasserstein_g"]) == {"x", "y", "z"}
     assert saved["memorisation"]["ratio"] > 0
     assert (out / "windows.png").is_file() and (out / "statistics.png").is_file()
+    profile = saved["activity_std_g"]  # the synthetic recordings label walking and sitting
+    assert {"walking", "sitting"} <= set(profile)
+    assert all(set(v["generated"]) == {"x", "y", "z"} for v in profile.values())
 
 
 def test_activity_windows_and_unknown_activity(

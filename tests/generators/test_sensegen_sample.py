@@ -199,3 +199,28 @@ def test_shipped_checkpoint_loads_and_samples() -> None:
     out = sampler.sample(None, 100, np.array([0, 1, 4, 6]))
     assert out.shape == (4, 100, 3) and np.isfinite(out).all()
     assert 0.001 < out.std() < 2.0  # body acceleration [g], not normalised units
+
+
+def test_a_new_activity_starts_a_fresh_stream(tiny_checkpoint: Path) -> None:
+    walk, sit = np.array([1]), np.array([4])
+    a = Sampler.from_checkpoint(tiny_checkpoint)
+    a.reset(2, seed=3)
+    a.sample(np.array([0]), 10, walk)
+    switched = a.sample(np.array([0]), 10, sit)
+    b = Sampler.from_checkpoint(tiny_checkpoint)
+    b.reset(2, seed=3)
+    b.sample(np.array([1]), 10, walk)  # the same draws, spent on another phone
+    fresh = b.sample(np.array([0]), 10, sit)
+    assert np.array_equal(switched, fresh)  # phone 0's walking history is gone
+    a.reset(2, seed=3)
+    whole = a.sample(np.array([0]), 20, walk)
+    a.reset(2, seed=3)
+    halves = [a.sample(np.array([0]), 10, walk) for _ in range(2)]
+    assert np.array_equal(whole, np.concatenate(halves, axis=1))  # same activity: continues
+
+
+def test_streams_start_lazily(tiny_checkpoint: Path) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint)
+    sampler.reset(100_000, seed=0)  # no burn-in for phones that never sense
+    sampler.sample(np.array([7]), 5)
+    assert not sampler._state[0][:, 8].any() and sampler._state[0][:, 7].any()

@@ -100,6 +100,40 @@ def test_resume_with_other_settings_is_refused(synthetic_hapt: Path, tmp_path: P
         )
 
 
+def test_sampled_inputs_replace_steps_with_model_draws(
+    synthetic_hapt: Path, tmp_path: Path
+) -> None:
+    every = TrainConfig(**{**CONFIG.__dict__, "sampled_inputs": 1.0})
+    trainer = Trainer(every, MODEL, tmp_path / "run", synthetic_hapt)
+    x, _, cond, _ = trainer.streams.next_chunk()
+    mixed = trainer.mix_in_samples(x, cond, None)
+    assert torch.equal(mixed[:, 0], x[:, 0])  # the carried-over first step stays real
+    assert not torch.isclose(mixed[:, 1:], x[:, 1:]).any()  # all later steps are draws
+    snap = train(every, MODEL, tmp_path / "full", data_dir=synthetic_hapt, progress=False)
+    assert math.isfinite(snap["history"]["train_nll"][-1])
+
+
+def test_init_starts_from_another_checkpoint(synthetic_hapt: Path, tmp_path: Path) -> None:
+    first = train(CONFIG, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
+    trainer = Trainer(CONFIG, MODEL, tmp_path / "b", synthetic_hapt, init=tmp_path / "a/model.pt")
+    for key, value in first["generator"].items():
+        assert torch.equal(trainer.gen.state_dict()[key], value), key
+    snap = train(
+        CONFIG,
+        MODEL,
+        tmp_path / "b",
+        data_dir=synthetic_hapt,
+        progress=False,
+        init=tmp_path / "a/model.pt",
+    )
+    assert snap["metadata"]["initialised_from"]["file"] == "model.pt"
+    assert snap["metadata"]["initialised_from"]["rounds"] == 4
+    wider = GeneratorConfig(**{**MODEL.__dict__, "hidden_size": 32})
+    with pytest.raises(CheckpointError, match="model shape") as info:
+        Trainer(CONFIG, wider, tmp_path / "c", synthetic_hapt, init=tmp_path / "a/model.pt")
+    assert "model.pt" in str(info.value)
+
+
 def test_bad_data_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="RawData"):
         train(CONFIG, MODEL, tmp_path / "run", data_dir=tmp_path / "nothing", progress=False)
