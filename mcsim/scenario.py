@@ -270,7 +270,7 @@ class Scenario(_Config):
     sensor: str = "none"  # "sensegen" (shipped checkpoint), a .pt path, or "none"
     reading_s: float = Field(2.56, gt=0, le=600)  # [s] reading window (50 Hz samples)
     walking_dwell_s: float = Field(120.0, ge=0)  # [s] readings on shorter visits: walking
-    sensor_activity: bool = False  # condition readings on walking/standing (experimental)
+    sensor_activity: bool = True  # condition readings on walking/standing (False: paper)
     repetitions: int = Field(1, ge=1, le=100_000)  # simulated days per variant
     workers: int = Field(1, ge=1, le=1024)  # processes for repetitions (results identical)
     output: Path | None = None  # default results folder; relative to the scenario's folder

@@ -38,6 +38,7 @@ def _train(args: argparse.Namespace) -> int:
         g_steps=args.g_steps,
         d_steps=args.d_steps,
         lanes=args.lanes,
+        lane_life=args.lane_life,
         chunk=args.chunk,
         d_batch=args.d_batch,
         window=args.window,
@@ -47,6 +48,7 @@ def _train(args: argparse.Namespace) -> int:
         lr_d=args.lr_d,
         clip=args.clip,
         drop_condition=args.drop_condition,
+        input_noise=args.input_noise,
         sampled_inputs=args.sampled_inputs,
         eval_every=args.eval_every,
         eval_windows=base.eval_windows,
@@ -151,6 +153,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--g-steps", type=int, default=tc.g_steps, help="G updates per round")
     p.add_argument("--d-steps", type=int, default=tc.d_steps, help="D updates per round")
     p.add_argument("--lanes", type=int, default=tc.lanes, help="G batch size")
+    p.add_argument(
+        "--lane-life", type=float, default=tc.lane_life, help="mean chunks before a lane restarts"
+    )
     p.add_argument("--chunk", type=int, default=tc.chunk, help="TBPTT chunk [samples]")
     p.add_argument("--d-batch", type=int, default=tc.d_batch, help="m real + m fake windows")
     p.add_argument("--window", type=int, default=tc.window, help="D window [samples]")
@@ -159,6 +164,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-d", type=float, default=tc.lr_d)
     p.add_argument("--clip", type=float, default=tc.clip)
     p.add_argument("--drop-condition", type=float, default=tc.drop_condition)
+    p.add_argument(
+        "--input-noise",
+        type=float,
+        default=tc.input_noise,
+        help="std of noise on G's inputs, normalised units (denoising training)",
+    )
     p.add_argument(
         "--sampled-inputs",
         type=float,

@@ -318,30 +318,36 @@ def _draw_spans(
 
 
 class Streams:
-    """Parallel lanes for truncated BPTT: each reads consecutive chunks of one span of data.
+    """Parallel lanes of training chunks for truncated BPTT, of two kinds.
 
-    The caller carries the LSTM state from chunk to chunk (detached) as over one long series.
-    When a lane reaches the end of its span it jumps to a random place in a new one and reports
-    a reset so that the caller zeroes that lane's state. Two kinds of lane share the batch:
+    * Unconditioned lanes (the first ``round(lanes * drop_condition)``; the paper's model)
+      walk through recordings, activity changes and unlabelled stretches included, with
+      condition 0. The caller carries the LSTM state from chunk to chunk (detached) as over
+      one long series. At the end of a recording, and otherwise with probability
+      ``1 / lane_life`` per chunk, a lane jumps to a random place and reports a reset, so
+      that the caller starts it afresh.
+    * Conditioned lanes read a fresh window inside one labelled activity segment every
+      chunk, with that activity as condition (always reported as a reset).
 
-    * unconditioned lanes (probability ``drop_condition``, the paper's model): the span is a
-      whole recording, activity changes and unlabelled stretches included, condition 0;
-    * conditioned lanes: the span is one labelled activity segment, and the condition is that
-      activity for the whole life of the lane, which starts from a fresh state.
+    A lane's first chunk after a reset has a zero first input: it starts exactly as the
+    sampler starts a stream (fresh state, zero input), so the model learns to begin a stream
+    from nothing, as it must when it generates.
 
-    Why conditioned lanes live inside one segment: when a lane ran through whole recordings
-    with per-sample labels, the recent signal already told the LSTM the activity, so the
-    network learnt to ignore the condition, and a conditioned stream drifted to whatever its
-    own history suggested. Starting from a fresh state inside a segment is also exactly how
-    the sampler starts a conditioned stream, so the condition is what tells the model, from
-    the first step, which activity to produce.
+    Why conditioned lanes look like this: a lane that ran through whole recordings with
+    per-sample labels never needed its condition, because the recent signal already told the
+    LSTM the activity; the network learnt to ignore the condition, and a conditioned stream
+    drifted to whatever its own history suggested. A conditioned chunk instead starts exactly
+    as the sampler starts a stream (zero state, zero input), so the first values can only
+    come from the condition, and the whole start-up of every activity is trained.
 
     Args:
         series: the training series.
         lanes: batch size B.
         chunk: time steps per chunk L.
-        drop_condition: probability that a (re)starting lane is unconditioned.
-        generator: source of randomness for restarts and dropout.
+        drop_condition: share of lanes that are unconditioned.
+        generator: source of randomness for the places the lanes read.
+        lane_life: mean number of chunks an unconditioned lane reads before it restarts
+            (if its recording lasts).
 
     Raises:
         InputError: no recording (or, with conditioned lanes, no segment) has ``chunk + 1``
@@ -355,15 +361,17 @@ class Streams:
         chunk: int,
         drop_condition: float,
         generator: torch.Generator,
+        lane_life: float = 8.0,
     ) -> None:
         self.series = series
         self.chunk = chunk
-        self.drop_condition = drop_condition
         self.generator = generator
+        self.lane_life = lane_life
+        self.n_plain = round(lanes * drop_condition)
         need = chunk + 1
         if int((series.lengths >= need).sum()) == 0:
             raise InputError(f"no recording has {need} samples for a chunk of {chunk}")
-        if drop_condition < 1 and int((series.segment_lengths >= need).sum()) == 0:
+        if self.n_plain < lanes and int((series.segment_lengths >= need).sum()) == 0:
             raise InputError(f"no labelled segment has {need} samples for a chunk of {chunk}")
         self.position = torch.zeros(lanes, dtype=torch.long)
         self.end = torch.zeros(lanes, dtype=torch.long)  # exclusive end of the lane's span
@@ -371,17 +379,12 @@ class Streams:
         self._restart(torch.ones(lanes, dtype=torch.bool))
 
     def _restart(self, mask: torch.Tensor) -> None:
-        lanes = torch.nonzero(mask).squeeze(1)
-        if len(lanes) == 0:
-            return
         series, need = self.series, self.chunk + 1
-        dropped = torch.rand(len(lanes), generator=self.generator) < self.drop_condition
-        plain = lanes[dropped]
+        lanes = torch.nonzero(mask).squeeze(1)
+        plain, cond = lanes[lanes < self.n_plain], lanes[lanes >= self.n_plain]
         rec, start = _draw_spans(series.starts, series.lengths, need, len(plain), self.generator)
         self.position[plain] = start
         self.end[plain] = series.starts[rec] + series.lengths[rec]
-        self.label[plain] = UNLABELLED
-        cond = lanes[~dropped]
         seg, start = _draw_spans(
             series.segment_starts, series.segment_lengths, need, len(cond), self.generator
         )
@@ -393,27 +396,28 @@ class Streams:
         """The next chunk of every lane.
 
         Returns:
-            x (B, L, d), target (B, L, d) = x shifted by one step, condition ids (B, L) and a
-            (B,) mask of lanes that restarted (their carried state must be zeroed).
+            x (B, L, d), target (B, L, d) = the series one step ahead of x, condition ids
+            (B, L) and a (B,) mask of lanes that restarted (their carried state must be
+            zeroed).
         """
-        reset = self.position + self.chunk + 1 > self.end
+        lanes = len(self.position)
+        retire = torch.rand(lanes, generator=self.generator) * self.lane_life < 1.0
+        reset = (self.position + self.chunk + 1 > self.end) | retire
+        reset[self.n_plain :] = True
         self._restart(reset)
         idx = self.position[:, None] + torch.arange(self.chunk + 1)
         values = self.series.values[idx]
+        x = values[:, :-1].clone()
+        x[reset, 0] = 0.0  # a fresh lane starts as a sampled stream does
         cond = self.label[:, None].expand(-1, self.chunk).clone()
         self.position += self.chunk
-        return values[:, :-1], values[:, 1:], cond, reset
+        return x, values[:, 1:], cond, reset
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Lane positions for a resumable checkpoint."""
-        return {
-            "position": self.position.clone(),
-            "end": self.end.clone(),
-            "label": self.label.clone(),
-        }
+        return {"position": self.position.clone(), "end": self.end.clone()}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Restore lane positions saved by :meth:`state_dict`."""
         self.position = state["position"].clone()
         self.end = state["end"].clone()
-        self.label = state["label"].clone()

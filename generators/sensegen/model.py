@@ -135,6 +135,13 @@ class SenseGenGenerator(nn.Module):
         )
         self.fc = nn.Linear(config.hidden_size, config.fc_size)
         self.head = nn.Linear(config.fc_size, k * (1 + 2 * d))
+        # A learned (h, c) start for every condition (one slot without conditioning), zero at
+        # first, i.e. the usual zero state. Why: the one-hot input alone was ignored, because
+        # after a step or two the signal itself tells the activity; a fresh stream has no
+        # signal yet, and its start state is where "walking" vs "sitting" must come from.
+        self.initial_state = nn.Parameter(
+            torch.zeros(2, config.num_layers, max(config.n_conditions, 1), config.hidden_size)
+        )
 
     def condition(self, cond: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor | None:
         """One-hot encode condition ids (0 = none) broadcast to ``shape`` = (batch, time).
@@ -150,6 +157,14 @@ class SenseGenGenerator(nn.Module):
             cond = cond[:, None].expand(shape)
         return F.one_hot(cond.long(), n).to(self.head.weight.dtype)
 
+    def start_state(self, cond: torch.Tensor | None, batch: int) -> LSTMState:
+        """The learned start state of fresh streams with condition ids ``cond`` (batch,)
+        (None = none for all)."""
+        if cond is None or self.config.n_conditions == 0:
+            cond = torch.zeros(batch, dtype=torch.long, device=self.initial_state.device)
+        start = self.initial_state[:, :, cond.long()]
+        return start[0].contiguous(), start[1].contiguous()
+
     def forward(
         self,
         x: torch.Tensor,
@@ -161,11 +176,15 @@ class SenseGenGenerator(nn.Module):
         Args:
             x: (batch, time, d) normalised inputs x_1..x_T.
             cond: (batch, time) or (batch,) condition ids (0 = none), or None for all-none.
-            state: LSTM (h, c) carried from the previous chunk, or None for zeros.
+            state: LSTM (h, c) carried from the previous chunk, or None for a fresh start
+                (:meth:`start_state` of the first step's condition).
 
         Returns:
             The parameters of p(x_{t+1} | ...) for t = 1..T, and the LSTM state after x_T.
         """
+        if state is None:
+            first = None if cond is None else (cond if cond.dim() == 1 else cond[:, 0])
+            state = self.start_state(first, x.shape[0])
         onehot = self.condition(cond, tuple(x.shape[:2]))
         inp = x if onehot is None else torch.cat([x, onehot], dim=-1)
         out, state = self.lstm(inp, state)
@@ -261,6 +280,8 @@ class SenseGenGenerator(nn.Module):
             (batch, steps, d) samples, the last sample (batch, d) and the final LSTM state.
         """
         batch = x0.shape[0]
+        if state is None:
+            state = self.start_state(cond, batch)
         onehot = self.condition(cond, (batch, 1))
         out = x0.new_empty((batch, steps, self.config.n_axes))
         x = x0

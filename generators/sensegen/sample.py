@@ -173,14 +173,10 @@ class Sampler:
         return self.normalizer.denormalize(values)
 
     def _start(self, t_idx: torch.Tensor, cond: torch.Tensor) -> None:
-        """Start the streams of phones ``t_idx`` afresh under ``cond`` (burn-in discarded)."""
-        cfg = self.model.config
-        shape = (cfg.num_layers, len(t_idx), cfg.hidden_size)
-        state = (
-            torch.zeros(shape, device=self.device),
-            torch.zeros(shape, device=self.device),
-        )
-        last = torch.zeros((len(t_idx), cfg.n_axes), device=self.device)
+        """Start the streams of phones ``t_idx`` afresh under ``cond``: the model's learned start
+        state and a zero input, then ``burn_in`` discarded steps."""
+        state = self.model.start_state(cond, len(t_idx))
+        last = torch.zeros((len(t_idx), self.model.config.n_axes), device=self.device)
         if self.burn_in:
             _, last, state = self.model.generate(last, self.burn_in, self._rng, cond, state)
         self._state[0][:, t_idx] = state[0]

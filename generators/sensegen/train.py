@@ -70,6 +70,8 @@ class TrainConfig:
         g_steps: generator updates (one TBPTT chunk each) per round.
         d_steps: discriminator updates per round on the round's batch (paper: 200 epochs).
         lanes: generator batch size B (parallel TBPTT lanes).
+        lane_life: mean chunks an unconditioned lane reads before it restarts from a fresh
+            state (``data.Streams``).
         chunk: TBPTT chunk length L [samples].
         d_batch: m, real and generated windows per discriminator batch (m of each).
         window: discriminator window length [samples] (paper: 400 = 8 s at 50 Hz).
@@ -83,6 +85,8 @@ class TrainConfig:
         clip: maximal gradient norm (both networks).
         drop_condition: probability that a lane trains without its activity (condition
             dropout; 0 = always conditioned, 1 = the paper's unconditioned model only).
+        input_noise: std of Gaussian noise added to G's inputs (never to its targets), in
+            normalised units; see :meth:`Trainer.generator_phase` for why.
         sampled_inputs: probability that an input step is replaced by G's own one-step
             sample (parallel scheduled sampling, Duckworth et al. 2019; 0 = pure teacher
             forcing as in the paper). See :meth:`Trainer.mix_in_samples` for why.
@@ -97,6 +101,7 @@ class TrainConfig:
     g_steps: int = 20
     d_steps: int = 5
     lanes: int = 64  # B
+    lane_life: float = 8.0  # [chunks]
     chunk: int = 100  # L [samples]
     d_batch: int = 32  # m
     window: int = 400  # [samples]
@@ -106,6 +111,7 @@ class TrainConfig:
     lr_d: float = 1e-3
     clip: float = 1.0  # [gradient L2 norm]
     drop_condition: float = 0.5
+    input_noise: float = 0.08  # [normalised units]
     sampled_inputs: float = 0.0
     eval_every: int = 10  # [rounds]
     eval_windows: int = 32
@@ -195,7 +201,9 @@ class Trainer:
         self.opt_d = torch.optim.RMSprop(self.disc.parameters(), lr=config.lr_d)
         # A model without a condition input is the paper's: every lane unconditioned.
         drop = config.drop_condition if model_config.n_conditions else 1.0
-        self.streams = Streams(self.train_series, config.lanes, config.chunk, drop, self.data_rng)
+        self.streams = Streams(
+            self.train_series, config.lanes, config.chunk, drop, self.data_rng, config.lane_life
+        )
         self.lstm_state: tuple[torch.Tensor, torch.Tensor] | None = None
         self.round = 0
         self.elapsed_s = 0.0
@@ -224,7 +232,11 @@ class Trainer:
                 path=path,
             )
         try:
-            self.gen.load_state_dict(ckpt["generator"])
+            # A checkpoint from before learned start states was trained from zero states,
+            # which is exactly what the zero-initialised ``initial_state`` gives.
+            missing, unexpected = self.gen.load_state_dict(ckpt["generator"], strict=False)
+            if unexpected or set(missing) - {"initial_state"}:
+                raise RuntimeError(f"missing keys {missing}, unexpected keys {unexpected}")
             if "discriminator" in ckpt:
                 self.disc.load_state_dict(ckpt["discriminator"])
         except RuntimeError as exc:
@@ -269,16 +281,28 @@ class Trainer:
         return accuracy, float(loss.item())
 
     def generator_phase(self) -> float:
-        """``g_steps`` TBPTT updates of G by NLL; returns their mean loss."""
+        """``g_steps`` TBPTT updates of G by NLL; returns their mean loss.
+
+        With ``input_noise``, G reads a noisy history but is scored on the clean next value
+        (denoising training against exposure bias). Why: fed only clean inputs, G never
+        learns what to do when its history is slightly off, which is all it ever sees when
+        it runs on its own samples; at rest the generated stream drifted from a few
+        thousandths of a g to walking-sized swings within seconds. With noisy inputs it
+        learns to pull back to the activity's dynamics, and a less exact history makes the
+        activity condition worth using.
+        """
         cfg = self.config
         total = 0.0
         for _ in range(cfg.g_steps):
             x, target, cond, reset = self.streams.next_chunk()
+            if cfg.input_noise > 0:
+                x = x + cfg.input_noise * torch.randn(x.shape, generator=self.data_rng)
             x, target, cond = x.to(self.device), target.to(self.device), cond.to(self.device)
             state = self.lstm_state
-            if state is not None:
+            if state is not None:  # restarted lanes begin from their learned start state
                 keep = (~reset).to(self.device, torch.float32)[None, :, None]
-                state = (state[0] * keep, state[1] * keep)
+                h0, c0 = self.gen.start_state(cond[:, 0], len(cond))
+                state = (state[0] * keep + h0 * (1 - keep), state[1] * keep + c0 * (1 - keep))
             if cfg.sampled_inputs > 0:
                 x = self.mix_in_samples(x, cond, state)
             self.opt_g.zero_grad()

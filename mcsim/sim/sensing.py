@@ -9,8 +9,9 @@ at most once per call, as the interface requires). The world flushes once, at th
 the day, so the number of calls is the largest number of readings of any one phone.
 
 Each phone's stream is the concatenation of its reading windows: the generator continues the
-phone's stream (its LSTM state) from the previous window, and the hours between two readings
-are not generated. Requests are ordered by (time, user, task) before sampling, so a phone's
+phone's stream (its LSTM state) from the previous window while the activity stays the same,
+starts it afresh when the activity changes (see ``generators.sensegen.sample.Sampler``), and
+the hours between two readings are not generated. Requests are ordered by (time, user, task) before sampling, so a phone's
 windows come in time order and the arrays do not depend on how requests were interleaved.
 
 Activity conditioning uses HAPT ids (see ``generators.sensors``): a reading taken on a short

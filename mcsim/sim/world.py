@@ -84,9 +84,8 @@ class WorldOptions:
     g: int = 6  # workload cap: tasks per user over the day
     reading_s: float = 2.56  # [s] length of one reading window (128 samples at 50 Hz)
     walking_dwell_s: float = 120.0  # [s] visits shorter than this are sensed while walking
-    # Ask the phones for walking/standing readings (off by default: the shipped checkpoint's
-    # activity conditioning is experimental, see generators/checkpoints/README.md).
-    condition_on_activity: bool = False
+    # Ask the phones for walking/standing readings (False: the paper's unconditioned SenseGen).
+    condition_on_activity: bool = True
     carry_over: bool = True  # offer copies left unassigned again at later decisions
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -60,9 +61,7 @@ def test_normalizer_round_trip(synthetic_hapt: Path) -> None:
 def test_streams_carry_on_and_restart(synthetic_hapt: Path) -> None:
     recs = load_hapt(synthetic_hapt)
     series = Series(recs, Normalizer.fit(recs))
-    streams = Streams(
-        series, lanes=3, chunk=700, drop_condition=0.0, generator=torch.Generator().manual_seed(0)
-    )
+    streams = Streams(series, 3, 700, 1.0, torch.Generator().manual_seed(0), lane_life=math.inf)
     x1, t1, c1, r1 = streams.next_chunk()
     x2, _, _, r2 = streams.next_chunk()
     assert x1.shape == (3, 700, 3) and c1.shape == (3, 700)
@@ -72,9 +71,12 @@ def test_streams_carry_on_and_restart(synthetic_hapt: Path) -> None:
     for _ in range(5):
         *_, reset = streams.next_chunk()
         assert reset.dtype == torch.bool
-    assert not r1.any()
-    dropped = Streams(series, 4, 50, 1.0, torch.Generator().manual_seed(0))
-    assert not dropped.next_chunk()[2].any()  # condition dropout: all "none"
+    assert not r1.any() and not c1.any()  # unconditioned lanes: condition "none"
+    short = Streams(series, 200, 50, 1.0, torch.Generator().manual_seed(0), lane_life=4.0)
+    short.next_chunk()
+    x, _, _, reset = short.next_chunk()
+    assert 0.15 < float(reset.float().mean()) < 0.35  # about 1 in 4 lanes restart
+    assert not x[reset, 0].any() and x[~reset, 0].any()  # a fresh lane starts from zero
 
 
 def test_conditioned_lanes_stay_inside_one_activity_segment(synthetic_hapt: Path) -> None:
@@ -86,14 +88,15 @@ def test_conditioned_lanes_stay_inside_one_activity_segment(synthetic_hapt: Path
     assert series.segment_lengths.tolist() == [1000, 1700, 1000, 1700]
     streams = Streams(series, 16, 90, 0.0, torch.Generator().manual_seed(1))
     for _ in range(60):
-        cond = streams.next_chunk()[2]
+        x, _, cond, reset = streams.next_chunk()
+        assert reset.all() and not x[:, 0].any()  # fresh state, zero first input
         start = streams.position - 90  # where this chunk began
         labels = series.labels[start[:, None] + torch.arange(91)]
         assert (labels == cond[:, :1]).all()  # every step, target included, in the activity
         assert (cond == cond[:, :1]).all() and (cond > 0).all()
-    mixed = Streams(series, 400, 50, 0.5, torch.Generator().manual_seed(2))
-    share = (mixed.next_chunk()[2][:, 0] == 0).float().mean()
-    assert 0.4 < share < 0.6  # about half the lanes unconditioned
+    mixed = Streams(series, 10, 50, 0.3, torch.Generator().manual_seed(2))
+    _, _, cond, reset = mixed.next_chunk()
+    assert not cond[:3].any() and (cond[3:] > 0).all() and reset[3:].all()
 
 
 def test_random_windows_of_one_activity(synthetic_hapt: Path) -> None:

@@ -101,6 +101,23 @@ def test_condition_changes_the_prediction() -> None:
     assert unconditioned.lstm.input_size == 3
 
 
+def test_each_condition_learns_its_own_start_state() -> None:
+    model = _model()
+    x = torch.zeros(2, 4, 3)
+    zero = (torch.zeros(2, 2, 16), torch.zeros(2, 2, 16))
+    fresh, _ = model(x, torch.tensor([1, 4]))
+    explicit, _ = model(x, torch.tensor([1, 4]), zero)
+    assert torch.equal(fresh.mu, explicit.mu)  # the start state is zero until trained
+    model.nll(x, torch.ones(2, 4, 3), torch.tensor([1, 4]))[0].backward()
+    grad = model.initial_state.grad
+    assert grad[:, :, [1, 4]].abs().sum() > 0  # the conditions used get a gradient
+    assert not grad[:, :, [0, 2, 3, 5]].any()  # the others do not
+    h, c = model.start_state(torch.tensor([4, 4, 0]), 3)
+    assert h.shape == c.shape == (2, 3, 16)
+    unconditioned = _model(GeneratorConfig(hidden_size=8, num_layers=1, fc_size=4, n_conditions=0))
+    assert unconditioned.start_state(None, 5)[0].shape == (1, 5, 8)
+
+
 def test_discriminator_outputs_a_probability_per_window() -> None:
     disc = SenseGenDiscriminator(DiscriminatorConfig())
     p = disc.prob(torch.randn(5, 40, 3, generator=torch.Generator().manual_seed(0)))

@@ -224,3 +224,13 @@ def test_streams_start_lazily(tiny_checkpoint: Path) -> None:
     sampler.reset(100_000, seed=0)  # no burn-in for phones that never sense
     sampler.sample(np.array([7]), 5)
     assert not sampler._state[0][:, 8].any() and sampler._state[0][:, 7].any()
+
+
+@pytest.mark.skipif(not SHIPPED_CHECKPOINT.is_file(), reason="shipped checkpoint not built yet")
+def test_shipped_checkpoint_follows_the_activity() -> None:
+    sampler = Sampler.from_checkpoint()
+    sampler.reset(32, seed=0)
+    out = sampler.sample(None, 300, np.array([1] * 16 + [4] * 16))  # walking, sitting
+    walking, sitting = out[:16].std(axis=1).mean(), out[16:].std(axis=1).mean()
+    # real HAPT validation users: walking about 0.2 g per axis, sitting about 0.01 g
+    assert walking > 0.08 and sitting < 0.03, (walking, sitting)

@@ -103,7 +103,7 @@ def test_resume_with_other_settings_is_refused(synthetic_hapt: Path, tmp_path: P
 def test_sampled_inputs_replace_steps_with_model_draws(
     synthetic_hapt: Path, tmp_path: Path
 ) -> None:
-    every = TrainConfig(**{**CONFIG.__dict__, "sampled_inputs": 1.0})
+    every = TrainConfig(**{**CONFIG.__dict__, "sampled_inputs": 1.0, "rounds": 1})
     trainer = Trainer(every, MODEL, tmp_path / "run", synthetic_hapt)
     x, _, cond, _ = trainer.streams.next_chunk()
     mixed = trainer.mix_in_samples(x, cond, None)
@@ -113,13 +113,30 @@ def test_sampled_inputs_replace_steps_with_model_draws(
     assert math.isfinite(snap["history"]["train_nll"][-1])
 
 
+def test_input_noise_reaches_inputs_not_targets(synthetic_hapt: Path, tmp_path: Path) -> None:
+    noisy = TrainConfig(**{**CONFIG.__dict__, "input_noise": 0.5})
+    trainer = Trainer(noisy, MODEL, tmp_path / "run", synthetic_hapt)
+    lanes, rng = trainer.streams.state_dict(), trainer.data_rng.get_state()
+    seen = []
+    nll = trainer.gen.nll
+    trainer.gen.nll = lambda x, target, *rest: seen.append((x, target)) or nll(x, target, *rest)
+    trainer.generator_phase()
+    trainer.streams.load_state_dict(lanes)
+    trainer.data_rng.set_state(rng)
+    x, target, *_ = trainer.streams.next_chunk()  # the same chunk, without the noise
+    assert torch.equal(seen[0][1], target)  # scored on the clean next values
+    gap = seen[0][0] - x
+    assert 0.4 < float(gap.std()) < 0.6  # read through N(0, 0.5^2) noise
+
+
 def test_init_starts_from_another_checkpoint(synthetic_hapt: Path, tmp_path: Path) -> None:
-    first = train(CONFIG, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
+    short = TrainConfig(**{**CONFIG.__dict__, "rounds": 1})
+    first = train(short, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
     trainer = Trainer(CONFIG, MODEL, tmp_path / "b", synthetic_hapt, init=tmp_path / "a/model.pt")
     for key, value in first["generator"].items():
         assert torch.equal(trainer.gen.state_dict()[key], value), key
     snap = train(
-        CONFIG,
+        short,
         MODEL,
         tmp_path / "b",
         data_dir=synthetic_hapt,
@@ -127,7 +144,7 @@ def test_init_starts_from_another_checkpoint(synthetic_hapt: Path, tmp_path: Pat
         init=tmp_path / "a/model.pt",
     )
     assert snap["metadata"]["initialised_from"]["file"] == "model.pt"
-    assert snap["metadata"]["initialised_from"]["rounds"] == 4
+    assert snap["metadata"]["initialised_from"]["rounds"] == 1
     wider = GeneratorConfig(**{**MODEL.__dict__, "hidden_size": 32})
     with pytest.raises(CheckpointError, match="model shape") as info:
         Trainer(CONFIG, wider, tmp_path / "c", synthetic_hapt, init=tmp_path / "a/model.pt")
