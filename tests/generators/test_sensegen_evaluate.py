@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from generators.sensegen.evaluate import EvalConfig, discriminator_accuracy, evaluate
+from generators.sensegen.evaluate import (
+    EvalConfig,
+    _nn_distance,
+    discriminator_accuracy,
+    evaluate,
+)
 from mcsim.errors import InputError
 
 SMALL = EvalConfig(windows=8, window=40, train_windows=16, epochs=1, batch=4, max_lag=5)
@@ -47,3 +53,12 @@ def test_classifier_separates_obviously_different_windows() -> None:
     fake = 5.0 + 0.1 * torch.randn(40, 30, 3, generator=rng)
     config = EvalConfig(epochs=15, batch=8)
     assert discriminator_accuracy(real, fake, config, "gru") > 0.9
+
+
+def test_relative_nearest_neighbour_distance_flags_copies_not_quiet_windows() -> None:
+    rng = torch.Generator().manual_seed(0)
+    train = 0.01 * torch.randn(200, 40, 3, generator=rng)  # quiet, resting-like windows
+    copies = train[:20] + 1e-5 * torch.randn(20, 40, 3, generator=rng)
+    fresh = 0.01 * torch.randn(20, 40, 3, generator=rng)
+    assert np.median(_nn_distance(copies, train)[1]) < 0.01
+    assert 1.0 < np.median(_nn_distance(fresh, train)[1]) < 1.5  # near sqrt(2)
