@@ -262,14 +262,16 @@ class Series:
             InputError: no recording (or segment of ``activity``) is ``length`` samples long.
         """
         if activity is None:
-            starts, lengths, where = self.starts, self.lengths, "recording"
-        else:
-            keep = self.segment_labels == activity
-            starts, lengths = self.segment_starts[keep], self.segment_lengths[keep]
-            where = f"segment of activity id {activity}"
-        if int((lengths >= length).sum()) == 0:
-            raise InputError(f"no {where} is {length} samples long")
-        return _draw_spans(starts, lengths, length, n, generator)[1]
+            return _draw_spans(self.starts, self.lengths, length, n, generator, "recording")[1]
+        keep = self.segment_labels == activity
+        return _draw_spans(
+            self.segment_starts[keep],
+            self.segment_lengths[keep],
+            length,
+            n,
+            generator,
+            f"segment of activity id {activity}",
+        )[1]
 
     def windows(self, starts: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(values (n, length, d), labels (n, length)) of windows at global ``starts``."""
@@ -305,13 +307,24 @@ def _segments(recordings: list[Recording]) -> tuple[torch.Tensor, torch.Tensor, 
 
 
 def _draw_spans(
-    starts: torch.Tensor, lengths: torch.Tensor, need: int, n: int, generator: torch.Generator
+    starts: torch.Tensor,
+    lengths: torch.Tensor,
+    need: int,
+    n: int,
+    generator: torch.Generator,
+    what: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices of ``n`` spans (weighted by their room for ``need`` samples) and start offsets."""
+    """Indices of ``n`` spans (weighted by their room for ``need`` samples) and start offsets.
+
+    Raises:
+        InputError: ``n > 0`` and no span (a ``what``) is ``need`` samples long.
+    """
     if n == 0:
         empty = torch.zeros(0, dtype=torch.long)
         return empty, empty
     room = (lengths - need + 1).clamp(min=0)
+    if int(room.sum()) == 0:
+        raise InputError(f"no {what} is {need} samples long")
     span = torch.multinomial(room.double(), n, replacement=True, generator=generator)
     offset = (torch.rand(n, generator=generator, dtype=torch.float64) * room[span]).long()
     return span, starts[span] + offset
@@ -350,8 +363,8 @@ class Streams:
             (if its recording lasts).
 
     Raises:
-        InputError: no recording (or, with conditioned lanes, no segment) has ``chunk + 1``
-            samples.
+        InputError: no recording (or, with conditioned lanes, no labelled segment) is
+            ``chunk + 1`` samples long.
     """
 
     def __init__(
@@ -368,11 +381,6 @@ class Streams:
         self.generator = generator
         self.lane_life = lane_life
         self.n_plain = round(lanes * drop_condition)
-        need = chunk + 1
-        if int((series.lengths >= need).sum()) == 0:
-            raise InputError(f"no recording has {need} samples for a chunk of {chunk}")
-        if self.n_plain < lanes and int((series.segment_lengths >= need).sum()) == 0:
-            raise InputError(f"no labelled segment has {need} samples for a chunk of {chunk}")
         self.position = torch.zeros(lanes, dtype=torch.long)
         self.end = torch.zeros(lanes, dtype=torch.long)  # exclusive end of the lane's span
         self.label = torch.zeros(lanes, dtype=torch.long)  # the lane's condition (0 = none)
@@ -382,11 +390,18 @@ class Streams:
         series, need = self.series, self.chunk + 1
         lanes = torch.nonzero(mask).squeeze(1)
         plain, cond = lanes[lanes < self.n_plain], lanes[lanes >= self.n_plain]
-        rec, start = _draw_spans(series.starts, series.lengths, need, len(plain), self.generator)
+        rec, start = _draw_spans(
+            series.starts, series.lengths, need, len(plain), self.generator, "recording"
+        )
         self.position[plain] = start
         self.end[plain] = series.starts[rec] + series.lengths[rec]
         seg, start = _draw_spans(
-            series.segment_starts, series.segment_lengths, need, len(cond), self.generator
+            series.segment_starts,
+            series.segment_lengths,
+            need,
+            len(cond),
+            self.generator,
+            "labelled segment",
         )
         self.position[cond] = start
         self.end[cond] = series.segment_starts[seg] + series.segment_lengths[seg]

@@ -45,6 +45,7 @@ from generators.sensegen.model import (
     load_checkpoint,
 )
 from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
+from mcsim.errors import InputError
 from mcsim.outputs import atomic_file, save_figure
 
 AXES = ("x", "y", "z")
@@ -98,25 +99,19 @@ def _fit_classifier(
             optimizer.step()
 
 
-class _GRUClassifier(nn.Module):
-    def __init__(self, hidden: int) -> None:
+class _GRUHead(nn.Module):
+    """GRU over 3-axis windows with a linear read-out: of the last step only (a classifier's
+    logit, ``outputs=1``) or of every step (a next-step predictor, ``outputs=3``)."""
+
+    def __init__(self, hidden: int, outputs: int) -> None:
         super().__init__()
         self.gru = nn.GRU(3, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, 1)
+        self.out = nn.Linear(hidden, outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, _ = self.gru(x)
-        return self.out(h[:, -1]).squeeze(-1)
-
-
-class _GRUPredictor(nn.Module):
-    def __init__(self, hidden: int) -> None:
-        super().__init__()
-        self.gru = nn.GRU(3, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, _ = self.gru(x)
+        if self.out.out_features == 1:
+            return self.out(h[:, -1]).squeeze(-1)
         return self.out(h)
 
 
@@ -148,7 +143,7 @@ def discriminator_accuracy(
             model: nn.Module = SenseGenDiscriminator(DiscriminatorConfig())
             opt: torch.optim.Optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr)
         else:
-            model = _GRUClassifier(config.gru_hidden)
+            model = _GRUHead(config.gru_hidden, 1)
             opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     _fit_classifier(model, x[train_idx], y[train_idx], config, rng, opt)
     with torch.no_grad():
@@ -163,7 +158,7 @@ def predictive_mae(
     rng = torch.Generator().manual_seed(config.seed + 13)
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(config.seed)
-        model = _GRUPredictor(config.gru_hidden)
+        model = _GRUHead(config.gru_hidden, 3)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     for _ in range(config.epochs):
         order = torch.randperm(len(train), generator=rng)
@@ -321,11 +316,11 @@ def activity_profile(
         return {}
     rng = torch.Generator().manual_seed(config.seed + 17)
     profile = {}
-    for cond_id, name in enumerate(sampler.activities):
-        long_enough = (series.segment_labels == cond_id) & (series.segment_lengths >= config.window)
-        if cond_id == 0 or not bool(long_enough.any()):
+    for cond_id, name in enumerate(sampler.activities[1:], start=1):
+        try:
+            real, _ = series.random_windows(n_streams, config.window, rng, cond_id)
+        except InputError:  # no validation segment of this activity is long enough
             continue
-        real, _ = series.random_windows(n_streams, config.window, rng, cond_id)
         real_g = sampler.normalizer.denormalize(real.numpy())
         sampler.reset(n_streams, config.seed + cond_id)
         fake_g = sampler.sample(None, config.window, np.full(n_streams, cond_id))

@@ -620,20 +620,17 @@ def write_history(history: dict[str, list[float]], out_dir: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(updates, history["train_nll"], lw=0.8, label="train (running, conditioned mix)")
     evaluated = [i for i, v in enumerate(history["val_nll"]) if not math.isnan(v)]
-    ax.plot(
-        [updates[i] for i in evaluated],
-        [history["eval_train_nll"][i] for i in evaluated],
-        "o-",
-        ms=3,
-        label="train users (fixed windows)",
-    )
-    ax.plot(
-        [updates[i] for i in evaluated],
-        [history["val_nll"][i] for i in evaluated],
-        "s-",
-        ms=3,
-        label="validation users (fixed windows)",
-    )
+    for column, style, users in (
+        ("eval_train_nll", "o-", "train"),
+        ("val_nll", "s-", "validation"),
+    ):
+        ax.plot(
+            [updates[i] for i in evaluated],
+            [history[column][i] for i in evaluated],
+            style,
+            ms=3,
+            label=f"{users} users (fixed windows)",
+        )
     ax.set_xlabel("generator updates")
     ax.set_ylabel("NLL [nats / step, normalised]")
     ax.set_title("SenseGen generator loss (cf. paper Fig. 3)")
