@@ -57,17 +57,25 @@ def main(argv: list[str] | None = None) -> None:
     floor = time.perf_counter() - t1
 
     scale = args.users * args.days / (100_000 * 30)  # the targets scale with user-days
-    print(f"preset {args.preset}: {args.users:,} users x {args.days} days, "
-          f"{config.n_aps:,} APs, seed {args.seed}")
+    print(
+        f"preset {args.preset}: {args.users:,} users x {args.days} days, "
+        f"{config.n_aps:,} APs, seed {args.seed}"
+    )
     print(f"rows (visits)          {rows:,}  ({rows / (args.users * args.days):.2f} per user-day)")
     print(f"layout + routines      {t_layout:8.2f} s")
-    print(f"total generation       {elapsed:8.2f} s   target {TARGET_S * scale:6.1f} s   "
-          f"ratio {elapsed / (TARGET_S * scale):.2f}")
-    print(f"peak RSS (process)     {peak / 1024**3:8.2f} GB  target {TARGET_BYTES / 1024**3:6.1f} GB"
-          f"   ratio {peak / TARGET_BYTES:.2f}   (before: {rss_before / 1024**3:.2f} GB)")
+    print(
+        f"total generation       {elapsed:8.2f} s   target {TARGET_S * scale:6.1f} s   "
+        f"ratio {elapsed / (TARGET_S * scale):.2f}"
+    )
+    print(
+        f"peak RSS (process)     {peak / 1024**3:8.2f} GB  target {TARGET_BYTES / 1024**3:6.1f} GB"
+        f"   ratio {peak / TARGET_BYTES:.2f}   (before: {rss_before / 1024**3:.2f} GB)"
+    )
     print(f"trace frame in memory  {trace.frame.memory_usage(deep=True).sum() / 1024**2:8.1f} MB")
-    print(f"numpy floor            {floor:8.2f} s   (rng.random of {n_variates:,} variates)   "
-          f"generator / floor {elapsed / floor:.1f}x")
+    print(
+        f"numpy floor            {floor:8.2f} s   (rng.random of {n_variates:,} variates)   "
+        f"generator / floor {elapsed / floor:.1f}x"
+    )
 
 
 if __name__ == "__main__":

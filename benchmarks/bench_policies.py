@@ -57,9 +57,13 @@ def city(n_users: int, seed: int, workers: int | None) -> World:
 
 def pool(world: World, n_tasks: int, seed: int) -> TaskBatch:
     """``n_tasks`` tasks needing 2 measurements each on average (at most 3)."""
-    return generate_task_pool(n_tasks=n_tasks, total_copies=2 * n_tasks, max_copies=3,
-                              locations=world.seen_locations,
-                              rng=np.random.default_rng(seed))
+    return generate_task_pool(
+        n_tasks=n_tasks,
+        total_copies=2 * n_tasks,
+        max_copies=3,
+        locations=world.seen_locations,
+        rng=np.random.default_rng(seed),
+    )
 
 
 def policy_seconds(name: str, tasks: TaskBatch, state: PlatformState, repeats: int) -> float:
@@ -92,17 +96,26 @@ def floor_pass(tasks: TaskBatch, state: PlatformState) -> Callable[[], np.ndarra
 def paper_scale(seed: int, repeats: int) -> None:
     config = CampusConfig.preset("wtd-extended")
     world = build_world(generate_campus(config, seed=seed))
-    tasks = generate_task_pool(n_tasks=200, total_copies=400, max_copies=3,
-                               locations=world.seen_locations, rng=np.random.default_rng(seed))
+    tasks = generate_task_pool(
+        n_tasks=200,
+        total_copies=400,
+        max_copies=3,
+        locations=world.seen_locations,
+        rng=np.random.default_rng(seed),
+    )
     state = world.state(G)
-    print(f"(a) paper scale: {len(world.train.users)} users, {len(world.patterns):,} patterns, "
-          f"{len(tasks)} tasks / {tasks.total_copies} measurements, g = {G}, "
-          f"median of {repeats}")
+    print(
+        f"(a) paper scale: {len(world.train.users)} users, {len(world.patterns):,} patterns, "
+        f"{len(tasks)} tasks / {tasks.total_copies} measurements, g = {G}, "
+        f"median of {repeats}"
+    )
     print(f"    {'policy':<7}{'ms':>9}{'target ms':>11}{'ratio':>8}")
     for name in POLICIES:
         seconds = policy_seconds(name, tasks, state, repeats)
-        print(f"    {name:<7}{seconds * 1e3:>9.2f}{PAPER_TARGET_S * 1e3:>11.0f}"
-              f"{seconds / PAPER_TARGET_S:>8.3f}")
+        print(
+            f"    {name:<7}{seconds * 1e3:>9.2f}{PAPER_TARGET_S * 1e3:>11.0f}"
+            f"{seconds / PAPER_TARGET_S:>8.3f}"
+        )
 
 
 def large_scale(n_users: int, n_tasks: int, seed: int, workers: int | None) -> World:
@@ -112,47 +125,64 @@ def large_scale(n_users: int, n_tasks: int, seed: int, workers: int | None) -> W
     tasks = pool(world, n_tasks, seed)
     state = world.state(G)
     floor = median_seconds(floor_pass(tasks, state), 5)
-    print(f"\n(b) {n_users:,} users x {n_tasks:,} tasks ({tasks.total_copies:,} measurements), "
-          f"g = {G}: {len(world.patterns):,} patterns mined in the world build "
-          f"({built:.1f} s)")
+    print(
+        f"\n(b) {n_users:,} users x {n_tasks:,} tasks ({tasks.total_copies:,} measurements), "
+        f"g = {G}: {len(world.patterns):,} patterns mined in the world build "
+        f"({built:.1f} s)"
+    )
     print(f"    reference (one vectorised pass over all patterns): {floor * 1e3:.1f} ms")
-    print(f"    {'policy':<7}{'s':>8}{'target s':>10}{'ratio':>8}{'x floor':>10}{'placed':>9}"
-          f"{'iterations':>12}")
+    print(
+        f"    {'policy':<7}{'s':>8}{'target s':>10}{'ratio':>8}{'x floor':>10}{'placed':>9}"
+        f"{'iterations':>12}"
+    )
     for name in POLICIES:
         result = make_policy(name).allocate(tasks, state)
         target = LARGE_TARGET_S.get(name, DEFAULT_LARGE_TARGET_S)
-        print(f"    {name:<7}{result.seconds:>8.2f}{target:>10.0f}"
-              f"{result.seconds / target:>8.3f}{result.seconds / floor:>10.0f}"
-              f"{len(result):>9,}{result.iterations:>12,}")
+        print(
+            f"    {name:<7}{result.seconds:>8.2f}{target:>10.0f}"
+            f"{result.seconds / target:>8.3f}{result.seconds / floor:>10.0f}"
+            f"{len(result):>9,}{result.iterations:>12,}"
+        )
     return world
 
 
-def growth(world: World, task_sizes: list[int], user_sizes: list[int], seed: int,
-           workers: int | None) -> None:
+def growth(
+    world: World, task_sizes: list[int], user_sizes: list[int], seed: int, workers: int | None
+) -> None:
     n_users = len(world.train.users)
     rows = {}
     state = world.state(G)
     for n_tasks in task_sizes:
         tasks = pool(world, n_tasks, seed)
-        rows[("tasks", n_tasks)] = {name: policy_seconds(name, tasks, state, 1)
-                                    for name in POLICIES}
+        rows[("tasks", n_tasks)] = {
+            name: policy_seconds(name, tasks, state, 1) for name in POLICIES
+        }
     n_tasks = task_sizes[-1]
     for users in user_sizes:
         smaller = world if users == n_users else city(users, seed, workers)
         tasks = pool(smaller, n_tasks, seed)
-        rows[("users", users)] = {name: policy_seconds(name, tasks, smaller.state(G), 1)
-                                  for name in POLICIES}
-    print(f"\n(c) growth [s]: tasks sweep at {n_users:,} users, users sweep at {n_tasks:,} "
-          f"tasks; slope = d log(time) / d log(size) between the ends")
+        rows[("users", users)] = {
+            name: policy_seconds(name, tasks, smaller.state(G), 1) for name in POLICIES
+        }
+    print(
+        f"\n(c) growth [s]: tasks sweep at {n_users:,} users, users sweep at {n_tasks:,} "
+        f"tasks; slope = d log(time) / d log(size) between the ends"
+    )
     print("    " + f"{'sweep':<8}{'size':>8}" + "".join(f"{name:>8}" for name in POLICIES))
     for sweep, sizes in (("tasks", task_sizes), ("users", user_sizes)):
         for size in sizes:
-            print("    " + f"{sweep:<8}{size:>8,}"
-                  + "".join(f"{rows[(sweep, size)][name]:>8.3f}" for name in POLICIES))
+            print(
+                "    "
+                + f"{sweep:<8}{size:>8,}"
+                + "".join(f"{rows[(sweep, size)][name]:>8.3f}" for name in POLICIES)
+            )
         lo, hi = rows[(sweep, sizes[0])], rows[(sweep, sizes[-1])]
         ratio = np.log(sizes[-1] / sizes[0])
-        print("    " + f"{sweep + ' slope':<16}"
-              + "".join(f"{np.log(hi[name] / lo[name]) / ratio:>8.2f}" for name in POLICIES))
+        print(
+            "    "
+            + f"{sweep + ' slope':<16}"
+            + "".join(f"{np.log(hi[name] / lo[name]) / ratio:>8.2f}" for name in POLICIES)
+        )
 
 
 def scale_day(names: Sequence[str], workers: int) -> None:
@@ -166,19 +196,25 @@ def scale_day(names: Sequence[str], workers: int) -> None:
     day = setting.source.day(0, rng_for(scenario.seed, DAY, 0))
     tasks = task_pool(scenario, setting, rng_for(scenario.seed, TASKS, 0, 0))
     patterns = setting.knowledge.patterns
-    print(f"(d) one day of {SCALE.name}: {len(patterns.users):,} users, {len(patterns):,} "
-          f"patterns, {len(tasks):,} tasks ({tasks.total_copies:,} measurements), "
-          f"g = {scenario.g}")
-    print(f"    {'policy':<7}{'decisions':>10}{'alloc s':>9}{'max s':>8}{'target s':>10}"
-          f"{'ratio':>8}{'assigned':>10}")
+    print(
+        f"(d) one day of {SCALE.name}: {len(patterns.users):,} users, {len(patterns):,} "
+        f"patterns, {len(tasks):,} tasks ({tasks.total_copies:,} measurements), "
+        f"g = {scenario.g}"
+    )
+    print(
+        f"    {'policy':<7}{'decisions':>10}{'alloc s':>9}{'max s':>8}{'target s':>10}"
+        f"{'ratio':>8}{'assigned':>10}"
+    )
     for name in names:
         world = World(day, tasks, setting.knowledge, WorldOptions(g=scenario.g))
         decisions = simulate(world, make_policy(name)).decisions
         seconds = float(decisions["seconds"].sum())
-        print(f"    {name:<7}{len(decisions):>10}{seconds:>9.2f}"
-              f"{float(decisions['seconds'].max()):>8.2f}{DAY_TARGET_S:>10.0f}"
-              f"{seconds / DAY_TARGET_S:>8.3f}{int(decisions['assigned'].sum()):>10,}",
-              flush=True)
+        print(
+            f"    {name:<7}{len(decisions):>10}{seconds:>9.2f}"
+            f"{float(decisions['seconds'].max()):>8.2f}{DAY_TARGET_S:>10.0f}"
+            f"{seconds / DAY_TARGET_S:>8.3f}{int(decisions['assigned'].sum()):>10,}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -186,8 +222,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None, help="mining processes")
-    parser.add_argument("--day", action="store_true",
-                        help="only (d): each policy over a simulated scale_100k day")
+    parser.add_argument(
+        "--day", action="store_true", help="only (d): each policy over a simulated scale_100k day"
+    )
     parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=POLICIES)
     args = parser.parse_args()
     if args.day:

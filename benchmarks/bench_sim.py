@@ -76,19 +76,32 @@ def world_visits(arrival: np.ndarray, location: np.ndarray) -> tuple[float, int]
     n_users, visits = arrival.shape
     user = np.repeat(np.arange(n_users), visits)
     departure = np.minimum(arrival + 60.0, 86_400.0)
-    day = DayPlan.build(user, location.ravel(), arrival.ravel(), departure.ravel(),
-                        n_users=n_users, length_s=86_400.0)
+    day = DayPlan.build(
+        user,
+        location.ravel(),
+        arrival.ravel(),
+        departure.ravel(),
+        n_users=n_users,
+        length_s=86_400.0,
+    )
     users = pd.Index([f"u{i}" for i in range(n_users)])
     locations = pd.Index([f"l{i:03d}" for i in range(500)])
-    cycles = CycleTable(users, locations, np.arange(n_users, dtype=np.int32),
-                        np.zeros(n_users, dtype=np.int64),
-                        np.arange(n_users + 1, dtype=np.int64) * visits,
-                        location.ravel().astype(np.int32), arrival.ravel().astype(np.float32),
-                        departure.ravel().astype(np.float32), CycleOptions())
-    knowledge = Knowledge.from_training(cycles, mine_patterns(cycles, 1.0, max_length=1,
-                                                              workers=1),
-                                        Locations(locations, np.full(500, np.nan),
-                                                  np.full(500, np.nan)))
+    cycles = CycleTable(
+        users,
+        locations,
+        np.arange(n_users, dtype=np.int32),
+        np.zeros(n_users, dtype=np.int64),
+        np.arange(n_users + 1, dtype=np.int64) * visits,
+        location.ravel().astype(np.int32),
+        arrival.ravel().astype(np.float32),
+        departure.ravel().astype(np.float32),
+        CycleOptions(),
+    )
+    knowledge = Knowledge.from_training(
+        cycles,
+        mine_patterns(cycles, 1.0, max_length=1, workers=1),
+        Locations(locations, np.full(500, np.nan), np.full(500, np.nan)),
+    )
     start = time.perf_counter()
     world = World(day, TaskBatch.empty(), knowledge)
     if world.run_until_decision() is not None:  # no tasks: the day runs straight through
@@ -101,8 +114,7 @@ def warm_cache() -> None:
     from mcsim.runner import default_cache_dir, prepare
     from mcsim.scenario import load_scenario
 
-    prepare(load_scenario(SCALE).variants[0].scenario, cache_dir=default_cache_dir(),
-            workers=2)
+    prepare(load_scenario(SCALE).variants[0].scenario, cache_dir=default_cache_dir(), workers=2)
 
 
 def scale_day() -> None:
@@ -135,9 +147,14 @@ def scale_day() -> None:
     stages["day and task pool"] = time.perf_counter() - t0
     spec = scenario.policies[0]
     t0 = time.perf_counter()
-    world = World(day, tasks, setting.knowledge, WorldOptions(g=scenario.g),
-                  sensor=_sensor(scenario.sensor),
-                  sensor_seed=seed_for(scenario.seed, SENSOR, 0, 0))
+    world = World(
+        day,
+        tasks,
+        setting.knowledge,
+        WorldOptions(g=scenario.g),
+        sensor=_sensor(scenario.sensor),
+        sensor_seed=seed_for(scenario.seed, SENSOR, 0, 0),
+    )
     stages["world (processes, phones)"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = simulate(world, make_policy(spec.name, **spec.params))
@@ -149,14 +166,17 @@ def scale_day() -> None:
     stages["metrics"] = time.perf_counter() - t0
     total = time.perf_counter() - start
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"\n100,000-user day ({len(day):,} visits, {len(tasks):,} tasks, "
-          f"{metrics['assigned']:,} copies assigned, {metrics['readings']:,} readings):")
+    print(
+        f"\n100,000-user day ({len(day):,} visits, {len(tasks):,} tasks, "
+        f"{metrics['assigned']:,} copies assigned, {metrics['readings']:,} readings):"
+    )
     for name, seconds in stages.items():
         print(f"  {name:<40} {seconds:8.2f} s")
-    print(f"  {'total (mining excluded)':<40} {total:8.2f} s   target < 60 s: "
-          f"{total / 60:.2f}x of the budget")
-    print(f"  {'peak RSS':<40} {peak_gb:8.2f} GB  target < 8 GB: {peak_gb / 8:.2f}x of the "
-          "budget")
+    print(
+        f"  {'total (mining excluded)':<40} {total:8.2f} s   target < 60 s: "
+        f"{total / 60:.2f}x of the budget"
+    )
+    print(f"  {'peak RSS':<40} {peak_gb:8.2f} GB  target < 8 GB: {peak_gb / 8:.2f}x of the budget")
 
 
 def main() -> None:
@@ -174,8 +194,10 @@ def main() -> None:
     world_s, world_n = world_visits(arrival, location)
     bare_rate, world_rate = bare_n / bare_s, world_n / world_s
     print(f"bare SimPy loop : {bare_n:,} timeouts in {bare_s:.2f} s = {bare_rate:,.0f} events/s")
-    print(f"World (no tasks): {world_n:,} visits in {world_s:.2f} s = {world_rate:,.0f} visits/s "
-          "(includes building the world)")
+    print(
+        f"World (no tasks): {world_n:,} visits in {world_s:.2f} s = {world_rate:,.0f} visits/s "
+        "(includes building the world)"
+    )
     print(f"ratio World / bare = {world_rate / bare_rate:.2f} (target >= 0.3)")
     if not args.skip_scale:
         scale_day()

@@ -28,8 +28,9 @@ class MostLikely(AllocationPolicy):
         capacity = state.capacity.copy()
         users, task_ids, coverage, unassigned = [], [], [], {}
         for task in tasks:  # TaskBatch iterates in publish order
-            candidates, probability = state.location_model.users_at(task.location,
-                                                                    self.min_probability)
+            candidates, probability = state.location_model.users_at(
+                task.location, self.min_probability
+            )
             ranked = np.lexsort((candidates, -probability))
             placed = 0
             for i in ranked:
@@ -44,8 +45,13 @@ class MostLikely(AllocationPolicy):
                     placed += 1
             if placed < task.copies:
                 unassigned[task.id] = task.copies - placed
-        return Assignment(np.array(users, dtype=np.int32), np.array(task_ids, dtype=np.int64),
-                          np.array(coverage), iterations=len(tasks), unassigned=unassigned)
+        return Assignment(
+            np.array(users, dtype=np.int32),
+            np.array(task_ids, dtype=np.int64),
+            np.array(coverage),
+            iterations=len(tasks),
+            unassigned=unassigned,
+        )
 
     def _parameters(self) -> dict[str, object]:
         return {"min_probability": self.min_probability}

@@ -67,12 +67,22 @@ class CampusConfig:
     centre_lon: float = -117.2340  # [deg]
     radius_m: float = 900.0  # [m] buildings lie within about this distance of the centre
     building_mix: tuple[tuple[str, float], ...] = (  # share of buildings of each kind
-        ("residence", 0.30), ("lecture", 0.20), ("library", 0.04), ("dining", 0.10),
-        ("sports", 0.05), ("office", 0.18), ("social", 0.13),
+        ("residence", 0.30),
+        ("lecture", 0.20),
+        ("library", 0.04),
+        ("dining", 0.10),
+        ("sports", 0.05),
+        ("office", 0.18),
+        ("social", 0.13),
     )
     aps_per_building: tuple[tuple[str, float], ...] = (  # [APs] mean APs per building of a kind
-        ("residence", 3.0), ("lecture", 4.0), ("library", 6.0), ("dining", 2.0),
-        ("sports", 2.0), ("office", 3.0), ("social", 1.5),
+        ("residence", 3.0),
+        ("lecture", 4.0),
+        ("library", 6.0),
+        ("dining", 2.0),
+        ("sports", 2.0),
+        ("office", 3.0),
+        ("social", 1.5),
     )
     courses_per_room: int = 6  # [courses/week] timetable entries held at each lecture AP
     student_fraction: float = 0.8  # students follow a timetable; the others keep office hours
@@ -93,8 +103,13 @@ class CampusConfig:
     passby_radius_m: float = 0.0  # [m] AP range along a walking route; 0 = no pass-by
     passby_min_s: float = 20.0  # [s] shortest sighting: one probe period of the WTD log
 
-    PRESETS: ClassVar[tuple[str, ...]] = ("wtd", "wtd-extended", "wtd-ap", "wtd-extended-ap",
-                                          "city")
+    PRESETS: ClassVar[tuple[str, ...]] = (
+        "wtd",
+        "wtd-extended",
+        "wtd-ap",
+        "wtd-extended-ap",
+        "city",
+    )
 
     def __post_init__(self) -> None:
         mix = dict(self.building_mix)
@@ -124,8 +139,12 @@ class CampusConfig:
             problems.append(f"courses_per_room must be in [1, {len(_TIMETABLE_SLOTS)}]")
         problems.extend(
             f"{name} must be in [0, 1]"
-            for name in ("student_fraction", "department_share", "occasional_fraction",
-                         "weekend_activity")
+            for name in (
+                "student_fraction",
+                "department_share",
+                "occasional_fraction",
+                "weekend_activity",
+            )
             if not 0.0 <= getattr(self, name) <= 1.0
         )
         if not 0.0 < self.explore_prob < 1.0:
@@ -161,8 +180,13 @@ class CampusConfig:
             "wtd-extended": extended,
             "wtd-ap": {"passby_radius_m": 50.0},
             "wtd-extended-ap": {**extended, "passby_radius_m": 50.0},
-            "city": {"n_users": 100_000, "n_aps": 20_000, "radius_m": 10_000.0,
-                     "speed_mps": 6.0, "timezone": "UTC"},
+            "city": {
+                "n_users": 100_000,
+                "n_aps": 20_000,
+                "radius_m": 10_000.0,
+                "speed_mps": 6.0,
+                "timezone": "UTC",
+            },
         }
         if name not in presets:
             raise ValueError(f"unknown campus preset {name!r}; expected one of {cls.PRESETS}")
@@ -234,32 +258,73 @@ class _Slots:
 _MAX_COURSES = 6  # timetable entries per student
 _N_SOCIAL = 4  # most unscheduled visits a day can hold
 # Out-of-home activity slots of a day, in this column order.
-_SLOT_NAMES = ("course",) * _MAX_COURSES + (
-    "office_am", "office_pm", "lunch", "dinner", "study", "sport") + ("social",) * _N_SOCIAL
+_SLOT_NAMES = (
+    ("course",) * _MAX_COURSES
+    + ("office_am", "office_pm", "lunch", "dinner", "study", "sport")
+    + ("social",) * _N_SOCIAL
+)
 _K = len(_SLOT_NAMES)
 
-_DAY_VARIATES = _Slots({
-    "active": 1, "wake": 1, "prep": 1, "attend": _MAX_COURSES, "course_jitter": _MAX_COURSES,
-    "work": 1, "work_start": 1, "work_len": 1,
-    "lunch": 4, "dinner": 4, "study": 4, "sport": 3,
-    "social_n": 1, "social_t": _N_SOCIAL, "social_d": _N_SOCIAL, "social_w": _N_SOCIAL,
-    "home_break": _K - 1,
-})
+_DAY_VARIATES = _Slots(
+    {
+        "active": 1,
+        "wake": 1,
+        "prep": 1,
+        "attend": _MAX_COURSES,
+        "course_jitter": _MAX_COURSES,
+        "work": 1,
+        "work_start": 1,
+        "work_len": 1,
+        "lunch": 4,
+        "dinner": 4,
+        "study": 4,
+        "sport": 3,
+        "social_n": 1,
+        "social_t": _N_SOCIAL,
+        "social_d": _N_SOCIAL,
+        "social_w": _N_SOCIAL,
+        "home_break": _K - 1,
+    }
+)
 DAY_VARIATES = _DAY_VARIATES.n  # random numbers hashed per (user, day): the cost driver
-_ROUTINE_VARIATES = _Slots({
-    "role": 1, "occasional": 1, "p_active": 1, "home": 1, "department": 1, "n_courses": 1,
-    "course_dept": _MAX_COURSES, "course_pick": _MAX_COURSES, "p_attend": 1, "office": 1,
-    "work_start": 1, "work_len": 1, "p_lunch": 1, "lunch_mean": 1, "p_dinner": 1,
-    "dinner_mean": 1, "dining": 2, "p_study": 1, "study_mean": 1, "library": 1, "p_sport": 1,
-    "sport_mean": 2, "sport_ap": 1, "sport_days": 7, "social_rate": 1, "favourites": 3,
-    "explore": 1, "chronotype": 1, "p_break": 1,
-})
+_ROUTINE_VARIATES = _Slots(
+    {
+        "role": 1,
+        "occasional": 1,
+        "p_active": 1,
+        "home": 1,
+        "department": 1,
+        "n_courses": 1,
+        "course_dept": _MAX_COURSES,
+        "course_pick": _MAX_COURSES,
+        "p_attend": 1,
+        "office": 1,
+        "work_start": 1,
+        "work_len": 1,
+        "p_lunch": 1,
+        "lunch_mean": 1,
+        "p_dinner": 1,
+        "dinner_mean": 1,
+        "dining": 2,
+        "p_study": 1,
+        "study_mean": 1,
+        "library": 1,
+        "p_sport": 1,
+        "sport_mean": 2,
+        "sport_ap": 1,
+        "sport_days": 7,
+        "social_rate": 1,
+        "favourites": 3,
+        "explore": 1,
+        "chronotype": 1,
+        "p_break": 1,
+    }
+)
 
 # Weekly timetable slots: (weekday bit mask, start hour, length in minutes).
 _MWF, _TR = 0b0010101, 0b0001010
 _TIMETABLE_SLOTS = tuple(
-    [(_MWF, 8.0 + h, 50) for h in range(9)]
-    + [(_TR, 8.0 + 1.5 * i, 80) for i in range(7)]
+    [(_MWF, 8.0 + h, 50) for h in range(9)] + [(_TR, 8.0 + 1.5 * i, 80) for i in range(7)]
 )
 
 
@@ -346,10 +411,24 @@ class CampusLayout:
         return np.minimum(distance / speed_mps + _MIN, _H)
 
 
-_CENTRALITY = {"library": 0.0, "lecture": 0.25, "office": 0.35, "dining": 0.5, "social": 0.55,
-               "residence": 0.8, "sports": 0.9}  # zoning: 0 = campus core, 1 = edge
-_EXPLORE_WEIGHT = {"social": 3.0, "dining": 2.0, "library": 2.0, "lecture": 1.0, "sports": 1.0,
-                   "office": 0.5, "residence": 0.5}  # attraction of a kind for unplanned visits
+_CENTRALITY = {
+    "library": 0.0,
+    "lecture": 0.25,
+    "office": 0.35,
+    "dining": 0.5,
+    "social": 0.55,
+    "residence": 0.8,
+    "sports": 0.9,
+}  # zoning: 0 = campus core, 1 = edge
+_EXPLORE_WEIGHT = {
+    "social": 3.0,
+    "dining": 2.0,
+    "library": 2.0,
+    "lecture": 1.0,
+    "sports": 1.0,
+    "office": 0.5,
+    "residence": 0.5,
+}  # attraction of a kind for unplanned visits
 
 
 def _largest_remainder(total: int, shares: np.ndarray, minimum: np.ndarray) -> np.ndarray:
@@ -371,13 +450,17 @@ def _build_layout(config: CampusConfig, seed: int) -> CampusLayout:
     kinds = [k for k in KINDS if mix.get(k, 0.0) > 0]
     shares = np.array([mix[k] for k in kinds])
     means = np.array([aps_mean[k] for k in kinds])
-    n_buildings = int(np.clip(round(config.n_aps / float(shares @ means / shares.sum())),
-                              len(kinds), config.n_aps))
+    n_buildings = int(
+        np.clip(
+            round(config.n_aps / float(shares @ means / shares.sum())), len(kinds), config.n_aps
+        )
+    )
     per_kind = _largest_remainder(n_buildings, shares, np.ones(len(kinds), dtype=int))
     kind_of = np.repeat(np.arange(len(kinds)), per_kind)
     # Zoning: cores hold the library and lecture halls, edges the residences and sports.
-    centrality = np.array([_CENTRALITY[k] for k in kinds])[kind_of] + rng.normal(0, 0.15,
-                                                                              n_buildings)
+    centrality = np.array([_CENTRALITY[k] for k in kinds])[kind_of] + rng.normal(
+        0, 0.15, n_buildings
+    )
     kind_of = kind_of[np.argsort(centrality, kind="stable")]
 
     spacing = config.radius_m * np.sqrt(np.pi / n_buildings)
@@ -396,8 +479,11 @@ def _build_layout(config: CampusConfig, seed: int) -> CampusLayout:
     footprint = 15.0 + 5.0 * np.sqrt(n_aps[building_of])  # [m] half-width of a building
     x = bx[building_of] + rng.uniform(-1, 1, building_of.size) * footprint
     y = by[building_of] + rng.uniform(-1, 1, building_of.size) * footprint
-    popularity = (rng.lognormal(0.0, 1.0, n_buildings)[building_of]
-                  * rng.lognormal(0.0, 0.3, building_of.size) / n_aps[building_of])
+    popularity = (
+        rng.lognormal(0.0, 1.0, n_buildings)[building_of]
+        * rng.lognormal(0.0, 0.3, building_of.size)
+        / n_aps[building_of]
+    )
 
     lat, lon = _to_degrees(config, x, y)
     blat, blon = _to_degrees(config, bx, by)
@@ -405,14 +491,22 @@ def _build_layout(config: CampusConfig, seed: int) -> CampusLayout:
     awidth = max(4, len(str(config.n_aps)))
     building_ids = np.array([f"B{i + 1:0{bwidth}d}" for i in range(n_buildings)], dtype=object)
     kind_names = np.array(kinds, dtype=object)
-    buildings = pd.DataFrame({"building": building_ids, "kind": kind_names[kind_of],
-                              "latitude": blat, "longitude": blon})
-    aps = pd.DataFrame({
-        "location": [f"AP{i + 1:0{awidth}d}" for i in range(config.n_aps)],
-        "building": building_ids[building_of], "building_code": building_of.astype(np.int32),
-        "kind": kind_names[kind_of][building_of], "latitude": lat, "longitude": lon,
-        "x_m": x, "y_m": y, "popularity": popularity,
-    })
+    buildings = pd.DataFrame(
+        {"building": building_ids, "kind": kind_names[kind_of], "latitude": blat, "longitude": blon}
+    )
+    aps = pd.DataFrame(
+        {
+            "location": [f"AP{i + 1:0{awidth}d}" for i in range(config.n_aps)],
+            "building": building_ids[building_of],
+            "building_code": building_of.astype(np.int32),
+            "kind": kind_names[kind_of][building_of],
+            "latitude": lat,
+            "longitude": lon,
+            "x_m": x,
+            "y_m": y,
+            "popularity": popularity,
+        }
+    )
     return CampusLayout(buildings, aps, _timetable(config, aps, rng))
 
 
@@ -430,12 +524,14 @@ def _timetable(config: CampusConfig, aps: pd.DataFrame, rng: np.random.Generator
     chosen = np.argsort(rng.random((rooms.size, len(slots))), axis=1)[:, : config.courses_per_room]
     chosen.sort(axis=1)
     picked = slots[chosen.ravel()]
-    return pd.DataFrame({
-        "location": np.repeat(rooms, config.courses_per_room).astype(np.int32),
-        "days": picked[:, 0].astype(np.uint8),
-        "start_s": picked[:, 1] * _H,
-        "length_s": picked[:, 2] * _MIN,
-    })
+    return pd.DataFrame(
+        {
+            "location": np.repeat(rooms, config.courses_per_room).astype(np.int32),
+            "days": picked[:, 0].astype(np.uint8),
+            "start_s": picked[:, 1] * _H,
+            "length_s": picked[:, 2] * _MIN,
+        }
+    )
 
 
 # ------------------------------------------------------------------------------------- routines
@@ -491,24 +587,30 @@ def _draw_routines(config: CampusConfig, layout: CampusLayout, keys: np.ndarray)
     a = layout._arrays
     student = u("role") < config.student_fraction
     occasional = u("occasional") < config.occasional_fraction
-    p_active = np.where(occasional, _beta(*config.active_occasional, u("p_active")),
-                        _beta(*config.active_regular, u("p_active")))
+    p_active = np.where(
+        occasional,
+        _beta(*config.active_occasional, u("p_active")),
+        _beta(*config.active_regular, u("p_active")),
+    )
     department = a["building"][layout.pick("lecture", u("department"), weighted=False)]
     lo, hi = config.courses_per_student
     n_courses = lo + np.floor(u("n_courses") * (hi - lo + 1)).astype(int)
     first, count = a["course_first"][department], a["course_count"][department]
     n_all = len(layout.courses)
     in_department = u("course_dept") < config.department_share
-    courses = np.where(in_department,
-                       first[:, None] + np.floor(u("course_pick") * count[:, None]).astype(int),
-                       np.floor(u("course_pick") * n_all).astype(int))
+    courses = np.where(
+        in_department,
+        first[:, None] + np.floor(u("course_pick") * count[:, None]).astype(int),
+        np.floor(u("course_pick") * n_all).astype(int),
+    )
     wanted = student[:, None] & (np.arange(_MAX_COURSES)[None, :] < n_courses[:, None])
     for j in range(1, _MAX_COURSES):  # the same course picked twice counts once
         wanted[:, j] &= (courses[:, :j] != courses[:, j : j + 1]).all(axis=1)
     courses = np.where(wanted & (n_all > 0), courses, -1).astype(np.int32)
 
-    sport_mean = np.where(u("sport_mean")[:, 0] < 0.3, 7.5 * _H,
-                          (17.0 + 2.5 * u("sport_mean")[:, 1]) * _H)
+    sport_mean = np.where(
+        u("sport_mean")[:, 0] < 0.3, 7.5 * _H, (17.0 + 2.5 * u("sport_mean")[:, 1]) * _H
+    )
     sport_days = ((u("sport_days") < 3.0 / 7.0) * (1 << np.arange(7))).sum(axis=1)
     explore_b = 2.0 * (1.0 - config.explore_prob) / config.explore_prob
     return Routines(
@@ -534,8 +636,7 @@ def _draw_routines(config: CampusConfig, layout: CampusLayout, keys: np.ndarray)
         sport_ap=layout.pick("sports", u("sport_ap")),
         sport_days=sport_days.astype(np.uint8),
         social_rate=config.social_rate * np.exp(config.social_rate_sigma * _z(u("social_rate"))),
-        favourites=np.stack([layout.pick("all", u("favourites")[:, i]) for i in range(3)],
-                            axis=1),
+        favourites=np.stack([layout.pick("all", u("favourites")[:, i]) for i in range(3)], axis=1),
         explore=_beta(2.0, explore_b, u("explore")),
         chronotype=np.clip(0.75 * _H * _z(u("chronotype")), -2 * _H, 2 * _H),
         p_break=_beta(2.0, 2.0, u("p_break")),
@@ -570,8 +671,13 @@ def _day_origins(config: CampusConfig, days: np.ndarray) -> np.ndarray:
 
 
 def _draw_days(
-    config: CampusConfig, layout: CampusLayout, routines: Routines, users: np.ndarray,
-    keys: np.ndarray, first_day: int, n_days: int,
+    config: CampusConfig,
+    layout: CampusLayout,
+    routines: Routines,
+    users: np.ndarray,
+    keys: np.ndarray,
+    first_day: int,
+    n_days: int,
 ) -> _Visits:
     """All visits of ``users`` on days ``first_day .. first_day + n_days - 1``.
 
@@ -601,8 +707,11 @@ def _draw_days(
 
     p_on = r.p_active[:, None] * np.where(weekend, config.weekend_activity, 1.0)
     active = u("active") < p_on
-    wake = np.clip((7.25 + 1.5 * weekend) * _H + r.chronotype[:, None] + 0.4 * _H * _z(u("wake")),
-                   day_start + _H, 12 * _H)
+    wake = np.clip(
+        (7.25 + 1.5 * weekend) * _H + r.chronotype[:, None] + 0.4 * _H * _z(u("wake")),
+        day_start + _H,
+        12 * _H,
+    )
     prep = 45 * _MIN * np.exp(0.3 * _z(u("prep")))
 
     start = np.empty((n, m, _K))
@@ -616,7 +725,7 @@ def _draw_days(
     course = r.courses  # -1 (none) picks the never-held last entry
     a = layout._arrays
     c = slice(0, _MAX_COURSES)
-    held = ((a["course_days"][course][:, None, :] >> weekday[None, :, None].astype(np.uint8)) & 1)
+    held = (a["course_days"][course][:, None, :] >> weekday[None, :, None].astype(np.uint8)) & 1
     present[:, :, c] = held.astype(bool) & (u("attend") < r.p_attend[:, None, None])
     scheduled = a["course_start"][course][:, None, :]
     start[:, :, c] = scheduled + (u("course_jitter") - 0.7) * 10 * _MIN
@@ -630,8 +739,9 @@ def _draw_days(
         dwell = typical * np.exp(0.35 * _z(w[..., 2]))
         which = w[..., 3]
         fallback = layout.pick("dining", np.clip((which - 0.85) / 0.15, 0.0, 1.0))
-        where = np.where(which < 0.6, r.dining[:, :1], np.where(which < 0.85, r.dining[:, 1:],
-                                                                 fallback))
+        where = np.where(
+            which < 0.6, r.dining[:, :1], np.where(which < 0.85, r.dining[:, 1:], fallback)
+        )
         return w[..., 0] < p[:, None], at, dwell, where
 
     i_am, i_pm, i_lunch, i_dinner, i_study, i_sport = range(_MAX_COURSES, _MAX_COURSES + 6)
@@ -679,7 +789,9 @@ def _draw_days(
     near_u = np.clip((sw - explore) / (1.0 - explore), 0.0, 1.0)
     favourite = np.take_along_axis(
         r.favourites[:, None, :].repeat(m, axis=1),
-        np.searchsorted([0.5, 0.8], near_u, side="right"), axis=2)
+        np.searchsorted([0.5, 0.8], near_u, side="right"),
+        axis=2,
+    )
     loc[:, :, s] = np.where(sw < explore, far, favourite)
 
     # A campus without some kind of building (no library, say) has no such activity.
@@ -697,19 +809,26 @@ def _draw_days(
     active &= present.any(axis=2)  # (vanishingly rare) every outing cut away: a silent day
 
     # Home visits: mornings after a silent day, breaks in long gaps, every night.
-    travel_home_out = layout.travel_s(loc, np.broadcast_to(home[:, :, None], loc.shape),
-                                      config.speed_mps)
+    travel_home_out = layout.travel_s(
+        loc, np.broadcast_to(home[:, :, None], loc.shape), config.speed_mps
+    )
     gap_lo = end[..., :-1] + travel_home_out[..., :-1]
     gap_hi = start[..., 1:] - travel_home_out[..., 1:]
-    breaks = (present[..., :-1] & present[..., 1:] & (gap_hi - gap_lo >= 45 * _MIN)
-              & (u("home_break") < r.p_break[:, None, None]))
+    breaks = (
+        present[..., :-1]
+        & present[..., 1:]
+        & (gap_hi - gap_lo >= 45 * _MIN)
+        & (u("home_break") < r.p_break[:, None, None])
+    )
     has_out = present[..., 0]
-    leave = np.where(has_out, np.minimum(wake + prep, start[..., 0] - travel_home_out[..., 0]),
-                     wake + prep)
+    leave = np.where(
+        has_out, np.minimum(wake + prep, start[..., 0] - travel_home_out[..., 0]), wake + prep
+    )
     wake = np.maximum(np.minimum(wake, leave - 10 * _MIN), day_start + 30 * _MIN)
     last = np.maximum(present.sum(axis=2) - 1, 0)[..., None]
-    back = (np.take_along_axis(end, last, axis=2)
-            + np.take_along_axis(travel_home_out, last, axis=2))[..., 0]
+    back = (
+        np.take_along_axis(end, last, axis=2) + np.take_along_axis(travel_home_out, last, axis=2)
+    )[..., 0]
 
     origin = _day_origins(config, ext)
     keep = slice(1, m - 1)
@@ -717,9 +836,12 @@ def _draw_days(
     # Tonight's stay ends at the next day's first trip, or when the device goes silent at the
     # next day's start; and nothing leaves the window [first day's start, last day's end).
     # Times are whole seconds: edges round inwards so nothing crosses a (fractional) day start.
-    night_end = np.minimum(np.where(active[:, 2:], origin[None, 2:] + leave[:, 2:],
-                                    np.floor(origin[None, 2:] + day_start)),
-                           np.floor(origin[-1] + day_start))
+    night_end = np.minimum(
+        np.where(
+            active[:, 2:], origin[None, 2:] + leave[:, 2:], np.floor(origin[None, 2:] + day_start)
+        ),
+        np.floor(origin[-1] + day_start),
+    )
     opening = np.zeros(n_days, dtype=bool)
     opening[0] = True  # the window's first morning: last night's stay, clipped to the window
     # Columns: morning home, then activity 0, break 0, activity 1, ..., activity K-1, night.
@@ -733,10 +855,15 @@ def _draw_days(
     s_abs[..., 0] = np.where(active[:, :-2], np.ceil(o + day_start), o + wake[:, keep])
     e_abs[..., 0] = o + leave[:, keep]
     mask[..., 0] = active[:, keep] & (~active[:, :-2] | opening)
-    s_abs[..., a_idx], e_abs[..., a_idx] = o[..., None] + start[:, keep], o[..., None] + end[:, keep]
+    s_abs[..., a_idx], e_abs[..., a_idx] = (
+        o[..., None] + start[:, keep],
+        o[..., None] + end[:, keep],
+    )
     mask[..., a_idx], where[..., a_idx] = present[:, keep], loc[:, keep]
-    s_abs[..., b_idx], e_abs[..., b_idx] = o[..., None] + gap_lo[:, keep], o[..., None] + gap_hi[
-        :, keep]
+    s_abs[..., b_idx], e_abs[..., b_idx] = (
+        o[..., None] + gap_lo[:, keep],
+        o[..., None] + gap_hi[:, keep],
+    )
     mask[..., b_idx] = breaks[:, keep]
     s_abs[..., -1], e_abs[..., -1] = o + back[:, keep], night_end
     mask[..., -1] = active[:, keep]
@@ -774,8 +901,7 @@ def _passby(layout: CampusLayout, config: CampusConfig, stays: _Visits) -> _Visi
     a = layout._arrays
     x, y, building = a["x"].astype(float), a["y"].astype(float), a["building"]
     user, loc = stays.user, stays.location
-    trip = np.flatnonzero((user[1:] == user[:-1])
-                          & (building[loc[1:]] != building[loc[:-1]]))
+    trip = np.flatnonzero((user[1:] == user[:-1]) & (building[loc[1:]] != building[loc[:-1]]))
     if trip.size == 0:
         return stays
     origin, target = loc[trip], loc[trip + 1]
@@ -789,8 +915,11 @@ def _passby(layout: CampusLayout, config: CampusConfig, stays: _Visits) -> _Visi
     half = np.sqrt(np.maximum(config.passby_radius_m**2 - across**2, 0.0))
     enter = np.clip(along - half, 0.0, length[:, None])
     leave = np.clip(along + half, 0.0, length[:, None])
-    near = ((leave > enter) & (building[None, :] != building[origin][:, None])
-            & (building[None, :] != building[target][:, None]))
+    near = (
+        (leave > enter)
+        & (building[None, :] != building[origin][:, None])
+        & (building[None, :] != building[target][:, None])
+    )
     t_idx, ap = np.nonzero(near)
     order = np.lexsort((ap, enter[t_idx, ap], t_idx))  # route order within each trip
     t_idx, ap = t_idx[order], ap[order]
@@ -833,8 +962,12 @@ def _sort_slots(*arrays: np.ndarray, present: np.ndarray, start: np.ndarray) -> 
 
 
 def _resolve_overlaps(
-    layout: CampusLayout, config: CampusConfig, start: np.ndarray, end: np.ndarray,
-    loc: np.ndarray, present: np.ndarray,
+    layout: CampusLayout,
+    config: CampusConfig,
+    start: np.ndarray,
+    end: np.ndarray,
+    loc: np.ndarray,
+    present: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Sort a day's activities by start, cut each short to reach the next one in time, and
     drop what is left shorter than ``min_visit_s`` (a skipped lecture, a lunch cut short)."""
@@ -887,11 +1020,21 @@ class SyntheticCampus:
 
     def cycle_options(self, **overrides: Any) -> CycleOptions:
         """CycleOptions whose days are this campus's days (same zone and start hour)."""
-        return CycleOptions(**{"timezone": self.config.timezone,
-                               "origin_hour": self.config.day_start_h, **overrides})
+        return CycleOptions(
+            **{
+                "timezone": self.config.timezone,
+                "origin_hour": self.config.day_start_h,
+                **overrides,
+            }
+        )
 
-    def visits(self, days: range | None = None, users: np.ndarray | None = None,
-               *, chunk_users: int | None = None) -> Trace:
+    def visits(
+        self,
+        days: range | None = None,
+        users: np.ndarray | None = None,
+        *,
+        chunk_users: int | None = None,
+    ) -> Trace:
         """Visits (user, location, time, end, latitude, longitude) of some users on some days.
 
         Args:
@@ -912,21 +1055,35 @@ class SyntheticCampus:
         days = range(self.config.n_days) if days is None else days
         if days.step != 1 or len(days) == 0:
             raise ValueError(f"days must be a non-empty range with step 1, got {days}")
-        users = (np.arange(self.config.n_users) if users is None
-                 else np.unique(np.asarray(users, dtype=np.int64)))
+        users = (
+            np.arange(self.config.n_users)
+            if users is None
+            else np.unique(np.asarray(users, dtype=np.int64))
+        )
         if len(users) == 0:
             raise ValueError("no users to draw")
         if users[0] < 0 or users[-1] >= self.config.n_users:
             raise ValueError(f"user indices must be in [0, {self.config.n_users})")
         chunk = chunk_users or max(1, 1_000_000 // ((len(days) + 2) * _DAY_VARIATES.n))
         parts = [
-            _draw_days(self.config, self.layout, self.routines, block, self._keys[block],
-                       days.start, len(days))
+            _draw_days(
+                self.config,
+                self.layout,
+                self.routines,
+                block,
+                self._keys[block],
+                days.start,
+                len(days),
+            )
             for block in np.array_split(users, max(1, -(-len(users) // chunk)))
             if len(block)
         ]
-        visits = _Visits(*(np.concatenate([getattr(p, f) for p in parts])
-                           for f in ("user", "location", "start", "end")))
+        visits = _Visits(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("user", "location", "start", "end")
+            )
+        )
         return self._to_trace(visits, f"<synthetic campus seed={self.seed} days={days}>")
 
     def day(self, user: int | str, day: int) -> pd.DataFrame:
@@ -950,11 +1107,16 @@ class SyntheticCampus:
             return f"{int(seconds // _H):02d}:{int(seconds % _H // _MIN):02d}"
 
         timetable = [
-            {"location": ap(int(courses["location"].iat[c])),
-             "days": "".join(d for b, d in enumerate(WEEKDAYS) if courses["days"].iat[c] >> b & 1),
-             "start": hhmm(courses["start_s"].iat[c]),
-             "minutes": int(courses["length_s"].iat[c] // _MIN)}
-            for c in r.courses[i] if c >= 0
+            {
+                "location": ap(int(courses["location"].iat[c])),
+                "days": "".join(
+                    d for b, d in enumerate(WEEKDAYS) if courses["days"].iat[c] >> b & 1
+                ),
+                "start": hhmm(courses["start_s"].iat[c]),
+                "minutes": int(courses["length_s"].iat[c] // _MIN),
+            }
+            for c in r.courses[i]
+            if c >= 0
         ]
         return {
             "user": str(self.user_ids[i]),
@@ -967,7 +1129,8 @@ class SyntheticCampus:
             "p_attend": float(r.p_attend[i]) if timetable else None,
             "office": ap(r.office[i]),
             "work_hours": (hhmm(r.work_start[i]), hhmm(r.work_start[i] + r.work_len[i]))
-            if r.office[i] >= 0 else None,
+            if r.office[i] >= 0
+            else None,
             "dining": [ap(c) for c in r.dining[i]],
             "lunch": (hhmm(r.lunch_mean[i]), float(r.p_lunch[i])),
             "dinner": (hhmm(r.dinner_mean[i]), float(r.p_dinner[i])),
@@ -997,14 +1160,18 @@ class SyntheticCampus:
         seconds = np.concatenate([visits.start, visits.end]) * 1_000_000_000
         stamps = pd.Series(seconds.view("M8[ns]")).dt.tz_localize("UTC")
         n = len(visits.user)
-        frame = pd.DataFrame({
-            "user": pd.Categorical.from_codes(visits.user, categories=self.user_ids),
-            "location": pd.Categorical.from_codes(visits.location, categories=self.location_ids),
-            "time": stamps.iloc[:n].reset_index(drop=True),
-            "end": stamps.iloc[n:].reset_index(drop=True),
-            "latitude": a["lat"][visits.location],
-            "longitude": a["lon"][visits.location],
-        })
+        frame = pd.DataFrame(
+            {
+                "user": pd.Categorical.from_codes(visits.user, categories=self.user_ids),
+                "location": pd.Categorical.from_codes(
+                    visits.location, categories=self.location_ids
+                ),
+                "time": stamps.iloc[:n].reset_index(drop=True),
+                "end": stamps.iloc[n:].reset_index(drop=True),
+                "latitude": a["lat"][visits.location],
+                "longitude": a["lon"][visits.location],
+            }
+        )
         return Trace(frame, source)
 
 
@@ -1056,14 +1223,17 @@ def to_ap_log(trace: Trace, interval_s: float = 20.0, *, max_rows: int = 50_000_
     counts = (t1 - t0) // ns + 1
     total = int(counts.sum())
     if total > max_rows:
-        raise ValueError(f"the AP log would have {total:,} rows (> max_rows={max_rows:,}); "
-                         "use fewer users or days, a longer interval, or the visit form")
+        raise ValueError(
+            f"the AP log would have {total:,} rows (> max_rows={max_rows:,}); "
+            "use fewer users or days, a longer interval, or the visit form"
+        )
     row = np.repeat(np.arange(len(frame)), counts)
     step = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     times = t0[row] + step * ns
     out: dict[str, Any] = {
-        column: pd.Categorical.from_codes(frame[column].cat.codes.to_numpy()[row],
-                                          dtype=frame[column].dtype)
+        column: pd.Categorical.from_codes(
+            frame[column].cat.codes.to_numpy()[row], dtype=frame[column].dtype
+        )
         for column in ("user", "location")
     }
     out["time"] = pd.Series(times.view("M8[ns]")).dt.tz_localize("UTC")
@@ -1151,9 +1321,21 @@ def extend_trace(
     weekend = np.asarray(cycles.start_times().day_of_week >= 5)
     popularity = np.bincount(cycles.location, minlength=len(cycles.locations)).astype(float)
     children = np.random.SeedSequence(seed).spawn(k)
-    days = [_virtual_days(np.random.default_rng(child), cycles, templates, starts, stops,
-                          weekend, popularity, jitter_s, p_drop, p_explore)
-            for child in children]
+    days = [
+        _virtual_days(
+            np.random.default_rng(child),
+            cycles,
+            templates,
+            starts,
+            stops,
+            weekend,
+            popularity,
+            jitter_s,
+            p_drop,
+            p_explore,
+        )
+        for child in children
+    ]
 
     real_locations = [str(x) for x in trace.locations]
     clone_ids = _fresh_ids(real_locations, new_locations, "L")
@@ -1171,23 +1353,39 @@ def extend_trace(
         mapping[owner][source] = len(real_locations) + j
         bearing, distance = rng.uniform(0, 2 * np.pi), rng.uniform(*neighbour_m)
         dlat = distance * np.cos(bearing) / METERS_PER_DEGREE_LAT
-        dlon = distance * np.sin(bearing) / (METERS_PER_DEGREE_LAT
-                                              * np.cos(np.radians(lat[source])))
+        dlon = (
+            distance * np.sin(bearing) / (METERS_PER_DEGREE_LAT * np.cos(np.radians(lat[source])))
+        )
         lat.append(lat[source] + dlat)
         lon.append(lon[source] + dlon)
 
     user_ids = _fresh_ids([str(x) for x in trace.users], k, "v")
-    virtual = _virtual_frame(days, mapping, user_ids, real_locations + clone_ids, lat, lon,
-                             options, trace.has_coordinates)
+    virtual = _virtual_frame(
+        days,
+        mapping,
+        user_ids,
+        real_locations + clone_ids,
+        lat,
+        lon,
+        options,
+        trace.has_coordinates,
+    )
     if "end" not in trace.frame.columns:
         virtual = to_ap_log(Trace(virtual), _median_interval(trace), max_rows=2**62).frame
     return _merge(trace, virtual)
 
 
 def _virtual_days(
-    rng: np.random.Generator, cycles: CycleTable, templates: np.ndarray, starts: np.ndarray,
-    stops: np.ndarray, weekend: np.ndarray, popularity: np.ndarray, jitter_s: float,
-    p_drop: float, p_explore: float,
+    rng: np.random.Generator,
+    cycles: CycleTable,
+    templates: np.ndarray,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    weekend: np.ndarray,
+    popularity: np.ndarray,
+    jitter_s: float,
+    p_drop: float,
+    p_explore: float,
 ) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
     """(cycle, locations, arrivals, departures) of one virtual user's active cycles."""
     template = int(rng.choice(templates))
@@ -1196,8 +1394,9 @@ def _virtual_days(
     rate = len(own) / (own_cycles.max() - own_cycles.min() + 1)
     span = np.arange(own_cycles.min(), own_cycles.max() + 1)
     length = cycles.options.length_s
-    weekday_of = pd.DatetimeIndex(pd.to_datetime(
-        span * length + cycles.options.origin_hour * _H, unit="s")).day_of_week.to_numpy()
+    weekday_of = pd.DatetimeIndex(
+        pd.to_datetime(span * length + cycles.options.origin_hour * _H, unit="s")
+    ).day_of_week.to_numpy()
     out = []
     for cycle, dow in zip(span, weekday_of, strict=True):
         if rng.random() >= rate:
@@ -1223,8 +1422,7 @@ def _virtual_days(
         if dep[-1] >= length:  # the night at home continues into the next cycle
             new_dep[-1] = length
         inside = new_arr < length
-        out.append((int(cycle), loc[inside], new_arr[inside],
-                    np.minimum(new_dep[inside], length)))
+        out.append((int(cycle), loc[inside], new_arr[inside], np.minimum(new_dep[inside], length)))
     return out
 
 
@@ -1263,8 +1461,13 @@ def _fresh_ids(existing: list[str], n: int, fallback: str) -> list[str]:
 
 def _virtual_frame(
     days: list[list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]],
-    mapping: list[dict[int, int]], user_ids: list[str], location_ids: list[str],
-    lat: list[float], lon: list[float], options: CycleOptions, with_coordinates: bool,
+    mapping: list[dict[int, int]],
+    user_ids: list[str],
+    location_ids: list[str],
+    lat: list[float],
+    lon: list[float],
+    options: CycleOptions,
+    with_coordinates: bool,
 ) -> pd.DataFrame:
     """Virtual users' visits as a visit frame (absolute times from cycle-relative seconds)."""
     users, locs, t0, t1 = [], [], [], []
@@ -1282,12 +1485,14 @@ def _virtual_frame(
         raise ValueError("the virtual users drew no active day (templates too sparse?)")
     user = np.concatenate(users)
     loc = np.concatenate(locs)
-    frame = pd.DataFrame({
-        "user": pd.Categorical.from_codes(user, categories=pd.Index(user_ids)),
-        "location": pd.Categorical.from_codes(loc, categories=pd.Index(location_ids)),
-        "time": _wall_to_utc(np.concatenate(t0), options.timezone),
-        "end": _wall_to_utc(np.concatenate(t1), options.timezone),
-    })
+    frame = pd.DataFrame(
+        {
+            "user": pd.Categorical.from_codes(user, categories=pd.Index(user_ids)),
+            "location": pd.Categorical.from_codes(loc, categories=pd.Index(location_ids)),
+            "time": _wall_to_utc(np.concatenate(t0), options.timezone),
+            "end": _wall_to_utc(np.concatenate(t1), options.timezone),
+        }
+    )
     if with_coordinates:
         frame["latitude"] = np.asarray(lat)[loc]
         frame["longitude"] = np.asarray(lon)[loc]
@@ -1299,8 +1504,9 @@ def _wall_to_utc(seconds: np.ndarray, timezone: str) -> pd.Series:
     """Local wall-clock seconds since 1970-01-01 -> tz-aware UTC timestamps (ns)."""
     wall = pd.Series((np.round(seconds).astype(np.int64) * 1_000_000_000).view("M8[ns]"))
     ambiguous = np.zeros(len(wall), dtype=bool)  # a repeated hour is read as standard time
-    return wall.dt.tz_localize(timezone, ambiguous=ambiguous,
-                               nonexistent="shift_forward").dt.tz_convert("UTC")
+    return wall.dt.tz_localize(
+        timezone, ambiguous=ambiguous, nonexistent="shift_forward"
+    ).dt.tz_convert("UTC")
 
 
 def _median_interval(trace: Trace) -> float:
@@ -1318,12 +1524,14 @@ def _merge(trace: Trace, virtual: pd.DataFrame) -> Trace:
     columns = [c for c in frame.columns if c in virtual.columns]
     parts = []
     for column in ("user", "location"):
-        union = pd.Index(sorted(set(frame[column].cat.categories) | set(virtual[column].cat
-                                                                            .categories)))
+        union = pd.Index(
+            sorted(set(frame[column].cat.categories) | set(virtual[column].cat.categories))
+        )
         parts.append((column, union))
     out = []
-    virtual = virtual[columns].astype({c: frame[c].dtype for c in columns
-                                       if c not in ("user", "location")})
+    virtual = virtual[columns].astype(
+        {c: frame[c].dtype for c in columns if c not in ("user", "location")}
+    )
     for part in (frame[columns], virtual):
         part = part.copy()
         for column, union in parts:

@@ -68,8 +68,10 @@ def realism_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     zones = dict(timezone_by_name or {})
-    cycles = {name: cut_cycles(trace, CycleOptions(timezone=zones.get(name, "UTC")))
-              for name, trace in traces.items()}
+    cycles = {
+        name: cut_cycles(trace, CycleOptions(timezone=zones.get(name, "UTC")))
+        for name, trace in traces.items()
+    }
     rows = {}
     per_day = {name: _distinct_per_day(c) for name, c in cycles.items()}
     ranks = {name: _rank_curve(c) for name, c in cycles.items()}
@@ -123,8 +125,9 @@ def _rank_curve(cycles: CycleTable) -> np.ndarray:
     """Mean over users of the share of their visits at their r-th most visited location."""
     n_loc = len(cycles.locations)
     user_of = np.repeat(cycles.user, np.diff(cycles.offsets)).astype(np.int64)
-    counts = np.bincount(user_of * n_loc + cycles.location,
-                         minlength=len(cycles.users) * n_loc).reshape(len(cycles.users), n_loc)
+    counts = np.bincount(
+        user_of * n_loc + cycles.location, minlength=len(cycles.users) * n_loc
+    ).reshape(len(cycles.users), n_loc)
     counts = counts[counts.sum(axis=1) > 0]
     shares = -np.sort(-counts, axis=1)[:, :MAX_RANK] / counts.sum(axis=1, keepdims=True)
     curve = np.zeros(MAX_RANK)
@@ -167,8 +170,9 @@ def _gyration_km(trace: Trace, cycles: CycleTable) -> np.ndarray:
     return radius[count > 0]
 
 
-def _pattern_counts(cycles: Mapping[str, CycleTable], minsups: Sequence[float],
-                    workers: int | None) -> pd.DataFrame | None:
+def _pattern_counts(
+    cycles: Mapping[str, CycleTable], minsups: Sequence[float], workers: int | None
+) -> pd.DataFrame | None:
     """Long table (trace, minsup, kind, patterns); None when mcsim.patterns is unavailable."""
     try:
         from mcsim.patterns import mine_patterns
@@ -179,8 +183,11 @@ def _pattern_counts(cycles: Mapping[str, CycleTable], minsups: Sequence[float],
         for minsup in minsups:
             base = mine_patterns(table, minsup, workers=workers)
             intra = base.intra_closed()
-            for kind, value in (("total", len(base)), ("intra_closed", len(intra)),
-                                ("inter_closed", len(intra.inter_closed()))):
+            for kind, value in (
+                ("total", len(base)),
+                ("intra_closed", len(intra)),
+                ("inter_closed", len(intra.inter_closed())),
+            ):
                 rows.append({"trace": name, "minsup": minsup, "kind": kind, "patterns": value})
     return pd.DataFrame(rows)
 
@@ -190,8 +197,14 @@ def _plot_per_day(per_day: Mapping[str, np.ndarray], path: Path) -> None:
     top = max(int(v.max()) for v in per_day.values())
     bins = np.arange(0.5, top + 1.5)
     for name, values in per_day.items():
-        ax.hist(values, bins=bins, density=True, histtype="step", linewidth=1.6,
-                label=f"{name} (mean {values.mean():.1f})")
+        ax.hist(
+            values,
+            bins=bins,
+            density=True,
+            histtype="step",
+            linewidth=1.6,
+            label=f"{name} (mean {values.mean():.1f})",
+        )
     ax.set_xlabel("distinct locations in a day (valid cycle)")
     ax.set_ylabel("share of days")
     ax.legend(fontsize=8)
@@ -202,8 +215,13 @@ def _plot_ranks(ranks: Mapping[str, np.ndarray], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for name, curve in ranks.items():
         ok = curve > 0
-        ax.loglog(np.arange(1, len(curve) + 1)[ok], curve[ok], marker="o", markersize=3,
-                  label=f"{name} (Zipf exponent {_zipf_exponent(curve):.2f})")
+        ax.loglog(
+            np.arange(1, len(curve) + 1)[ok],
+            curve[ok],
+            marker="o",
+            markersize=3,
+            label=f"{name} (Zipf exponent {_zipf_exponent(curve):.2f})",
+        )
     ax.set_xlabel("location rank (per user)")
     ax.set_ylabel("mean share of the user's visits")
     ax.legend(fontsize=8)
@@ -216,8 +234,12 @@ def _plot_gyration(gyration: Mapping[str, np.ndarray], path: Path) -> None:
         v = np.sort(values[np.isfinite(values)])
         if len(v) == 0:
             continue
-        ax.step(np.maximum(v, 1e-3), np.arange(1, len(v) + 1) / len(v), where="post",
-                label=f"{name} (median {np.median(v):.2f} km)")
+        ax.step(
+            np.maximum(v, 1e-3),
+            np.arange(1, len(v) + 1) / len(v),
+            where="post",
+            label=f"{name} (median {np.median(v):.2f} km)",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("radius of gyration per user [km]")
     ax.set_ylabel("share of users (CDF)")
@@ -231,8 +253,15 @@ def _plot_patterns(patterns: pd.DataFrame, path: Path) -> None:
     colours = {}
     for (name, kind), group in patterns.groupby(["trace", "kind"], sort=False):
         colour = colours.setdefault(name, f"C{len(colours)}")
-        ax.semilogy(group["minsup"], np.maximum(group["patterns"], 1), styles[kind],
-                    marker="o", markersize=3, color=colour, label=f"{name}: {kind}")
+        ax.semilogy(
+            group["minsup"],
+            np.maximum(group["patterns"], 1),
+            styles[kind],
+            marker="o",
+            markersize=3,
+            color=colour,
+            label=f"{name}: {kind}",
+        )
     ax.set_xlabel("minsup")
     ax.set_ylabel("patterns (log scale)")
     ax.legend(fontsize=7)
@@ -248,8 +277,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Script entry: the default campus (and GeoLife with virtual users) next to GeoLife."""
     parser = argparse.ArgumentParser(description="Synthetic mobility vs GeoLife statistics.")
     parser.add_argument("--out", required=True, help="output folder for PNGs and CSVs")
-    parser.add_argument("--geolife", default=str(DEFAULT_GEOLIFE),
-                        help="GeoLife folder (<user>/Trajectory/*.plt); skipped when absent")
+    parser.add_argument(
+        "--geolife",
+        default=str(DEFAULT_GEOLIFE),
+        help="GeoLife folder (<user>/Trajectory/*.plt); skipped when absent",
+    )
     parser.add_argument("--preset", default="wtd", help="synthetic campus preset")
     parser.add_argument("--users", type=int, help="override the preset's number of users")
     parser.add_argument("--seed", type=int, default=0)
@@ -266,15 +298,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     frame = campus.trace.frame
     long_stays = frame[(frame["end"] - frame["time"]).dt.total_seconds() >= min_stay]
     stays_name = f"{name} (stays >= {min_stay / 60:g} min)"
-    traces = {name: campus.trace,
-              stays_name: Trace(long_stays.reset_index(drop=True), campus.trace.source)}
+    traces = {
+        name: campus.trace,
+        stays_name: Trace(long_stays.reset_index(drop=True), campus.trace.source),
+    }
     zones = {name: campus.config.timezone, stays_name: campus.config.timezone}
     geolife = Path(args.geolife)
     if geolife.is_dir():
         real = load_trace(geolife)
         traces["geolife"] = real
-        traces["geolife+virtual"] = extend_trace(real, len(real.users), seed=args.seed,
-                                                 options=CycleOptions(timezone=GEOLIFE_TIMEZONE))
+        traces["geolife+virtual"] = extend_trace(
+            real, len(real.users), seed=args.seed, options=CycleOptions(timezone=GEOLIFE_TIMEZONE)
+        )
         zones["geolife"] = zones["geolife+virtual"] = GEOLIFE_TIMEZONE
     else:
         print(f"GeoLife folder {geolife} not found: synthetic statistics only")

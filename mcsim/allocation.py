@@ -50,8 +50,9 @@ class PlatformState:
         n = self.n_users
         for name in ("load", "last_location"):
             if len(getattr(self, name)) != n:
-                raise ValueError(f"PlatformState.{name} has {len(getattr(self, name))} entries "
-                                 f"for {n} users")
+                raise ValueError(
+                    f"PlatformState.{name} has {len(getattr(self, name))} entries for {n} users"
+                )
 
     @property
     def n_users(self) -> int:
@@ -89,8 +90,13 @@ class Assignment:
 
     @classmethod
     def empty(cls, iterations: int = 0, unassigned: dict[int, int] | None = None) -> Assignment:
-        return cls(np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0), iterations,
-                   dict(unassigned or {}))
+        return cls(
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int64),
+            np.zeros(0),
+            iterations,
+            dict(unassigned or {}),
+        )
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"user": self.user, "task": self.task, "coverage": self.coverage})
@@ -139,8 +145,10 @@ def check_assignment(assignment: Assignment, tasks: TaskBatch, state: PlatformSt
     if (load > state.g).any():
         user = int(np.argmax(load > state.g))
         raise ConstraintViolation(f"user {user} would hold {int(load[user])} tasks, g = {state.g}")
-    expected = {int(tasks.id[i]): int(tasks.copies[i] - placed[i])
-                for i in np.flatnonzero(placed < tasks.copies)}
+    expected = {
+        int(tasks.id[i]): int(tasks.copies[i] - placed[i])
+        for i in np.flatnonzero(placed < tasks.copies)
+    }
     if a.unassigned != expected:
         raise ConstraintViolation(
             f"unassigned copies reported as {a.unassigned}, but the assignment leaves {expected}"

@@ -44,15 +44,19 @@ def _add_mine(subparsers: argparse._SubParsersAction) -> None:
     mine.add_argument("--format", choices=FORMATS, default=None, help="force the trace format")
     mine.add_argument("--out", required=True, help="results folder (created atomically)")
     mine.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    mine.add_argument("--timezone", default="UTC",
-                      help="zone of naive times and of the cycle origin (IANA name)")
+    mine.add_argument(
+        "--timezone", default="UTC", help="zone of naive times and of the cycle origin (IANA name)"
+    )
     mine.add_argument("--cycle-hours", type=float, default=24.0, help="cycle length C_len [h]")
-    mine.add_argument("--origin-hour", type=float, default=4.0,
-                      help="local hour at which cycles start")
-    mine.add_argument("--min-dwell", type=float, default=0.0,
-                      help="drop visits shorter than this [s]")
-    mine.add_argument("--grid-m", type=float, default=200.0,
-                      help="grid cell size for GPS input [m]")
+    mine.add_argument(
+        "--origin-hour", type=float, default=4.0, help="local hour at which cycles start"
+    )
+    mine.add_argument(
+        "--min-dwell", type=float, default=0.0, help="drop visits shorter than this [s]"
+    )
+    mine.add_argument(
+        "--grid-m", type=float, default=200.0, help="grid cell size for GPS input [m]"
+    )
     mine.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     mine.add_argument("--cache-dir", default=None, help="cache mined patterns by content hash")
     mine.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -67,8 +71,12 @@ def _run_mine(args: argparse.Namespace) -> int:
     from mcsim.traces import load_trace
 
     try:
-        options = CycleOptions(length_h=args.cycle_hours, origin_hour=args.origin_hour,
-                               timezone=args.timezone, min_dwell_s=args.min_dwell)
+        options = CycleOptions(
+            length_h=args.cycle_hours,
+            origin_hour=args.origin_hour,
+            timezone=args.timezone,
+            min_dwell_s=args.min_dwell,
+        )
         grid = GridSpec(args.grid_m)
         if not 0 < args.minsup <= 1:
             raise ValueError(f"--minsup must be in (0, 1], got {args.minsup}")
@@ -81,9 +89,14 @@ def _run_mine(args: argparse.Namespace) -> int:
     cycles = cut_cycles(trace, options)
     if len(cycles) == 0:
         raise MCSimError(f"{args.trace}: no valid cycles after cutting (min dwell too long?)")
-    patterns = mine_patterns(cycles, args.minsup, max_length=args.max_length,
-                             workers=args.workers, cache_dir=args.cache_dir,
-                             progress=not args.quiet)
+    patterns = mine_patterns(
+        cycles,
+        args.minsup,
+        max_length=args.max_length,
+        workers=args.workers,
+        cache_dir=args.cache_dir,
+        progress=not args.quiet,
+    )
     with atomic_output_dir(args.out, overwrite=args.overwrite) as work:
         cycles.to_frame().to_parquet(work / "cycles.parquet", index=False)
         patterns.to_frame().to_parquet(work / "patterns.parquet", index=False)

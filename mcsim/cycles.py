@@ -94,8 +94,10 @@ class CycleTable:
     def user_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Per user code, the [start, stop) range of its cycles (empty when it has none)."""
         codes = np.arange(len(self.users))
-        return (np.searchsorted(self.user, codes, "left"),
-                np.searchsorted(self.user, codes, "right"))
+        return (
+            np.searchsorted(self.user, codes, "left"),
+            np.searchsorted(self.user, codes, "right"),
+        )
 
     def n_cycles(self) -> np.ndarray:
         """N(u): number of valid cycles of every user code."""
@@ -168,15 +170,19 @@ def cut_cycles(trace: Trace, options: CycleOptions | None = None) -> CycleTable:
     frame = trace.frame
     origin = options.origin_hour * 3600.0
     start = _wall_clock_seconds(frame["time"], options.timezone) - origin
-    stop = (_wall_clock_seconds(frame["end"], options.timezone) - origin
-            if "end" in frame.columns else start)
+    stop = (
+        _wall_clock_seconds(frame["end"], options.timezone) - origin
+        if "end" in frame.columns
+        else start
+    )
     first = np.floor(start / options.length_s).astype(np.int64)
     # A visit ending exactly on a boundary does not open the next cycle.
     last = np.maximum(first, np.ceil(stop / options.length_s).astype(np.int64) - 1)
     spans = last - first + 1
     row = np.repeat(np.arange(len(frame)), spans)
-    cycle = np.repeat(first, spans) + (np.arange(len(row)) - np.repeat(np.cumsum(spans) - spans,
-                                                                       spans))
+    cycle = np.repeat(first, spans) + (
+        np.arange(len(row)) - np.repeat(np.cumsum(spans) - spans, spans)
+    )
     cycle_start = cycle * options.length_s
     arrival = np.maximum(start[row] - cycle_start, 0.0)
     departure = np.minimum(stop[row] - cycle_start, options.length_s)
@@ -185,8 +191,7 @@ def cut_cycles(trace: Trace, options: CycleOptions | None = None) -> CycleTable:
     # A long visit can reach into cycles that later rows start in: order the pieces by
     # (user, cycle, arrival); lexsort is stable, so equal arrivals keep the trace's order.
     order = np.lexsort((arrival, cycle, user))
-    table = _collapse(user[order], cycle[order], location[order], arrival[order],
-                      departure[order])
+    table = _collapse(user[order], cycle[order], location[order], arrival[order], departure[order])
     if options.min_dwell_s > 0:
         keep = (table[4] - table[3]) >= options.min_dwell_s
         table = _collapse(*(column[keep] for column in table))
@@ -194,7 +199,10 @@ def cut_cycles(trace: Trace, options: CycleOptions | None = None) -> CycleTable:
 
 
 def _collapse(
-    user: np.ndarray, cycle: np.ndarray, location: np.ndarray, arrival: np.ndarray,
+    user: np.ndarray,
+    cycle: np.ndarray,
+    location: np.ndarray,
+    arrival: np.ndarray,
     departure: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Merge consecutive elements of one (user, cycle) at the same location into one visit."""
@@ -216,8 +224,13 @@ def _collapse(
 
 
 def _build(
-    trace: Trace, options: CycleOptions, user: np.ndarray, cycle: np.ndarray,
-    location: np.ndarray, arrival: np.ndarray, departure: np.ndarray,
+    trace: Trace,
+    options: CycleOptions,
+    user: np.ndarray,
+    cycle: np.ndarray,
+    location: np.ndarray,
+    arrival: np.ndarray,
+    departure: np.ndarray,
 ) -> CycleTable:
     new_cycle = np.ones(len(user), dtype=bool)
     new_cycle[1:] = (user[1:] != user[:-1]) | (cycle[1:] != cycle[:-1])
@@ -260,4 +273,3 @@ def split_cycles(
         boundary = first + max(1, round((last - first + 1) * train_fraction))
     is_train = table.cycle < boundary
     return table.select(is_train), table.select(~is_train)
-

@@ -191,8 +191,10 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             raise ValueError(f"reward must be 'completion' or 'coverage', got {reward!r}")
         if not max_distance_km > 0:
             raise ValueError(f"max_distance_km must be > 0, got {max_distance_km}")
-        file = load_scenario(DEFAULT_SCENARIO if scenario is None else scenario,
-                             {**DEFAULT_OVERRIDES, **(overrides or {})})
+        file = load_scenario(
+            DEFAULT_SCENARIO if scenario is None else scenario,
+            {**DEFAULT_OVERRIDES, **(overrides or {})},
+        )
         if not 0 <= variant < len(file.variants):
             raise ValueError(f"variant must lie in 0..{len(file.variants) - 1}, got {variant}")
         self.variant = variant
@@ -210,8 +212,12 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._n_users = len(knowledge.patterns.users)
         self._sites: dict[int, _Site] = {}
         k = n_candidates
-        high = np.concatenate([np.ones(len(TASK_FEATURES)),
-                               np.tile([1.0, 1.0, 1.0, 1.0, self.max_distance_km, 1.0], k)])
+        high = np.concatenate(
+            [
+                np.ones(len(TASK_FEATURES)),
+                np.tile([1.0, 1.0, 1.0, 1.0, self.max_distance_km, 1.0], k),
+            ]
+        )
         self.observation_space = spaces.Box(0.0, high.astype(np.float32), dtype=np.float32)
         self.action_space = spaces.Discrete(k + 1)
         self._world: World | None = None
@@ -222,8 +228,9 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     # ------------------------------------------------------------------ Gymnasium API
 
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start a new day: draw it and its task pool, run the world to the first decision.
 
         Args:
@@ -252,8 +259,14 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             sensor_seed = seed_for(base_seed, SENSOR, self.variant, repetition)
         day = self.setting.source.day(repetition, day_rng)
         tasks = task_pool(s, self.setting, task_rng)
-        self._world = World(day, tasks, self.setting.knowledge, self.options,
-                            sensor=self._sensor, sensor_seed=sensor_seed)
+        self._world = World(
+            day,
+            tasks,
+            self.setting.knowledge,
+            self.options,
+            sensor=self._sensor,
+            sensor_seed=sensor_seed,
+        )
         self._tasks = tasks
         self._done = False
         self._decision = None
@@ -262,8 +275,9 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._assigned = 0
         self._advance()
         if self._done:
-            raise RuntimeError("the day offers no task copy that any user could take "
-                               f"({self._n_users} users)")
+            raise RuntimeError(
+                f"the day offers no task copy that any user could take ({self._n_users} users)"
+            )
         return self._observation(), self._info(invalid=False)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -381,8 +395,9 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
                 self._holders[task].add(user)
         self._picks: list[tuple[int, int, float]] = []
         self._views: dict[int, _LocationView] = {}
-        self._tasks_at = np.bincount(tasks.location,
-                                     minlength=len(self.setting.knowledge.patterns.locations))
+        self._tasks_at = np.bincount(
+            tasks.location, minlength=len(self.setting.knowledge.patterns.locations)
+        )
 
     def _offer(self) -> bool:
         """Rank the current item's eligible users; False when there is none."""
@@ -408,10 +423,16 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._view = view
         self._task_pos = pos
         features = np.zeros((k, len(CANDIDATE_FEATURES)), dtype=np.float32)
-        features[:n] = np.column_stack([
-            view.p[chosen], view.bundle[chosen], view.support[chosen],
-            self._load[chosen] / self.options.g,
-            np.minimum(view.distance[chosen], self.max_distance_km), np.ones(n)])
+        features[:n] = np.column_stack(
+            [
+                view.p[chosen],
+                view.bundle[chosen],
+                view.support[chosen],
+                self._load[chosen] / self.options.g,
+                np.minimum(view.distance[chosen], self.max_distance_km),
+                np.ones(n),
+            ]
+        )
         self._features = features
         return True
 
@@ -427,8 +448,9 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         bundle, support = np.zeros(n), np.zeros(n)
         if len(site.holder):
             # matlg of each pattern: the decision's tasks at its distinct locations.
-            matlg = np.bincount(site.owner, weights=self._tasks_at[site.item],
-                                minlength=len(site.holder))
+            matlg = np.bincount(
+                site.owner, weights=self._tasks_at[site.item], minlength=len(site.holder)
+            )
             # Per holder, the longest match, then the highest support: sort, keep the last.
             best = np.lexsort((site.support, matlg, site.holder))
             last = np.append(site.holder[best][1:] != site.holder[best][:-1], True)
@@ -451,14 +473,23 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         p[users] = probs
         ids = patterns.containing(loc)
         sizes = patterns.lengths()[ids]
-        items = patterns.items[np.repeat(patterns.offsets[ids] - np.cumsum(sizes) + sizes, sizes)
-                               + np.arange(int(sizes.sum()))]
-        key = np.unique(np.repeat(np.arange(len(ids)), sizes) * n_locations
-                        + items.astype(np.int64))
+        items = patterns.items[
+            np.repeat(patterns.offsets[ids] - np.cumsum(sizes) + sizes, sizes)
+            + np.arange(int(sizes.sum()))
+        ]
+        key = np.unique(
+            np.repeat(np.arange(len(ids)), sizes) * n_locations + items.astype(np.int64)
+        )
         metres = knowledge.locations.distance_m(np.arange(n_locations), loc)
         km_from = np.append(np.where(np.isnan(metres), np.inf, metres / 1000.0), np.inf)
-        site = _Site(p, patterns.holder[ids], patterns.support[ids], key // n_locations,
-                     key % n_locations, km_from)
+        site = _Site(
+            p,
+            patterns.holder[ids],
+            patterns.support[ids],
+            key // n_locations,
+            key % n_locations,
+            km_from,
+        )
         self._sites[loc] = site
         return site
 
@@ -482,8 +513,9 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             task=np.array([t for _, t, _ in self._picks], dtype=np.int64),
             coverage=np.array([c for _, _, c in self._picks], dtype=np.float64),
             iterations=self._steps,
-            unassigned={int(decision.tasks.id[i]): int(short[i])
-                        for i in np.flatnonzero(short > 0)},
+            unassigned={
+                int(decision.tasks.id[i]): int(short[i]) for i in np.flatnonzero(short > 0)
+            },
         )
 
     def _observation(self) -> np.ndarray:
@@ -495,12 +527,12 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         tasks, pos, now = decision.tasks, self._task_pos, decision.time_s
         length = self.world.day.length_s
         task = int(self._queue[self._item])
-        copies_left = int(np.count_nonzero(self._queue[self._item:] == task))
+        copies_left = int(np.count_nonzero(self._queue[self._item :] == task))
         obs[0] = min(now / length, 1.0)
         obs[1] = min(copies_left / self.scenario.tasks.max_copies, 1.0)
         obs[2] = np.clip((tasks.deadline_s[pos] - now) / length, 0.0, 1.0)
         obs[3] = (len(self._queue) - self._item) / len(self._queue)
-        obs[len(TASK_FEATURES):] = self._features.ravel()
+        obs[len(TASK_FEATURES) :] = self._features.ravel()
         return obs
 
     def _info(self, *, invalid: bool) -> dict[str, Any]:
@@ -558,8 +590,7 @@ class PolicyAgent:
         if decision is not self._decision:
             assignment = self.policy.allocate(decision.tasks, decision.state)
             self._chosen = {}
-            for user, task in zip(assignment.user.tolist(), assignment.task.tolist(),
-                                  strict=True):
+            for user, task in zip(assignment.user.tolist(), assignment.task.tolist(), strict=True):
                 self._chosen.setdefault(task, []).append(user)
             self._decision = decision
         chosen = self._chosen.get(core.current_task, [])

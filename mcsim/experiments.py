@@ -72,9 +72,19 @@ MINSUP = 0.5
 TRAIN_DAYS = 30  # [days] mined, as in the paper
 TEST_DAYS = 10  # [days] held out for the empirical coverage and completion ratio
 PRESETS = ("wtd", "wtd-extended")
-METRICS = ("tasks_per_user", "coverage", "coverage_sum", "coverage_empirical",
-           "coverage_empirical_active", "completion_ratio",
-           "iterations", "alloc_seconds", "unassigned", "assigned", "users_recruited")
+METRICS = (
+    "tasks_per_user",
+    "coverage",
+    "coverage_sum",
+    "coverage_empirical",
+    "coverage_empirical_active",
+    "completion_ratio",
+    "iterations",
+    "alloc_seconds",
+    "unassigned",
+    "assigned",
+    "users_recruited",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,9 +124,14 @@ class World:
     def state(self, g: int) -> PlatformState:
         """The platform before any allocation: no load, nothing held."""
         n = len(self.train.users)
-        return PlatformState(patterns=self.patterns, location_model=self.location_model,
-                             locations=self.locations, g=g, load=np.zeros(n, dtype=np.int32),
-                             last_location=self.last_location)
+        return PlatformState(
+            patterns=self.patterns,
+            location_model=self.location_model,
+            locations=self.locations,
+            g=g,
+            load=np.zeros(n, dtype=np.int32),
+            last_location=self.last_location,
+        )
 
     @cached_property
     def _visits(self) -> np.ndarray:
@@ -142,23 +157,33 @@ class World:
         days = np.arange(len(self.test_days))[:, None]
         user = np.asarray(user, np.int64)[None, :]
         keys = self._key(days, user, np.asarray(location, np.int64)[None, :])
-        return (np.isin(keys, self._visits),
-                np.isin(days * len(self.train.users) + user, self._active))
+        return (
+            np.isin(keys, self._visits),
+            np.isin(days * len(self.train.users) + user, self._active),
+        )
 
 
-def build_world(campus: SyntheticCampus, *, train_days: int = TRAIN_DAYS,
-                minsup: float = MINSUP, workers: int | None = 1) -> World:
+def build_world(
+    campus: SyntheticCampus,
+    *,
+    train_days: int = TRAIN_DAYS,
+    minsup: float = MINSUP,
+    workers: int | None = 1,
+) -> World:
     """Cut the campus trace into cycles, split train / held-out, mine and fit p(loc | u)."""
     trace = campus.trace
     cycles = cut_cycles(trace, campus.cycle_options())
     train, test = split_cycles(cycles, train_cycles=train_days)
     boundary = int(cycles.cycle.min()) + train_days
     n_test = campus.config.n_days - train_days
-    return World(train=train, test=test,
-                 patterns=mine_patterns(train, minsup, workers=workers),
-                 location_model=LocationModel.from_cycles(train),
-                 locations=Locations.from_trace(trace),
-                 test_days=np.arange(boundary, boundary + n_test))
+    return World(
+        train=train,
+        test=test,
+        patterns=mine_patterns(train, minsup, workers=workers),
+        location_model=LocationModel.from_cycles(train),
+        locations=Locations.from_trace(trace),
+        test_days=np.arange(boundary, boundary + n_test),
+    )
 
 
 @dataclass(frozen=True)
@@ -182,9 +207,11 @@ class Setting:
 
 def settings() -> list[Setting]:
     """Every setting of the three studies, in a fixed order (it defines the seeds)."""
-    return ([Setting("pool", m, c, POOL_G) for m, c in POOLS]
-            + [Setting("workload", *WORKLOAD_POOL, g) for g in WORKLOAD_G]
-            + [Setting("efficiency", m, c, EFFICIENCY_G) for m, c in POOLS])
+    return (
+        [Setting("pool", m, c, POOL_G) for m, c in POOLS]
+        + [Setting("workload", *WORKLOAD_POOL, g) for g in WORKLOAD_G]
+        + [Setting("efficiency", m, c, EFFICIENCY_G) for m, c in POOLS]
+    )
 
 
 def evaluate(assignment: Assignment, tasks: TaskBatch, world: World) -> dict[str, float]:
@@ -214,9 +241,14 @@ def evaluate(assignment: Assignment, tasks: TaskBatch, world: World) -> dict[str
     }
 
 
-def run_experiments(preset: str = "wtd", *, repetitions: int = 10, seed: int = 0,
-                    policies: tuple[str, ...] = POLICIES, progress: bool = True
-                    ) -> pd.DataFrame:
+def run_experiments(
+    preset: str = "wtd",
+    *,
+    repetitions: int = 10,
+    seed: int = 0,
+    policies: tuple[str, ...] = POLICIES,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Run every setting ``repetitions`` times for every policy; one row per allocation.
 
     The campus is generated once from ``seed``; the task pool of (setting i, repetition r)
@@ -232,22 +264,37 @@ def run_experiments(preset: str = "wtd", *, repetitions: int = 10, seed: int = 0
     plan = settings()
     streams = np.random.SeedSequence(seed).spawn(len(plan))
     rows = []
-    with tqdm(total=len(plan) * repetitions * len(made), unit="allocation",
-              desc=f"allocate ({preset})", disable=not progress) as bar:
+    with tqdm(
+        total=len(plan) * repetitions * len(made),
+        unit="allocation",
+        desc=f"allocate ({preset})",
+        disable=not progress,
+    ) as bar:
         for setting, stream in zip(plan, streams, strict=True):
             state = world.state(setting.g)
             for repetition, child in enumerate(stream.spawn(repetitions)):
                 tasks = generate_task_pool(
-                    n_tasks=setting.n_tasks, total_copies=setting.n_measurements,
-                    max_copies=setting.max_copies, locations=world.seen_locations,
-                    rng=np.random.default_rng(child))
+                    n_tasks=setting.n_tasks,
+                    total_copies=setting.n_measurements,
+                    max_copies=setting.max_copies,
+                    locations=world.seen_locations,
+                    rng=np.random.default_rng(child),
+                )
                 for name, policy in made.items():
                     result = policy.allocate(tasks, state)
-                    rows.append({"preset": preset, "study": setting.study, "pool": setting.pool,
-                                 "n_tasks": setting.n_tasks,
-                                 "n_measurements": setting.n_measurements, "g": setting.g,
-                                 "repetition": repetition, "policy": name,
-                                 **evaluate(result, tasks, world)})
+                    rows.append(
+                        {
+                            "preset": preset,
+                            "study": setting.study,
+                            "pool": setting.pool,
+                            "n_tasks": setting.n_tasks,
+                            "n_measurements": setting.n_measurements,
+                            "g": setting.g,
+                            "repetition": repetition,
+                            "policy": name,
+                            **evaluate(result, tasks, world),
+                        }
+                    )
                     bar.update()
     return pd.DataFrame(rows)
 
@@ -270,10 +317,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DIR/summary.csv and the Fig. 5-8 style plots.",
     )
     allocate.add_argument("--out", required=True, help="results folder (created atomically)")
-    allocate.add_argument("--preset", choices=PRESETS, default="wtd",
-                          help="wtd: 68 users / 124 APs; wtd-extended: 168 users / 284 APs")
-    allocate.add_argument("--repetitions", type=int, default=10,
-                          help="task pools drawn per setting")
+    allocate.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="wtd",
+        help="wtd: 68 users / 124 APs; wtd-extended: 168 users / 284 APs",
+    )
+    allocate.add_argument(
+        "--repetitions", type=int, default=10, help="task pools drawn per setting"
+    )
     allocate.add_argument("--seed", type=int, default=0, help="the one seed of the run")
     allocate.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     allocate.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -285,16 +337,26 @@ def run_allocate(args: argparse.Namespace) -> int:
     from mcsim.plots import allocation_figures
 
     with atomic_output_dir(args.out, overwrite=args.overwrite) as work:
-        metrics = run_experiments(args.preset, repetitions=args.repetitions, seed=args.seed,
-                                  progress=not args.quiet)
+        metrics = run_experiments(
+            args.preset, repetitions=args.repetitions, seed=args.seed, progress=not args.quiet
+        )
         summary = summarise(metrics)
         metrics.to_csv(work / "metrics.csv", index=False)
         summary.to_csv(work / "summary.csv", index=False)
         figures = allocation_figures(summary, work)
-        manifest = {"preset": args.preset, "repetitions": args.repetitions, "seed": args.seed,
-                    "policies": list(POLICIES), "minsup": MINSUP, "train_days": TRAIN_DAYS,
-                    "test_days": TEST_DAYS, "figures": [p.name for p in figures]}
+        manifest = {
+            "preset": args.preset,
+            "repetitions": args.repetitions,
+            "seed": args.seed,
+            "policies": list(POLICIES),
+            "minsup": MINSUP,
+            "train_days": TRAIN_DAYS,
+            "test_days": TEST_DAYS,
+            "figures": [p.name for p in figures],
+        }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"wrote {Path(args.out) / 'metrics.csv'} ({len(metrics)} rows), summary.csv and "
-          f"{len(figures)} figures")
+    print(
+        f"wrote {Path(args.out) / 'metrics.csv'} ({len(metrics)} rows), summary.csv and "
+        f"{len(figures)} figures"
+    )
     return 0

@@ -19,7 +19,9 @@ METERS_PER_DEGREE_LAT = 111_320.0  # [m / degree], good to 1 % at all latitudes
 
 
 def haversine_m(
-    lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray | float,
+    lat1: np.ndarray | float,
+    lon1: np.ndarray | float,
+    lat2: np.ndarray | float,
     lon2: np.ndarray | float,
 ) -> np.ndarray:
     """Great-circle distance in metres between WGS 84 points (vectorised)."""
@@ -141,14 +143,20 @@ def detect_stay_points(fixes: pd.DataFrame, options: StayPointOptions) -> pd.Dat
         lon = group["longitude"].to_numpy(dtype=float)
         for i, j in _stays_of_user(seconds, lat, lon, options):
             rows.append(
-                (str(user), times.iloc[i], times.iloc[j - 1], float(lat[i:j].mean()),
-                 float(lon[i:j].mean()))
+                (
+                    str(user),
+                    times.iloc[i],
+                    times.iloc[j - 1],
+                    float(lat[i:j].mean()),
+                    float(lon[i:j].mean()),
+                )
             )
     return pd.DataFrame(rows, columns=["user", "time", "end", "latitude", "longitude"])
 
 
-def radius_of_gyration_m(lat: np.ndarray, lon: np.ndarray, weights: np.ndarray | None = None
-                         ) -> float:
+def radius_of_gyration_m(
+    lat: np.ndarray, lon: np.ndarray, weights: np.ndarray | None = None
+) -> float:
     """Radius of gyration (m) of a set of visited points, optionally weighted (e.g. by dwell)."""
     lat = np.asarray(lat, dtype=float)
     lon = np.asarray(lon, dtype=float)

@@ -22,7 +22,8 @@ def _user_folders(root: Path) -> list[tuple[str, Path]]:
     if (root / "Trajectory").is_dir():
         return [(root.name, root / "Trajectory")]
     users = sorted(
-        (child.name, child / "Trajectory") for child in root.iterdir()
+        (child.name, child / "Trajectory")
+        for child in root.iterdir()
         if (child / "Trajectory").is_dir()
     )
     if not users:
@@ -49,7 +50,8 @@ def read_plt(path: Path, user: str) -> pd.DataFrame:
             raise TraceError(
                 f"expected {PLT_FIELDS} comma-separated fields "
                 f"(lat,lon,0,altitude,days,date,time), found {len(row)}",
-                path=path, row=number,
+                path=path,
+                row=number,
             )
     table = pd.DataFrame(fields, columns=["lat", "lon", "zero", "alt", "days", "date", "clock"])
     lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(dtype=float)
@@ -61,17 +63,25 @@ def read_plt(path: Path, user: str) -> pd.DataFrame:
             raise TraceError(
                 f"{name} {fields[row][0 if name == 'latitude' else 1]!r} is invalid; expected "
                 f"a finite number in [-{limit:g}, {limit:g}]",
-                path=path, row=row + HEADER_LINES + 1, column=name,
+                path=path,
+                row=row + HEADER_LINES + 1,
+                column=name,
             )
-    times = pd.to_datetime(table["date"] + " " + table["clock"].str.strip(),
-                           format="%Y-%m-%d %H:%M:%S", errors="coerce", utc=True)
+    times = pd.to_datetime(
+        table["date"] + " " + table["clock"].str.strip(),
+        format="%Y-%m-%d %H:%M:%S",
+        errors="coerce",
+        utc=True,
+    )
     bad_time = times.isna().to_numpy()
     if bad_time.any():
         row = int(np.flatnonzero(bad_time)[0])
         raise TraceError(
             f"cannot parse date/time {fields[row][5]!r} {fields[row][6]!r}; "
             "expected YYYY-MM-DD and HH:MM:SS",
-            path=path, row=row + HEADER_LINES + 1, column="time",
+            path=path,
+            row=row + HEADER_LINES + 1,
+            column="time",
         )
     return pd.DataFrame({"user": user, "time": times, "latitude": lat, "longitude": lon})
 

@@ -40,8 +40,11 @@ class Locations:
     @classmethod
     def from_trace(cls, trace: Trace) -> Locations:
         coords = trace.location_coordinates()
-        return cls(trace.locations, coords["latitude"].to_numpy(dtype=float),
-                   coords["longitude"].to_numpy(dtype=float))
+        return cls(
+            trace.locations,
+            coords["latitude"].to_numpy(dtype=float),
+            coords["longitude"].to_numpy(dtype=float),
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -53,8 +56,7 @@ class Locations:
 
     def distance_m(self, a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
         """Great-circle distance in metres between location codes (broadcasting)."""
-        return haversine_m(self.latitude[a], self.longitude[a], self.latitude[b],
-                           self.longitude[b])
+        return haversine_m(self.latitude[a], self.longitude[a], self.latitude[b], self.longitude[b])
 
 
 @dataclass(frozen=True, eq=False)

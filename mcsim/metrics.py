@@ -27,9 +27,19 @@ from mcsim.locations import LocationModel
 from mcsim.sim.world import SimResult
 
 METRIC_COLUMNS = (
-    "completion_ratio", "completion_ratio_active", "completion_ratio_overall", "coverage", "coverage_empirical",
-    "tasks_per_user", "users_recruited", "assigned", "completed", "unassigned", "iterations",
-    "alloc_seconds", "readings",
+    "completion_ratio",
+    "completion_ratio_active",
+    "completion_ratio_overall",
+    "coverage",
+    "coverage_empirical",
+    "tasks_per_user",
+    "users_recruited",
+    "assigned",
+    "completed",
+    "unassigned",
+    "iterations",
+    "alloc_seconds",
+    "readings",
 )
 
 

@@ -36,8 +36,12 @@ def _bars(ax: Axes, frame: pd.DataFrame, metric: str, ylabel: str) -> None:
     width = 0.8 / len(policies)
     x = np.arange(len(pools))
     for k, policy in enumerate(policies):
-        values = (frame[frame["policy"] == policy].set_index("pool")[metric]
-                  .reindex(pools).to_numpy(dtype=float))
+        values = (
+            frame[frame["policy"] == policy]
+            .set_index("pool")[metric]
+            .reindex(pools)
+            .to_numpy(dtype=float)
+        )
         ax.bar(x + (k - (len(policies) - 1) / 2) * width, values, width, label=policy)
     top = np.nanmax(frame[metric].to_numpy(dtype=float), initial=0.0)
     if top > 0:

@@ -25,8 +25,9 @@ def _variant_labels(metrics: pd.DataFrame, settings: list[str]) -> dict[int, str
     labels = {}
     for variant, rows in metrics.groupby("variant", sort=True):
         first = rows.iloc[0]
-        text = ", ".join(f"{k.split('.')[-1]}={first[k]}" for k in settings
-                         if k in rows and pd.notna(first[k]))
+        text = ", ".join(
+            f"{k.split('.')[-1]}={first[k]}" for k in settings if k in rows and pd.notna(first[k])
+        )
         labels[int(variant)] = text or f"variant {variant}"
     return labels
 
@@ -41,14 +42,22 @@ def write_plots(metrics: pd.DataFrame, folder: Path, settings: Iterable[str]) ->
     settings = list(settings)
     labels = _variant_labels(metrics, settings)
     policies = list(dict.fromkeys(metrics["policy"]))
-    stats = metrics.groupby(["variant", "policy"], sort=False).agg(
-        ratio=("completion_ratio", "mean"), spread=("completion_ratio", "std"),
-        tasks=("tasks_per_user", "mean"), coverage=("coverage", "mean")).reset_index()
+    stats = (
+        metrics.groupby(["variant", "policy"], sort=False)
+        .agg(
+            ratio=("completion_ratio", "mean"),
+            spread=("completion_ratio", "std"),
+            tasks=("tasks_per_user", "mean"),
+            coverage=("coverage", "mean"),
+        )
+        .reset_index()
+    )
     stats["spread"] = stats["spread"].fillna(0.0)
 
     # [in] about 0.3 in per bar, within a readable page width
-    fig, ax = plt.subplots(figsize=(min(14.0, max(6.0, 1.0 + len(policies) * (0.3 * len(labels)
-                                                                                + 0.3))), 4.0))
+    fig, ax = plt.subplots(
+        figsize=(min(14.0, max(6.0, 1.0 + len(policies) * (0.3 * len(labels) + 0.3))), 4.0)
+    )
     width = 0.8 / max(len(labels), 1)
     for k, (variant, label) in enumerate(labels.items()):
         rows = stats[stats["variant"] == variant].set_index("policy").reindex(policies)
@@ -68,8 +77,13 @@ def write_plots(metrics: pd.DataFrame, folder: Path, settings: Iterable[str]) ->
         rows = stats[stats["variant"] == variant]
         for i, policy in enumerate(policies):
             row = rows[rows["policy"] == policy]
-            ax.scatter(row["tasks"], row["coverage"], marker=markers[k % len(markers)],
-                       color=f"C{i}", label=policy if k == 0 else None)
+            ax.scatter(
+                row["tasks"],
+                row["coverage"],
+                marker=markers[k % len(markers)],
+                color=f"C{i}",
+                label=policy if k == 0 else None,
+            )
     ax.set_xlabel("tasks per recruited user (higher: cheaper)")
     ax.set_ylabel("claimed coverage degree per pair")
     ax.legend(fontsize="small")

@@ -66,9 +66,17 @@ from mcsim.tasks import TaskBatch, generate_task_pool
 from mcsim.traces import Trace
 
 TRACE, DAY_ORDER, DAY, TASKS, SENSOR, POPULATION = range(6)  # RNG components (spawn keys)
-SUMMARY_COLUMNS = ("completion_ratio", "completion_ratio_active", "completion_ratio_overall",
-                   "coverage", "coverage_empirical", "tasks_per_user", "users_recruited",
-                   "iterations", "alloc_seconds")
+SUMMARY_COLUMNS = (
+    "completion_ratio",
+    "completion_ratio_active",
+    "completion_ratio_overall",
+    "coverage",
+    "coverage_empirical",
+    "tasks_per_user",
+    "users_recruited",
+    "iterations",
+    "alloc_seconds",
+)
 
 
 def default_cache_dir() -> Path:
@@ -105,14 +113,17 @@ class Setting:
 
 def _setting_key(scenario: Scenario) -> str:
     """Hash of the settings that determine a :class:`Setting` (not tasks, policies, g...)."""
-    parts = {k: scenario.model_dump(mode="json")[k]
-             for k in ("seed", "trace", "cycles", "mining", "split", "mobility")}
+    parts = {
+        k: scenario.model_dump(mode="json")[k]
+        for k in ("seed", "trace", "cycles", "mining", "split", "mobility")
+    }
     parts["task_locations"] = scenario.tasks.locations
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def prepare(scenario: Scenario, *, cache_dir: Path | None = None, workers: int = 1,
-            progress: bool = False) -> Setting:
+def prepare(
+    scenario: Scenario, *, cache_dir: Path | None = None, workers: int = 1, progress: bool = False
+) -> Setting:
     """Build the trace, cut and split it, mine it (cached) and set up the mobility source.
 
     Raises:
@@ -125,8 +136,9 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, workers: int =
     if scenario.trace.synthetic is not None:
         from generators.mobility import generate_campus
 
-        campus = generate_campus(scenario.trace.synthetic.campus_config(),
-                                 seed=seed_for(scenario.seed, TRACE))
+        campus = generate_campus(
+            scenario.trace.synthetic.campus_config(), seed=seed_for(scenario.seed, TRACE)
+        )
         trace = campus.trace
     else:
         from mcsim.geo import GridSpec, StayPointOptions
@@ -134,24 +146,41 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, workers: int =
 
         spec = scenario.trace.file
         assert spec is not None
-        trace = load_trace(spec.path, format=spec.format, timezone=spec.timezone,
-                           grid=GridSpec(spec.grid_m),
-                           stay_points=StayPointOptions(spec.stay_radius_m, spec.stay_min_s))
+        trace = load_trace(
+            spec.path,
+            format=spec.format,
+            timezone=spec.timezone,
+            grid=GridSpec(spec.grid_m),
+            stay_points=StayPointOptions(spec.stay_radius_m, spec.stay_min_s),
+        )
     c = scenario.cycles
-    options = CycleOptions(length_h=c.length_h, origin_hour=c.origin_hour,
-                           timezone=scenario.cycle_timezone(), min_dwell_s=c.min_dwell_s)
+    options = CycleOptions(
+        length_h=c.length_h,
+        origin_hour=c.origin_hour,
+        timezone=scenario.cycle_timezone(),
+        min_dwell_s=c.min_dwell_s,
+    )
     cycles = cut_cycles(trace, options)
     train, test = _split(cycles, scenario)
     if len(train) == 0:
         raise ScenarioError("the split leaves no training cycles", column="split")
     if len(test) == 0 and scenario.mobility.source == "replay":
-        raise ScenarioError(f"the split leaves no test cycles to replay (the trace spans "
-                            f"{len(np.unique(cycles.cycle))} cycles); expected fewer "
-                            "training cycles", column="split")
+        raise ScenarioError(
+            f"the split leaves no test cycles to replay (the trace spans "
+            f"{len(np.unique(cycles.cycle))} cycles); expected fewer "
+            "training cycles",
+            column="split",
+        )
+
     def mine(cycles: CycleTable) -> PatternBase:
-        return mine_patterns(cycles, scenario.mining.minsup,
-                             max_length=scenario.mining.max_length, workers=workers,
-                             cache_dir=cache_dir, progress=progress)
+        return mine_patterns(
+            cycles,
+            scenario.mining.minsup,
+            max_length=scenario.mining.max_length,
+            workers=workers,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
 
     patterns = mine(train)
     if scenario.mobility.users is not None:
@@ -159,8 +188,13 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, workers: int =
         first_test = int(test.cycle.min()) if len(test) else int(train.cycle.max()) + 1
         n_train = first_test - int(train.cycle.min())
         n_test = int(test.cycle.max()) - first_test + 1 if len(test) else 1
-        population = scale_population(train, patterns, scenario.mobility.users,
-                                      n_train + n_test, rng_for(scenario.seed, POPULATION))
+        population = scale_population(
+            train,
+            patterns,
+            scenario.mobility.users,
+            n_train + n_test,
+            rng_for(scenario.seed, POPULATION),
+        )
         train, test = split_cycles(population, train_cycles=n_train)
         patterns = mine(train)
     knowledge = Knowledge.from_training(train, patterns, Locations.from_trace(trace))
@@ -175,40 +209,51 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, workers: int =
         source = PatternDaySource(train, patterns)
     else:
         assert campus is not None
-        source = GroundTruthSource(partial(_ground_truth_day, campus, options),
-                                   first_day=campus.config.n_days)
-    return Setting(trace, train, test, knowledge, LocationModel.from_cycles(test),
-                   seen.astype(np.int32),
-                   visits.astype(float) if scenario.tasks.locations == "visits" else None,
-                   source)
+        source = GroundTruthSource(
+            partial(_ground_truth_day, campus, options), first_day=campus.config.n_days
+        )
+    return Setting(
+        trace,
+        train,
+        test,
+        knowledge,
+        LocationModel.from_cycles(test),
+        seen.astype(np.int32),
+        visits.astype(float) if scenario.tasks.locations == "visits" else None,
+        source,
+    )
 
 
 def _split(cycles: CycleTable, scenario: Scenario) -> tuple[CycleTable, CycleTable]:
     """Train/test cycles; ``test_from`` becomes a number of training cycles."""
     split = scenario.split
     if split.test_from is None:
-        return split_cycles(cycles, train_cycles=split.train_cycles,
-                            train_fraction=split.train_fraction)
+        return split_cycles(
+            cycles, train_cycles=split.train_cycles, train_fraction=split.train_fraction
+        )
     if len(cycles) == 0:
         return cycles, cycles
     starts = cycles.start_times()
     first_test = pd.Timestamp(split.test_from).tz_localize(scenario.cycle_timezone())
     boundary = cycles.cycle[np.asarray(starts >= first_test)]
     if len(boundary) == 0:
-        raise ScenarioError(f"no cycle starts on or after {split.test_from}; expected a date "
-                            "within the trace", column="split.test_from")
+        raise ScenarioError(
+            f"no cycle starts on or after {split.test_from}; expected a date within the trace",
+            column="split.test_from",
+        )
     train_cycles = int(boundary.min() - cycles.cycle.min())
     if train_cycles < 1:
-        raise ScenarioError(f"no cycle starts before {split.test_from}; expected a date "
-                            "within the trace", column="split.test_from")
+        raise ScenarioError(
+            f"no cycle starts before {split.test_from}; expected a date within the trace",
+            column="split.test_from",
+        )
     return split_cycles(cycles, train_cycles=train_cycles)
 
 
 def _ground_truth_day(campus: Any, options: CycleOptions, day: int) -> DayPlan:
     """The synthetic campus's day ``day`` for every user, cut like the training trace."""
     cycles = cut_cycles(campus.visits(range(day, day + 1)), options)
-    rows = np.flatnonzero(cycles.cycle == cycles.cycle.min()) if len(cycles) else np.zeros(0,
-                                                                                          int)
+    rows = np.flatnonzero(cycles.cycle == cycles.cycle.min()) if len(cycles) else np.zeros(0, int)
     return DayPlan.from_cycles(cycles, rows, label=f"ground-truth day {day}")
 
 
@@ -219,9 +264,14 @@ def task_pool(scenario: Scenario, setting: Setting, rng: np.random.Generator) ->
     end = (t.publish.end_h if t.publish.end_h is not None else t.publish.start_h) * 3600.0
     try:
         return generate_task_pool(
-            n_tasks=t.count, total_copies=t.copies, max_copies=t.max_copies,
-            locations=setting.task_locations, rng=rng, weights=setting.task_weights,
-            publish_window_s=(start, end), n_batches=t.publish.batches,
+            n_tasks=t.count,
+            total_copies=t.copies,
+            max_copies=t.max_copies,
+            locations=setting.task_locations,
+            rng=rng,
+            weights=setting.task_weights,
+            publish_window_s=(start, end),
+            n_batches=t.publish.batches,
             deadline_s=float("inf") if t.deadline_h is None else t.deadline_h * 3600.0,
         )
     except ValueError as exc:
@@ -255,14 +305,14 @@ _SETTINGS_KEPT = 4  # settings kept in the memo (a 100,000-user setting holds ~1
 _SENSORS: dict[str, Any] = {}  # per-process memo of loaded sensor models
 
 
-def _setting(scenario: Scenario, cache_dir: Path | None, workers: int = 1,
-             progress: bool = False) -> Setting:
+def _setting(
+    scenario: Scenario, cache_dir: Path | None, workers: int = 1, progress: bool = False
+) -> Setting:
     key = _setting_key(scenario)
     if key not in _SETTINGS:
         while len(_SETTINGS) >= _SETTINGS_KEPT:
             del _SETTINGS[next(iter(_SETTINGS))]  # the oldest
-        _SETTINGS[key] = prepare(scenario, cache_dir=cache_dir, workers=workers,
-                                 progress=progress)
+        _SETTINGS[key] = prepare(scenario, cache_dir=cache_dir, workers=workers, progress=progress)
     return _SETTINGS[key]
 
 
@@ -286,10 +336,13 @@ def _sensor(spec: str) -> Any:
 
 def world_options(scenario: Scenario) -> WorldOptions:
     """The rules of a simulated day that a scenario sets (shared by the runner and the env)."""
-    return WorldOptions(g=scenario.g, reading_s=scenario.reading_s,
-                        walking_dwell_s=scenario.walking_dwell_s,
-                        condition_on_activity=scenario.sensor_activity,
-                        carry_over=scenario.tasks.carry_over)
+    return WorldOptions(
+        g=scenario.g,
+        reading_s=scenario.reading_s,
+        walking_dwell_s=scenario.walking_dwell_s,
+        condition_on_activity=scenario.sensor_activity,
+        carry_over=scenario.tasks.carry_over,
+    )
 
 
 def run_job(variant: Variant, repetition: int, cache_dir: Path | None) -> JobResult:
@@ -306,37 +359,65 @@ def run_job(variant: Variant, repetition: int, cache_dir: Path | None) -> JobRes
     sensor = _sensor(scenario.sensor)
     settings = {
         **variant.settings,
-        "users": len(setting.train.users), "locations": len(setting.train.locations),
-        "tasks": scenario.tasks.count, "copies": scenario.tasks.copies, "g": scenario.g,
-        "mobility": scenario.mobility.source, "day": day.label,
+        "users": len(setting.train.users),
+        "locations": len(setting.train.locations),
+        "tasks": scenario.tasks.count,
+        "copies": scenario.tasks.copies,
+        "g": scenario.g,
+        "mobility": scenario.mobility.source,
+        "day": day.label,
     }
     rows, assignments, events = [], [], []
     for spec in scenario.policies:
         policy = make_policy(spec.name, **spec.params)
-        world = World(day, tasks, setting.knowledge, options, sensor=sensor,
-                      sensor_seed=seed_for(seed, SENSOR, variant.index, repetition))
+        world = World(
+            day,
+            tasks,
+            setting.knowledge,
+            options,
+            sensor=sensor,
+            sensor_seed=seed_for(seed, SENSOR, variant.index, repetition),
+        )
         result = simulate(world, policy)
-        rows.append({"variant": variant.index, "repetition": repetition,
-                     "policy": spec.display, **settings,
-                     **day_metrics(result, setting.test_model)})
-        pairs = result.pairs.assign(variant=variant.index, repetition=repetition,
-                                    policy=spec.display)
+        rows.append(
+            {
+                "variant": variant.index,
+                "repetition": repetition,
+                "policy": spec.display,
+                **settings,
+                **day_metrics(result, setting.test_model),
+            }
+        )
+        pairs = result.pairs.assign(
+            variant=variant.index, repetition=repetition, policy=spec.display
+        )
         assignments.append(pairs)
         log = result.events
         is_visit = (log["kind"] == "visit").to_numpy()
         # Visits are the same for every policy (one day): keep them once, under policy "*".
         if spec is scenario.policies[0] and scenario.log_visits:
-            events.append(log[is_visit].assign(variant=variant.index, repetition=repetition,
-                                               policy="*"))
-        events.append(log[~is_visit].assign(variant=variant.index, repetition=repetition,
-                                            policy=spec.display))
-    return JobResult(Job(variant.index, repetition), rows,
-                     pd.concat(assignments, ignore_index=True),
-                     pd.concat(events, ignore_index=True), time.perf_counter() - started)
+            events.append(
+                log[is_visit].assign(variant=variant.index, repetition=repetition, policy="*")
+            )
+        events.append(
+            log[~is_visit].assign(variant=variant.index, repetition=repetition, policy=spec.display)
+        )
+    return JobResult(
+        Job(variant.index, repetition),
+        rows,
+        pd.concat(assignments, ignore_index=True),
+        pd.concat(events, ignore_index=True),
+        time.perf_counter() - started,
+    )
 
 
-def _run_jobs(file: ScenarioFile, repetitions: int, workers: int, cache_dir: Path | None,
-              on_done: Callable[[], None]) -> list[JobResult]:
+def _run_jobs(
+    file: ScenarioFile,
+    repetitions: int,
+    workers: int,
+    cache_dir: Path | None,
+    on_done: Callable[[], None],
+) -> list[JobResult]:
     jobs = [(v, r) for v in file.variants for r in range(repetitions)]
     if workers <= 1 or len(jobs) <= 1:
         results = []
@@ -382,14 +463,26 @@ def summarize(metrics: pd.DataFrame, settings: Iterable[str]) -> pd.DataFrame:
     """Mean of the main metrics over repetitions, per variant setting and policy."""
     keys = [*dict.fromkeys(["variant", *settings]), "policy"]
     # Rows come in (variant, repetition, policy) order; groups keep their first appearance.
-    return (metrics.groupby(keys, sort=False, dropna=False)[list(SUMMARY_COLUMNS)].mean()
-            .reset_index())
+    return (
+        metrics.groupby(keys, sort=False, dropna=False)[list(SUMMARY_COLUMNS)].mean().reset_index()
+    )
 
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for name in ("mcsim", "numpy", "pandas", "scipy", "simpy", "pydantic", "pyyaml", "pyarrow",
-                 "matplotlib", "torch", "gymnasium"):
+    for name in (
+        "mcsim",
+        "numpy",
+        "pandas",
+        "scipy",
+        "simpy",
+        "pydantic",
+        "pyyaml",
+        "pyarrow",
+        "matplotlib",
+        "torch",
+        "gymnasium",
+    ):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -456,8 +549,9 @@ def run_scenario(
 
     with tqdm(total=total, unit="day", desc="simulating", disable=quiet) as bar:
         t0 = time.perf_counter()
-        results = _run_jobs(file, scenario.repetitions, scenario.workers, cache_dir,
-                            lambda: bar.update(1))
+        results = _run_jobs(
+            file, scenario.repetitions, scenario.workers, cache_dir, lambda: bar.update(1)
+        )
         simulate_s = time.perf_counter() - t0
     results.sort(key=lambda r: (r.job.variant, r.job.repetition))
     metrics = pd.DataFrame([row for r in results for row in r.metrics])
@@ -466,8 +560,11 @@ def run_scenario(
         values = {v.index: _setting_value(v.scenario, key) for v in file.variants}
         metrics[key] = metrics["variant"].map(values)
     front = ["variant", "repetition", "policy", *setting_columns]
-    metrics = metrics[front + [c for c in metrics.columns if c not in front
-                               and c not in METRIC_COLUMNS] + list(METRIC_COLUMNS)]
+    metrics = metrics[
+        front
+        + [c for c in metrics.columns if c not in front and c not in METRIC_COLUMNS]
+        + list(METRIC_COLUMNS)
+    ]
     assignments = pd.concat([r.assignments for r in results], ignore_index=True)
     events = pd.concat([r.events for r in results], ignore_index=True)
     front = ["variant", "repetition", "policy"]
@@ -496,18 +593,27 @@ def run_scenario(
             "versions": _versions(),
             "started_at": started_at,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "timings_s": {"prepare": round(prepare_s, 3), "simulate": round(simulate_s, 3),
-                          "write": round(time.perf_counter() - t0, 3),
-                          "total": round(time.perf_counter() - started, 3),
-                          "jobs": [round(r.seconds, 3) for r in results]},
-            "files": ["scenario.yaml", "metrics.csv", "assignments.parquet", "events.parquet",
-                      *plots, "manifest.json"],
+            "timings_s": {
+                "prepare": round(prepare_s, 3),
+                "simulate": round(simulate_s, 3),
+                "write": round(time.perf_counter() - t0, 3),
+                "total": round(time.perf_counter() - started, 3),
+                "jobs": [round(r.seconds, 3) for r in results],
+            },
+            "files": [
+                "scenario.yaml",
+                "metrics.csv",
+                "assignments.parquet",
+                "events.parquet",
+                *plots,
+                "manifest.json",
+            ],
         }
-        (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
-                                            encoding="utf-8")
+        (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if not quiet:
-        with pd.option_context("display.width", 160, "display.max_columns", 30,
-                               "display.float_format", "{:.4f}".format):
+        with pd.option_context(
+            "display.width", 160, "display.max_columns", 30, "display.float_format", "{:.4f}".format
+        ):
             print(summary.to_string(index=False))
         print(f"wrote {out} in {time.perf_counter() - started:.1f} s")
     return RunResult(metrics, assignments, events, summary, out, time.perf_counter() - started)
@@ -524,40 +630,55 @@ def _positive(text: str) -> int:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    run_scenario(args.scenario, args.out, overwrite=args.overwrite, workers=args.workers,
-                 repetitions=args.repetitions, quiet=args.quiet)
+    run_scenario(
+        args.scenario,
+        args.out,
+        overwrite=args.overwrite,
+        workers=args.workers,
+        repetitions=args.repetitions,
+        quiet=args.quiet,
+    )
     return 0
 
 
 def _validate_command(args: argparse.Namespace) -> int:
     file = load_scenario(args.scenario)
     s = file.scenario
-    print(f"{args.scenario}: ok ({s.name}: {len(file.variants)} variant(s) x "
-          f"{s.repetitions} repetition(s) x {len(s.policies)} polic"
-          f"{'y' if len(s.policies) == 1 else 'ies'})")
+    print(
+        f"{args.scenario}: ok ({s.name}: {len(file.variants)} variant(s) x "
+        f"{s.repetitions} repetition(s) x {len(s.policies)} polic"
+        f"{'y' if len(s.policies) == 1 else 'ies'})"
+    )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``run`` and ``validate`` sub-commands to the ``mcsim`` parser."""
     run = subparsers.add_parser(
-        "run", help="run a scenario: simulate every policy and write a results folder",
+        "run",
+        help="run a scenario: simulate every policy and write a results folder",
         description="Run SCENARIO (every sweep variant, repetition and policy) and write DIR "
         "atomically: scenario.yaml, metrics.csv, assignments.parquet, events.parquet, plots "
-        "and manifest.json.")
+        "and manifest.json.",
+    )
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--out", default=None, help="results folder (default: the scenario's "
-                     "'output')")
+    run.add_argument(
+        "--out", default=None, help="results folder (default: the scenario's 'output')"
+    )
     run.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    run.add_argument("--workers", type=_positive, default=None,
-                     help="processes (results do not depend on it)")
-    run.add_argument("--repetitions", type=_positive, default=None,
-                     help="simulated days per variant")
+    run.add_argument(
+        "--workers", type=_positive, default=None, help="processes (results do not depend on it)"
+    )
+    run.add_argument(
+        "--repetitions", type=_positive, default=None, help="simulated days per variant"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     run.set_defaults(func=_run_command)
     validate = subparsers.add_parser(
-        "validate", help="check a scenario file without running it",
+        "validate",
+        help="check a scenario file without running it",
         description="Parse and check SCENARIO; print what is wrong (file, line, key path, "
-        "expected) or a one-line summary.")
+        "expected) or a one-line summary.",
+    )
     validate.add_argument("scenario", help="scenario YAML file")
     validate.set_defaults(func=_validate_command)

@@ -70,8 +70,9 @@ def _check_zone(zone: str | None) -> str | None:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {zone!r}; expected an IANA name such as "
-                         "'UTC' or 'Asia/Shanghai'") from None
+        raise ValueError(
+            f"unknown time zone {zone!r}; expected an IANA name such as 'UTC' or 'Asia/Shanghai'"
+        ) from None
     return zone
 
 
@@ -87,8 +88,11 @@ class SyntheticTraceConfig(_Config):
         from generators.mobility import CampusConfig
 
         if self.preset not in CampusConfig.PRESETS:
-            raise _value_error("preset", f"unknown preset {self.preset!r}; expected one of "
-                               f"{', '.join(CampusConfig.PRESETS)}")
+            raise _value_error(
+                "preset",
+                f"unknown preset {self.preset!r}; expected one of "
+                f"{', '.join(CampusConfig.PRESETS)}",
+            )
         try:
             self.campus_config()
         except (TypeError, ValueError) as exc:
@@ -117,8 +121,10 @@ class FileTraceConfig(_Config):
     def _exists(cls, path: Path, info: ValidationInfo) -> Path:
         path = _resolve(path, info)
         if not path.exists():
-            raise ValueError(f"no such file or folder {str(path)!r}; expected a trace "
-                             "(CSV/Parquet file or GeoLife folder)")
+            raise ValueError(
+                f"no such file or folder {str(path)!r}; expected a trace "
+                "(CSV/Parquet file or GeoLife folder)"
+            )
         return path
 
     @field_validator("timezone")
@@ -172,8 +178,9 @@ class SplitConfig(_Config):
     def _one(self) -> SplitConfig:
         given = [self.train_cycles, self.train_fraction, self.test_from]
         if sum(x is not None for x in given) != 1:
-            raise ValueError("expected exactly one of 'train_cycles', 'train_fraction' and "
-                             "'test_from'")
+            raise ValueError(
+                "expected exactly one of 'train_cycles', 'train_fraction' and 'test_from'"
+            )
         return self
 
 
@@ -187,8 +194,10 @@ class MobilityConfig(_Config):
     @model_validator(mode="after")
     def _users_need_patterns(self) -> MobilityConfig:
         if self.users is not None and self.source != "patterns":
-            raise _value_error("users", "a virtual population needs source 'patterns' (the "
-                               "model that generates its days)")
+            raise _value_error(
+                "users",
+                "a virtual population needs source 'patterns' (the model that generates its days)",
+            )
         return self
 
 
@@ -202,8 +211,9 @@ class PublishConfig(_Config):
     @model_validator(mode="after")
     def _ordered(self) -> PublishConfig:
         if self.end_h is not None and self.end_h < self.start_h:
-            raise _value_error("end_h", f"expected end_h >= start_h ({self.start_h}), got "
-                               f"{self.end_h}")
+            raise _value_error(
+                "end_h", f"expected end_h >= start_h ({self.start_h}), got {self.end_h}"
+            )
         if self.end_h is None and self.batches > 1:
             raise _value_error("end_h", "several batches need end_h (the last batch time)")
         return self
@@ -225,8 +235,11 @@ class TaskConfig(_Config):
     @model_validator(mode="after")
     def _feasible(self) -> TaskConfig:
         if not self.count <= self.copies <= self.count * self.max_copies:
-            raise _value_error("copies", f"expected between count ({self.count}) and count x "
-                               f"max_copies ({self.count * self.max_copies}), got {self.copies}")
+            raise _value_error(
+                "copies",
+                f"expected between count ({self.count}) and count x "
+                f"max_copies ({self.count * self.max_copies}), got {self.copies}",
+            )
         return self
 
 
@@ -292,12 +305,15 @@ class Scenario(_Config):
             return "none"
         if spec.lower() == "sensegen":
             if not shipped_checkpoint().exists():
-                raise ValueError(f"the shipped SenseGen checkpoint {shipped_checkpoint()} is "
-                                 "missing; expected 'none' or a path to a .pt checkpoint")
+                raise ValueError(
+                    f"the shipped SenseGen checkpoint {shipped_checkpoint()} is "
+                    "missing; expected 'none' or a path to a .pt checkpoint"
+                )
             return "sensegen"
         if not spec.endswith(".pt"):
-            raise ValueError(f"expected 'sensegen', 'none' or a path to a .pt checkpoint, "
-                             f"got {value!r}")
+            raise ValueError(
+                f"expected 'sensegen', 'none' or a path to a .pt checkpoint, got {value!r}"
+            )
         path = _resolve(Path(spec), info)
         if not path.is_file():
             raise ValueError(f"no such checkpoint {str(path)!r}")
@@ -313,8 +329,11 @@ class Scenario(_Config):
     def _sweep(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for key, values in value.items():
             if key in ("sweep", "seed") or key.startswith("sweep."):
-                raise _value_error(key, f"{key!r} cannot be swept (repetitions vary the days; "
-                                   "run another scenario for another seed)")
+                raise _value_error(
+                    key,
+                    f"{key!r} cannot be swept (repetitions vary the days; "
+                    "run another scenario for another seed)",
+                )
             if not values:
                 raise _value_error(key, "expected a non-empty list of values")
         return value
@@ -324,17 +343,22 @@ class Scenario(_Config):
         labels = [p.display for p in self.policies]
         duplicated = sorted({x for x in labels if labels.count(x) > 1})
         if duplicated:
-            raise _value_error("policies", f"policy {duplicated[0]!r} appears twice; give "
-                               "each a distinct 'label'")
+            raise _value_error(
+                "policies", f"policy {duplicated[0]!r} appears twice; give each a distinct 'label'"
+            )
         length_h = self.cycles.length_h
         publish = self.tasks.publish
         if max(publish.start_h, publish.end_h or 0.0) > length_h:
-            raise _value_error("tasks.publish", f"publish times must lie within the cycle "
-                               f"(0..{length_h:g} h)")
+            raise _value_error(
+                "tasks.publish", f"publish times must lie within the cycle (0..{length_h:g} h)"
+            )
         if self.mobility.source == "ground_truth" and self.trace.synthetic is None:
-            raise _value_error("mobility.source", "'ground_truth' needs a synthetic trace "
-                               "(a file has no generator to draw new days from); expected "
-                               "'replay' or 'patterns'")
+            raise _value_error(
+                "mobility.source",
+                "'ground_truth' needs a synthetic trace "
+                "(a file has no generator to draw new days from); expected "
+                "'replay' or 'patterns'",
+            )
         return self
 
     def cycle_timezone(self) -> str:
@@ -395,9 +419,12 @@ class _Loader(yaml.SafeLoader):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
                 mark = self.peek_event().start_mark
-                raise ScenarioError(f"more than {MAX_ALIASES} alias references (*name); "
-                                    "expected a plain scenario, not an alias expansion",
-                                    path=self.source, row=mark.line + 1)
+                raise ScenarioError(
+                    f"more than {MAX_ALIASES} alias references (*name); "
+                    "expected a plain scenario, not an alias expansion",
+                    path=self.source,
+                    row=mark.line + 1,
+                )
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -410,9 +437,12 @@ class _Loader(yaml.SafeLoader):
                 continue  # an unhashable key: SafeLoader reports it below
             if first != key_node.start_mark.line + 1:
                 where = (*self.mapping_paths.get(id(node), ()), key)
-                raise ScenarioError(f"duplicate key {key!r} (first given on line {first}); "
-                                    "expected each key once", path=self.source,
-                                    row=key_node.start_mark.line + 1, column=key_path(where))
+                raise ScenarioError(
+                    f"duplicate key {key!r} (first given on line {first}); expected each key once",
+                    path=self.source,
+                    row=key_node.start_mark.line + 1,
+                    column=key_path(where),
+                )
         return super().construct_mapping(node, deep=deep)
 
 
@@ -422,8 +452,7 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     if key not in memo:
         memo[key] = 0  # a recursive alias counts as a leaf rather than looping
         if isinstance(node, yaml.MappingNode):
-            size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo)
-                           for k, v in node.value)
+            size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
         elif isinstance(node, yaml.SequenceNode):
             size = 1 + sum(_expanded_size(v, memo) for v in node.value)
         else:
@@ -432,8 +461,12 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return memo[key]
 
 
-def _index(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
-           mapping_paths: dict[int, tuple[Any, ...]]) -> None:
+def _index(
+    node: yaml.Node,
+    path: tuple[Any, ...],
+    lines: dict[tuple[Any, ...], int],
+    mapping_paths: dict[int, tuple[Any, ...]],
+) -> None:
     """Record key path -> 1-based line for every mapping key and sequence item, and the key
     path of every mapping node (so errors found while constructing can name it)."""
     if isinstance(node, yaml.MappingNode):
@@ -460,8 +493,7 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
         raise ScenarioError("no such file; expected a YAML scenario", path=source)
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise ScenarioError(f"file is {size:,} bytes; expected at most {MAX_BYTES:,}",
-                            path=source)
+        raise ScenarioError(f"file is {size:,} bytes; expected at most {MAX_BYTES:,}", path=source)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -471,32 +503,44 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     try:
         node = loader.get_single_node()
         if node is None:
-            raise ScenarioError("file is empty; expected a YAML mapping of scenario keys",
-                                path=source)
+            raise ScenarioError(
+                "file is empty; expected a YAML mapping of scenario keys", path=source
+            )
         if _expanded_size(node, {}) > MAX_NODES:
-            raise ScenarioError(f"aliases expand to more than {MAX_NODES:,} nodes; expected a "
-                                "plain scenario (is this a 'billion laughs' file?)",
-                                path=source)
+            raise ScenarioError(
+                f"aliases expand to more than {MAX_NODES:,} nodes; expected a "
+                "plain scenario (is this a 'billion laughs' file?)",
+                path=source,
+            )
         _index(node, (), lines, loader.mapping_paths)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = f"{exc.context + ': ' if exc.context else ''}{exc.problem}"
         if "could not determine a constructor" in str(exc.problem):
-            problem = (f"unsupported tag {exc.problem.split('tag ')[-1]}; expected plain YAML "
-                       "(tags such as !!python/... are never executed)")
+            problem = (
+                f"unsupported tag {exc.problem.split('tag ')[-1]}; expected plain YAML "
+                "(tags such as !!python/... are never executed)"
+            )
         row = None if mark is None else mark.line + 1
         # The deepest mapping key on that line (known once the file is composed).
         on_row = [k for k, line in lines.items() if line == row and not isinstance(k[-1], int)]
-        raise ScenarioError(f"invalid YAML: {problem}", path=source, row=row,
-                            column=key_path(max(on_row, key=len)) if on_row else None) from None
+        raise ScenarioError(
+            f"invalid YAML: {problem}",
+            path=source,
+            row=row,
+            column=key_path(max(on_row, key=len)) if on_row else None,
+        ) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"invalid YAML: {exc}", path=source) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise ScenarioError(f"top level is a {type(data).__name__}; expected a mapping of "
-                            "scenario keys (seed, trace, tasks, policies, ...)", path=source)
+        raise ScenarioError(
+            f"top level is a {type(data).__name__}; expected a mapping of "
+            "scenario keys (seed, trace, tasks, policies, ...)",
+            path=source,
+        )
     return data, lines
 
 
@@ -558,8 +602,13 @@ def _describe(error: Any) -> tuple[tuple[Any, ...], str]:
     return loc, f"{message}; got {shown}"
 
 
-def _scenario_error(exc: ValidationError, source: str, lines: dict[tuple[Any, ...], int],
-                    prefix: str = "", swept: tuple[str, ...] = ()) -> ScenarioError:
+def _scenario_error(
+    exc: ValidationError,
+    source: str,
+    lines: dict[tuple[Any, ...], int],
+    prefix: str = "",
+    swept: tuple[str, ...] = (),
+) -> ScenarioError:
     """The first (most useful) problem of a validation error, with its line.
 
     ``swept``: the sweep's key paths; a problem under one of them points at its sweep line.
@@ -570,14 +619,21 @@ def _scenario_error(exc: ValidationError, source: str, lines: dict[tuple[Any, ..
     loc, reason = _describe(errors[0])
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     dotted = key_path(loc)
-    line = next((lines.get(("sweep", key)) for key in swept
-                 if dotted == key or dotted.startswith(f"{key}.")), None)
+    line = next(
+        (
+            lines.get(("sweep", key))
+            for key in swept
+            if dotted == key or dotted.startswith(f"{key}.")
+        ),
+        None,
+    )
     for depth in range(len(loc), -1, -1):
         if line is not None:
             break
         line = lines.get(loc[:depth])
-    return ScenarioError(f"{prefix}{reason}{more}", path=source, row=line,
-                         column=key_path(loc) or "<top level>")
+    return ScenarioError(
+        f"{prefix}{reason}{more}", path=source, row=line, column=key_path(loc) or "<top level>"
+    )
 
 
 # ----------------------------------------------------------------------------------- loading
@@ -630,8 +686,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         try:
             _set_path(raw, key, value)
         except TypeError as exc:
-            raise ScenarioError(f"cannot override {key!r}: {exc}", path=source,
-                                column=key) from None
+            raise ScenarioError(
+                f"cannot override {key!r}: {exc}", path=source, column=key
+            ) from None
     context = {"base": path.resolve().parent}
     try:
         base = Scenario.model_validate(raw, context=context)
@@ -647,16 +704,24 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
             try:
                 _set_path(data, key, value, merge=True)
             except TypeError as exc:
-                raise ScenarioError(f"cannot sweep {key!r}: {exc}", path=source,
-                                    row=lines.get(("sweep", key)),
-                                    column=f"sweep.{key}") from None
+                raise ScenarioError(
+                    f"cannot sweep {key!r}: {exc}",
+                    path=source,
+                    row=lines.get(("sweep", key)),
+                    column=f"sweep.{key}",
+                ) from None
             settings.update(_flatten(key, value))
         try:
             scenario = Scenario.model_validate(data, context=context)
         except ValidationError as exc:
             shown = ", ".join(f"{k}={v!r}" for k, v in settings.items())
-            raise _scenario_error(exc, source, lines, prefix=f"in sweep variant {index} "
-                                  f"({shown}): ", swept=tuple(keys)) from None
+            raise _scenario_error(
+                exc,
+                source,
+                lines,
+                prefix=f"in sweep variant {index} ({shown}): ",
+                swept=tuple(keys),
+            ) from None
         variants.append(Variant(index, settings, scenario))
     return ScenarioFile(path, base, tuple(variants))
 

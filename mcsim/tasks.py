@@ -74,8 +74,13 @@ class TaskBatch:
 
     def __iter__(self) -> Iterator[Task]:
         for i in range(len(self)):
-            yield Task(int(self.id[i]), int(self.location[i]), float(self.publish_s[i]),
-                       int(self.copies[i]), float(self.deadline_s[i]))
+            yield Task(
+                int(self.id[i]),
+                int(self.location[i]),
+                float(self.publish_s[i]),
+                int(self.copies[i]),
+                float(self.deadline_s[i]),
+            )
 
     @property
     def total_copies(self) -> int:
@@ -83,23 +88,40 @@ class TaskBatch:
 
     def select(self, mask: np.ndarray) -> TaskBatch:
         """The tasks where ``mask`` (bool or index array) selects."""
-        return TaskBatch(self.id[mask], self.location[mask], self.publish_s[mask],
-                         self.copies[mask], self.deadline_s[mask])
+        return TaskBatch(
+            self.id[mask],
+            self.location[mask],
+            self.publish_s[mask],
+            self.copies[mask],
+            self.deadline_s[mask],
+        )
 
     def with_copies(self, copies: np.ndarray) -> TaskBatch:
         """The same tasks needing ``copies`` each; tasks left with 0 are dropped."""
         keep = np.asarray(copies) > 0
-        return TaskBatch(self.id[keep], self.location[keep], self.publish_s[keep],
-                         np.asarray(copies, dtype=np.int32)[keep], self.deadline_s[keep])
+        return TaskBatch(
+            self.id[keep],
+            self.location[keep],
+            self.publish_s[keep],
+            np.asarray(copies, dtype=np.int32)[keep],
+            self.deadline_s[keep],
+        )
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"task": self.id, "location": self.location,
-                             "publish_s": self.publish_s, "copies": self.copies,
-                             "deadline_s": self.deadline_s})
+        return pd.DataFrame(
+            {
+                "task": self.id,
+                "location": self.location,
+                "publish_s": self.publish_s,
+                "copies": self.copies,
+                "deadline_s": self.deadline_s,
+            }
+        )
 
 
-def split_copies(n_tasks: int, total_copies: int, max_copies: int,
-                 rng: np.random.Generator) -> np.ndarray:
+def split_copies(
+    n_tasks: int, total_copies: int, max_copies: int, rng: np.random.Generator
+) -> np.ndarray:
     """Random c_i >= 1, each <= ``max_copies``, summing to ``total_copies``.
 
     The paper's task pools are written "20-38": 20 tasks needing 38 measurements in all, at

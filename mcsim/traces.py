@@ -132,8 +132,9 @@ def load_trace(
     """
     path = Path(path)
     if format is not None and format not in FORMATS:
-        raise TraceError(f"unknown trace format {format!r}; expected one of {', '.join(FORMATS)}",
-                         path=path)
+        raise TraceError(
+            f"unknown trace format {format!r}; expected one of {', '.join(FORMATS)}", path=path
+        )
     if not path.exists():
         raise TraceError("no such file or folder", path=path)
     if path.is_dir():
@@ -154,8 +155,9 @@ def load_trace(
         fixes = _validate_gps(table, str(path), timezone)
         return _gps_to_trace(fixes, str(path), stay_points, grid)
     _require_columns(table, REQUIRED_COLUMNS, path, kind)
-    return Trace(_normalise(table, str(path), timezone=timezone, line_offset=_line_offset(path)),
-                 str(path))
+    return Trace(
+        _normalise(table, str(path), timezone=timezone, line_offset=_line_offset(path)), str(path)
+    )
 
 
 def _line_offset(path: Path) -> int:
@@ -184,8 +186,9 @@ def _read_table(path: Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.ParserError as exc:
-        raise TraceError(f"malformed CSV: {_ragged_message(exc)}", path=path,
-                         row=_ragged_line(exc)) from exc
+        raise TraceError(
+            f"malformed CSV: {_ragged_message(exc)}", path=path, row=_ragged_line(exc)
+        ) from exc
     except (pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise TraceError(f"cannot be read as CSV ({exc})", path=path) from exc
     table.columns = [str(c).strip().lower() for c in table.columns]
@@ -258,8 +261,12 @@ def parse_times(
         infinite = is_number & ~np.isfinite(numeric.to_numpy(dtype=float))
         if infinite.any():
             row = _first_bad(infinite)
-            raise TraceError(f"time {text.iloc[row]!r} is not finite; expected unix seconds",
-                             path=source, row=row + line_offset, column=column)
+            raise TraceError(
+                f"time {text.iloc[row]!r} is not finite; expected unix seconds",
+                path=source,
+                row=row + line_offset,
+                column=column,
+            )
         times = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
         if is_number.any():
             # Out-of-range seconds (e.g. milliseconds) saturate to the range check below.
@@ -273,7 +280,9 @@ def parse_times(
             raise TraceError(
                 f"cannot parse time {text.iloc[row]!r}; expected ISO 8601 "
                 "(e.g. 2008-10-23T02:53:04Z) or unix seconds",
-                path=source, row=row + line_offset, column=column,
+                path=source,
+                row=row + line_offset,
+                column=column,
             )
     times = times.astype("datetime64[ns, UTC]")
     out_of_range = ((times < EARLIEST) | (times >= LATEST)).to_numpy()
@@ -282,7 +291,9 @@ def parse_times(
         raise TraceError(
             f"time {times.iloc[row]} is out of range; expected a date between "
             f"{EARLIEST.date()} and {LATEST.date()} (milliseconds given as seconds?)",
-            path=source, row=row + line_offset, column=column,
+            path=source,
+            row=row + line_offset,
+            column=column,
         )
     return times.reset_index(drop=True)
 
@@ -293,8 +304,9 @@ def _parse_iso(text: pd.Series, timezone: str) -> pd.Series:
     has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     if timezone != "UTC" and (~has_zone).any():
         naive = pd.to_datetime(text[~has_zone], errors="coerce", format="ISO8601")
-        parsed.loc[~has_zone] = naive.dt.tz_localize(timezone, ambiguous="NaT",
-                                                     nonexistent="NaT").dt.tz_convert("UTC")
+        parsed.loc[~has_zone] = naive.dt.tz_localize(
+            timezone, ambiguous="NaT", nonexistent="NaT"
+        ).dt.tz_convert("UTC")
     return parsed
 
 
@@ -310,7 +322,9 @@ def _parse_coordinates(
             raise TraceError(
                 f"{column} {table[column].iloc[row]!r} is invalid; expected a finite number "
                 f"in [-{limit:g}, {limit:g}] degrees",
-                path=source, row=row + line_offset, column=column,
+                path=source,
+                row=row + line_offset,
+                column=column,
             )
         out.append(values)
     return out[0], out[1]
@@ -321,8 +335,12 @@ def _check_ids(table: pd.DataFrame, column: str, source: str, line_offset: int) 
     empty = (ids == "") | ids.str.lower().isin(["nan", "none", "null"])
     if empty.any():
         row = _first_bad(empty.to_numpy())
-        raise TraceError(f"empty {column} id; every row needs a {column}",
-                         path=source, row=row + line_offset, column=column)
+        raise TraceError(
+            f"empty {column} id; every row needs a {column}",
+            path=source,
+            row=row + line_offset,
+            column=column,
+        )
     return ids
 
 
@@ -332,8 +350,9 @@ def _normalise(
     """Validate an AP-log/visit table and return the canonical sorted frame."""
     for column in REQUIRED_COLUMNS:
         if column not in table.columns:
-            raise TraceError(f"missing column {column!r}; expected {', '.join(REQUIRED_COLUMNS)}",
-                             path=source)
+            raise TraceError(
+                f"missing column {column!r}; expected {', '.join(REQUIRED_COLUMNS)}", path=source
+            )
     if len(table) == 0:
         raise TraceError("trace has no rows", path=source)
     table = table.reset_index(drop=True)
@@ -341,18 +360,24 @@ def _normalise(
         {
             "user": _check_ids(table, "user", source, line_offset),
             "location": _check_ids(table, "location", source, line_offset),
-            "time": parse_times(table["time"], source, "time", timezone=timezone,
-                                line_offset=line_offset),
+            "time": parse_times(
+                table["time"], source, "time", timezone=timezone, line_offset=line_offset
+            ),
         }
     )
     if "end" in table.columns:
-        out["end"] = parse_times(table["end"], source, "end", timezone=timezone,
-                                 line_offset=line_offset)
+        out["end"] = parse_times(
+            table["end"], source, "end", timezone=timezone, line_offset=line_offset
+        )
         backwards = (out["end"] < out["time"]).to_numpy()
         if backwards.any():
             row = _first_bad(backwards)
-            raise TraceError("visit ends before it starts; expected end >= time",
-                             path=source, row=row + line_offset, column="end")
+            raise TraceError(
+                "visit ends before it starts; expected end >= time",
+                path=source,
+                row=row + line_offset,
+                column="end",
+            )
     if "latitude" in table.columns or "longitude" in table.columns:
         _require_columns(table, ("latitude", "longitude"), Path(source), "ap")
         out["latitude"], out["longitude"] = _parse_coordinates(table, source, line_offset)
@@ -374,8 +399,9 @@ def _validate_gps(table: pd.DataFrame, source: str, timezone: str) -> pd.DataFra
     return pd.DataFrame(
         {
             "user": _check_ids(table, "user", source, offset),
-            "time": parse_times(table["time"], source, "time", timezone=timezone,
-                                line_offset=offset),
+            "time": parse_times(
+                table["time"], source, "time", timezone=timezone, line_offset=offset
+            ),
             "latitude": latitude,
             "longitude": longitude,
         }
@@ -399,5 +425,6 @@ def _gps_to_trace(
         )
     grid = grid or GridSpec()
     stays["location"] = grid.cell_ids(stays["latitude"].to_numpy(), stays["longitude"].to_numpy())
-    return Trace(_canonical(stays[["user", "location", "time", "end", "latitude", "longitude"]]),
-                 source)
+    return Trace(
+        _canonical(stays[["user", "location", "time", "end", "latitude", "longitude"]]), source
+    )

@@ -74,8 +74,10 @@ class AllocationPolicy(abc.ABC):
         result = self._allocate(tasks_ro, state_ro)
         seconds = time.perf_counter() - start
         if not isinstance(result, Assignment):
-            raise PolicyError(f"policy {self.name}: _allocate returned "
-                              f"{type(result).__name__}, expected an Assignment")
+            raise PolicyError(
+                f"policy {self.name}: _allocate returned "
+                f"{type(result).__name__}, expected an Assignment"
+            )
         try:
             check_assignment(result, tasks, state)
         except ConstraintViolation as exc:
@@ -88,22 +90,30 @@ class AllocationPolicy(abc.ABC):
 
     def _validate(self, tasks: TaskBatch, state: PlatformState) -> None:
         if not isinstance(tasks, TaskBatch):
-            raise PolicyError(f"policy {self.name}: tasks must be a TaskBatch, "
-                              f"got {type(tasks).__name__}")
+            raise PolicyError(
+                f"policy {self.name}: tasks must be a TaskBatch, got {type(tasks).__name__}"
+            )
         if not isinstance(state, PlatformState):
-            raise PolicyError(f"policy {self.name}: state must be a PlatformState, "
-                              f"got {type(state).__name__}")
+            raise PolicyError(
+                f"policy {self.name}: state must be a PlatformState, got {type(state).__name__}"
+            )
         n_locations = len(state.patterns.locations)
         if len(tasks) and (tasks.location.min() < 0 or tasks.location.max() >= n_locations):
-            raise PolicyError(f"policy {self.name}: a task location code lies outside the "
-                              f"state's {n_locations} locations")
+            raise PolicyError(
+                f"policy {self.name}: a task location code lies outside the "
+                f"state's {n_locations} locations"
+            )
         if len(state.locations) != n_locations:
-            raise PolicyError(f"policy {self.name}: the state has coordinates for "
-                              f"{len(state.locations)} locations, its patterns {n_locations}")
+            raise PolicyError(
+                f"policy {self.name}: the state has coordinates for "
+                f"{len(state.locations)} locations, its patterns {n_locations}"
+            )
         if state.location_model.shape != (state.n_users, n_locations):
-            raise PolicyError(f"policy {self.name}: the location model is "
-                              f"{state.location_model.shape}, the state has "
-                              f"{state.n_users} users x {n_locations} locations")
+            raise PolicyError(
+                f"policy {self.name}: the location model is "
+                f"{state.location_model.shape}, the state has "
+                f"{state.n_users} users x {n_locations} locations"
+            )
 
     def _parameters(self) -> dict[str, object]:
         """The constructor parameters, for ``repr``; policies with parameters override it."""
@@ -125,8 +135,9 @@ def _read_only(tasks: TaskBatch) -> TaskBatch:
 
 
 def _read_only_state(state: PlatformState) -> PlatformState:
-    return dataclasses.replace(state, load=_frozen(state.load),
-                               last_location=_frozen(state.last_location))
+    return dataclasses.replace(
+        state, load=_frozen(state.load), last_location=_frozen(state.last_location)
+    )
 
 
 def check_unit_interval(policy: str, parameter: str, value: float) -> float:
@@ -134,11 +145,13 @@ def check_unit_interval(policy: str, parameter: str, value: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise PolicyError(f"policy {policy}: parameter {parameter} must be a number in [0, 1], "
-                          f"got {value!r}") from None
+        raise PolicyError(
+            f"policy {policy}: parameter {parameter} must be a number in [0, 1], got {value!r}"
+        ) from None
     if not 0.0 <= number <= 1.0:
-        raise PolicyError(f"policy {policy}: parameter {parameter} must be in [0, 1], "
-                          f"got {value!r}")
+        raise PolicyError(
+            f"policy {policy}: parameter {parameter} must be in [0, 1], got {value!r}"
+        )
     return number
 
 
@@ -160,9 +173,15 @@ def held_ranks(tasks: TaskBatch, state: PlatformState, order: np.ndarray) -> dic
     return dict(held)
 
 
-def build_assignment(tasks: TaskBatch, order: np.ndarray, user: list[int],
-                     rank: list[int], coverage: list[float], remaining: np.ndarray,
-                     iterations: int) -> Assignment:
+def build_assignment(
+    tasks: TaskBatch,
+    order: np.ndarray,
+    user: list[int],
+    rank: list[int],
+    coverage: list[float],
+    remaining: np.ndarray,
+    iterations: int,
+) -> Assignment:
     """The :class:`Assignment` of (user, task rank) pairs, with the copies left unplaced.
 
     Policies work on tasks by publish rank (see :func:`publish_order`); this maps back.

@@ -28,10 +28,17 @@ from policies.base import AllocationPolicy
 _GRID = np.array([0.2, 0.4, 0.5, 0.6, 0.8, 1.0])
 
 
-def random_instance(rng: np.random.Generator, *, n_users: int = 6, n_locations: int = 5,
-                    n_tasks: int = 6, g: int = 3, max_copies: int = 3,
-                    max_patterns_per_user: int = 4, max_pattern_length: int = 3,
-                    ) -> tuple[TaskBatch, PlatformState]:
+def random_instance(
+    rng: np.random.Generator,
+    *,
+    n_users: int = 6,
+    n_locations: int = 5,
+    n_tasks: int = 6,
+    g: int = 3,
+    max_copies: int = 3,
+    max_patterns_per_user: int = 4,
+    max_pattern_length: int = 3,
+) -> tuple[TaskBatch, PlatformState]:
     """A small random (tasks, state) pair that exercises every constraint.
 
     Loads, held pairs (some for tasks outside the batch), unknown last locations, a location
@@ -62,8 +69,9 @@ def random_instance(rng: np.random.Generator, *, n_users: int = 6, n_locations: 
         minsup=0.5,
         max_length=max_pattern_length,
     )
-    dense = rng.choice(_GRID, size=(n_users, n_locations)) * (rng.random((n_users, n_locations))
-                                                                < 0.5)
+    dense = rng.choice(_GRID, size=(n_users, n_locations)) * (
+        rng.random((n_users, n_locations)) < 0.5
+    )
     model = LocationModel(sparse.csr_matrix(dense))
     latitude = 32.88 + rng.integers(0, 4, size=n_locations) * 1e-3
     longitude = -117.23 + rng.integers(0, 4, size=n_locations) * 1e-3
@@ -73,10 +81,13 @@ def random_instance(rng: np.random.Generator, *, n_users: int = 6, n_locations: 
 
     ids = rng.permutation(10 * max(n_tasks, 1))[:n_tasks].astype(np.int64)
     publish = np.sort(rng.integers(0, 3, size=n_tasks).astype(np.float64))
-    tasks = TaskBatch(id=ids, location=rng.integers(0, n_locations, size=n_tasks).astype(np.int32),
-                      publish_s=publish * 60.0,
-                      copies=rng.integers(1, max_copies + 1, size=n_tasks).astype(np.int32),
-                      deadline_s=np.full(n_tasks, np.inf))
+    tasks = TaskBatch(
+        id=ids,
+        location=rng.integers(0, n_locations, size=n_tasks).astype(np.int32),
+        publish_s=publish * 60.0,
+        copies=rng.integers(1, max_copies + 1, size=n_tasks).astype(np.int32),
+        deadline_s=np.full(n_tasks, np.inf),
+    )
     load = rng.integers(0, g + 1, size=n_users).astype(np.int32)
     held = set()
     for _ in range(int(rng.integers(0, n_users + 1))):
@@ -86,8 +97,15 @@ def random_instance(rng: np.random.Generator, *, n_users: int = 6, n_locations: 
         else:
             held.add((user, int(10 * max(n_tasks, 1) + rng.integers(5))))  # outside the batch
     last = rng.integers(-1, n_locations, size=n_users).astype(np.int32)
-    state = PlatformState(patterns=patterns, location_model=model, locations=locations, g=g,
-                          load=load, last_location=last, held=frozenset(held))
+    state = PlatformState(
+        patterns=patterns,
+        location_model=model,
+        locations=locations,
+        g=g,
+        load=load,
+        last_location=last,
+        held=frozenset(held),
+    )
     return tasks, state
 
 
@@ -113,8 +131,12 @@ def check_policy(policy: AllocationPolicy, *, seed: int = 0, n_instances: int = 
     for index, stream in enumerate(streams):
         rng = np.random.default_rng(stream)
         tasks, state = random_instance(
-            rng, n_users=int(rng.integers(1, 9)), n_locations=int(rng.integers(1, 7)),
-            n_tasks=int(rng.integers(0, 10)), g=int(rng.integers(1, 5)))
+            rng,
+            n_users=int(rng.integers(1, 9)),
+            n_locations=int(rng.integers(1, 7)),
+            n_tasks=int(rng.integers(0, 10)),
+            g=int(rng.integers(1, 5)),
+        )
         where = f"check_policy({policy.name}): instance {index} (seed {seed})"
         before = _snapshot(tasks, state)
         first = policy.allocate(tasks, state)
@@ -128,12 +150,22 @@ def check_policy(policy: AllocationPolicy, *, seed: int = 0, n_instances: int = 
 def _snapshot(tasks: TaskBatch, state: PlatformState) -> dict[str, Any]:
     p, m, loc = state.patterns, state.location_model.probability, state.locations
     arrays = {
-        "tasks.id": tasks.id, "tasks.location": tasks.location, "tasks.publish_s": tasks.publish_s,
-        "tasks.copies": tasks.copies, "tasks.deadline_s": tasks.deadline_s,
-        "load": state.load, "last_location": state.last_location,
-        "patterns.holder": p.holder, "patterns.offsets": p.offsets, "patterns.items": p.items,
-        "patterns.support": p.support, "model.data": m.data, "model.indices": m.indices,
-        "model.indptr": m.indptr, "latitude": loc.latitude, "longitude": loc.longitude,
+        "tasks.id": tasks.id,
+        "tasks.location": tasks.location,
+        "tasks.publish_s": tasks.publish_s,
+        "tasks.copies": tasks.copies,
+        "tasks.deadline_s": tasks.deadline_s,
+        "load": state.load,
+        "last_location": state.last_location,
+        "patterns.holder": p.holder,
+        "patterns.offsets": p.offsets,
+        "patterns.items": p.items,
+        "patterns.support": p.support,
+        "model.data": m.data,
+        "model.indices": m.indices,
+        "model.indptr": m.indptr,
+        "latitude": loc.latitude,
+        "longitude": loc.longitude,
     }
     snapshot: dict[str, Any] = {key: np.array(value, copy=True) for key, value in arrays.items()}
     snapshot["held"] = frozenset(state.held)
@@ -144,12 +176,17 @@ def _snapshot(tasks: TaskBatch, state: PlatformState) -> dict[str, Any]:
 def _same_inputs(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return all(
         np.array_equal(value, after[key], equal_nan=value.dtype.kind == "f")
-        if isinstance(value, np.ndarray) else value == after[key]
+        if isinstance(value, np.ndarray)
+        else value == after[key]
         for key, value in before.items()
     )
 
 
 def _same_answer(a: Assignment, b: Assignment) -> bool:
-    return (np.array_equal(a.user, b.user) and np.array_equal(a.task, b.task)
-            and np.array_equal(a.coverage, b.coverage, equal_nan=True)
-            and a.iterations == b.iterations and a.unassigned == b.unassigned)
+    return (
+        np.array_equal(a.user, b.user)
+        and np.array_equal(a.task, b.task)
+        and np.array_equal(a.coverage, b.coverage, equal_nan=True)
+        and a.iterations == b.iterations
+        and a.unassigned == b.unassigned
+    )

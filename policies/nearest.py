@@ -70,8 +70,9 @@ class NA(AllocationPolicy):
             if not known[location]:
                 continue
             for tier in nearest.tiers(location, k=2 * remaining[rank]):
-                candidates = sorted(u for place in tier for u in waiting[place]
-                                    if rank not in held.get(u, ()))
+                candidates = sorted(
+                    u for place in tier for u in waiting[place] if rank not in held.get(u, ())
+                )
                 for user in candidates[: remaining[rank]]:
                     users.append(user)
                     ranks.append(rank)
@@ -81,11 +82,16 @@ class NA(AllocationPolicy):
                         nearest.leave(user, place_of[user])
                 if remaining[rank] == 0:
                     break
-        coverage = (state.location_model.prob(np.asarray(users, dtype=np.int64),
-                                              task_location[np.asarray(ranks, dtype=np.int64)])
-                    if users else np.zeros(0))
-        return build_assignment(tasks, order, users, ranks, coverage, np.asarray(remaining),
-                                len(tasks))
+        coverage = (
+            state.location_model.prob(
+                np.asarray(users, dtype=np.int64), task_location[np.asarray(ranks, dtype=np.int64)]
+            )
+            if users
+            else np.zeros(0)
+        )
+        return build_assignment(
+            tasks, order, users, ranks, coverage, np.asarray(remaining), len(tasks)
+        )
 
 
 class _NearestPlaces:
@@ -107,8 +113,9 @@ class _NearestPlaces:
     #: distance, far above the rounding of either distance formula.
     _SLACK = (1e-9, 1e-3)
 
-    def __init__(self, coordinates: Locations, places: np.ndarray,
-                 waiting: list[list[int]]) -> None:
+    def __init__(
+        self, coordinates: Locations, places: np.ndarray, waiting: list[list[int]]
+    ) -> None:
         self._coordinates = coordinates
         self._places = places
         self._waiting = waiting
@@ -117,10 +124,8 @@ class _NearestPlaces:
         self._rebuild()
 
     def _rebuild(self) -> None:
-        self._live = np.array([i for i, users in enumerate(self._waiting) if users],
-                              dtype=np.int64)
-        self._tree = (cKDTree(self._sphere[self._places[self._live]]) if len(self._live)
-                      else None)
+        self._live = np.array([i for i, users in enumerate(self._waiting) if users], dtype=np.int64)
+        self._tree = cKDTree(self._sphere[self._places[self._live]]) if len(self._live) else None
 
     def leave(self, user: int, place: int) -> None:
         """``user`` is full: it leaves its place's waiting list."""
@@ -149,8 +154,9 @@ class _NearestPlaces:
             else:
                 relative, absolute = self._SLACK
                 kth = float(np.atleast_1d(chord)[-1])
-                bound = (2 * EARTH_RADIUS_M * np.arcsin(min(kth / 2, 1.0)) * (1 - relative)
-                         - absolute)
+                bound = (
+                    2 * EARTH_RADIUS_M * np.arcsin(min(kth / 2, 1.0)) * (1 - relative) - absolute
+                )
             by_distance = np.argsort(distance, kind="stable")
             place_order = candidate[by_distance].tolist()
             ordered = distance[by_distance].tolist()
@@ -169,5 +175,10 @@ def _unit_vectors(coordinates: Locations) -> np.ndarray:
     """(n, 3) points on the unit sphere of every location (chord order = great-circle)."""
     latitude = np.radians(coordinates.latitude)
     longitude = np.radians(coordinates.longitude)
-    return np.column_stack((np.cos(latitude) * np.cos(longitude),
-                            np.cos(latitude) * np.sin(longitude), np.sin(latitude)))
+    return np.column_stack(
+        (
+            np.cos(latitude) * np.cos(longitude),
+            np.cos(latitude) * np.sin(longitude),
+            np.sin(latitude),
+        )
+    )

@@ -60,8 +60,9 @@ if TYPE_CHECKING:
 Utility = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def greedy_match(tasks: TaskBatch, state: PlatformState, utility: Utility,
-                 eligible: np.ndarray | None = None) -> Assignment:
+def greedy_match(
+    tasks: TaskBatch, state: PlatformState, utility: Utility, eligible: np.ndarray | None = None
+) -> Assignment:
     """Run the greedy pattern-matching allocation (paper Alg. 2) with one utility.
 
     Why the lazy heap is exact: as the allocation proceeds, a pattern's shared tasks can only
@@ -109,9 +110,16 @@ def greedy_match(tasks: TaskBatch, state: PlatformState, utility: Utility,
     # once and found dead); only re-scored entries go to the heap. The best entry is the
     # smaller of the stream's head and the heap's top (a candidate is in one of them only).
     by_key = np.lexsort((np.arange(len(neg_first)), found.holder, neg_second, neg_first))
-    stream = list(zip(neg_first[by_key].tolist(), neg_second[by_key].tolist(),
-                      found.holder[by_key].tolist(), by_key.tolist(),
-                      found.bound[by_key].tolist(), strict=True))
+    stream = list(
+        zip(
+            neg_first[by_key].tolist(),
+            neg_second[by_key].tolist(),
+            found.holder[by_key].tolist(),
+            by_key.tolist(),
+            found.bound[by_key].tolist(),
+            strict=True,
+        )
+    )
     heap: list[tuple[float, float, int, int, int]] = []
     head = 0
     open_tasks = len(copies_left)
@@ -171,8 +179,9 @@ def greedy_match(tasks: TaskBatch, state: PlatformState, utility: Utility,
                 active[task_location[rank]].remove(rank)
                 open_tasks -= 1
 
-    return build_assignment(tasks, order, users, ranks, coverage, np.asarray(copies_left),
-                            iterations)
+    return build_assignment(
+        tasks, order, users, ranks, coverage, np.asarray(copies_left), iterations
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,8 +208,9 @@ class _Candidates:
     location: np.ndarray
 
 
-def _candidates(base: PatternBase, rank_location: np.ndarray, capacity: np.ndarray,
-                eligible: np.ndarray | None) -> _Candidates:
+def _candidates(
+    base: PatternBase, rank_location: np.ndarray, capacity: np.ndarray, eligible: np.ndarray | None
+) -> _Candidates:
     """Patterns containing a batch location, vectorised.
 
     The batch must not be empty.
@@ -234,8 +244,9 @@ def _candidates(base: PatternBase, rank_location: np.ndarray, capacity: np.ndarr
     first = np.ones(len(pair_owner), dtype=bool)
     longest = int(np.bincount(pair_owner).max()) if len(pair_owner) else 0
     for lag in range(1, longest):
-        first[lag:] &= ((pair_owner[lag:] != pair_owner[:-lag])
-                        | (pair_location[lag:] != pair_location[:-lag]))
+        first[lag:] &= (pair_owner[lag:] != pair_owner[:-lag]) | (
+            pair_location[lag:] != pair_location[:-lag]
+        )
     pair_owner, pair_location, slot = pair_owner[first], pair_location[first], slot[first]
     holder = base.holder[pattern].astype(np.int64)
     tasks_here = np.bincount(pair_owner, weights=per_location[slot], minlength=len(pattern))
@@ -243,12 +254,16 @@ def _candidates(base: PatternBase, rank_location: np.ndarray, capacity: np.ndarr
     keep = bound > 0
     kept_pairs = keep[pair_owner]
     renumber = np.cumsum(keep) - 1
-    location_ptr = np.concatenate(([0], np.cumsum(np.bincount(
-        renumber[pair_owner[kept_pairs]], minlength=int(keep.sum())))))
-    return _Candidates(holder=holder[keep],
-                       support=np.asarray(base.support, dtype=np.float64)[pattern[keep]],
-                       bound=bound[keep], location_ptr=location_ptr.astype(np.int64),
-                       location=pair_location[kept_pairs])
+    location_ptr = np.concatenate(
+        ([0], np.cumsum(np.bincount(renumber[pair_owner[kept_pairs]], minlength=int(keep.sum()))))
+    )
+    return _Candidates(
+        holder=holder[keep],
+        support=np.asarray(base.support, dtype=np.float64)[pattern[keep]],
+        bound=bound[keep],
+        location_ptr=location_ptr.astype(np.int64),
+        location=pair_location[kept_pairs],
+    )
 
 
 class PatternPolicy(AllocationPolicy):

@@ -72,8 +72,9 @@ def qualified_edges(tasks: TaskBatch, state: PlatformState, threshold: float) ->
     keep = state.capacity[user] > 0
     held = held_ranks(tasks, state, order)
     if held:
-        taken = np.array([u * len(tasks) + r for u, ranks in held.items() for r in ranks],
-                         dtype=np.int64)
+        taken = np.array(
+            [u * len(tasks) + r for u, ranks in held.items() for r in ranks], dtype=np.int64
+        )
         keep &= ~np.isin(user * len(tasks) + rank, taken)
     return Edges(rank[keep], user[keep], p[keep], order)
 
@@ -108,17 +109,21 @@ class IGA(_Qualified):
         users: list[int] = []
         ranks: list[int] = []
         coverage: list[float] = []
-        for rank, user, p in zip(edges.rank[best_first].tolist(),
-                                 edges.user[best_first].tolist(),
-                                 edges.p[best_first].tolist(), strict=True):
+        for rank, user, p in zip(
+            edges.rank[best_first].tolist(),
+            edges.user[best_first].tolist(),
+            edges.p[best_first].tolist(),
+            strict=True,
+        ):
             if remaining[rank] > 0 and capacity[user] > 0:
                 remaining[rank] -= 1
                 capacity[user] -= 1
                 users.append(user)
                 ranks.append(rank)
                 coverage.append(p)
-        return build_assignment(tasks, edges.order, users, ranks, coverage,
-                                np.asarray(remaining), len(users))
+        return build_assignment(
+            tasks, edges.order, users, ranks, coverage, np.asarray(remaining), len(users)
+        )
 
 
 class BGA(_Qualified):
@@ -148,7 +153,7 @@ class BGA(_Qualified):
             user = int(np.argmax(degree))  # first maximum: the lower user code wins ties
             iterations += 1
             degree[user] = -1  # taken: out of the graph
-            mine = by_user[user_bounds[user]:user_bounds[user + 1]]
+            mine = by_user[user_bounds[user] : user_bounds[user + 1]]
             mine = mine[remaining[edges.rank[mine]] > 0][: capacity[user]]
             for rank, p in zip(edges.rank[mine].tolist(), edges.p[mine].tolist(), strict=True):
                 users.append(user)
@@ -156,9 +161,7 @@ class BGA(_Qualified):
                 coverage.append(p)
                 remaining[rank] -= 1
                 if remaining[rank] == 0:
-                    others = edges.user[by_task[task_bounds[rank]:task_bounds[rank + 1]]]
+                    others = edges.user[by_task[task_bounds[rank] : task_bounds[rank + 1]]]
                     others = others[degree[others] > 0]
                     degree[others] -= 1
-        return build_assignment(tasks, edges.order, users, ranks, coverage, remaining,
-                                iterations)
-
+        return build_assignment(tasks, edges.order, users, ranks, coverage, remaining, iterations)

@@ -41,8 +41,9 @@ _BUILTIN: dict[str, str] = {
 _registered: dict[str, type[AllocationPolicy] | str] = {}
 
 
-def register_policy(name: str, target: type[AllocationPolicy] | str, *,
-                    overwrite: bool = False) -> None:
+def register_policy(
+    name: str, target: type[AllocationPolicy] | str, *, overwrite: bool = False
+) -> None:
     """Make ``target`` available to :func:`make_policy` under ``name`` (case-insensitive).
 
     Args:
@@ -62,8 +63,10 @@ def register_policy(name: str, target: type[AllocationPolicy] | str, *,
         raise PolicyError(f"policy {name}: {target!r} is not an AllocationPolicy subclass")
     taken = _lookup_name(name, include_entry_points=False)
     if taken is not None and not overwrite:
-        raise PolicyError(f"policy {name}: the name is already taken by {taken[0]} "
-                          "(pass overwrite=True to replace it)")
+        raise PolicyError(
+            f"policy {name}: the name is already taken by {taken[0]} "
+            "(pass overwrite=True to replace it)"
+        )
     for existing in [key for key in _registered if key.lower() == name.lower()]:
         del _registered[existing]
     _registered[name] = target
@@ -108,13 +111,13 @@ def resolve_path(path: str, *, label: str | None = None) -> type[AllocationPolic
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise PolicyError(f"policy {label}: cannot import module {module_name!r} "
-                          f"({exc})") from exc
+        raise PolicyError(f"policy {label}: cannot import module {module_name!r} ({exc})") from exc
     target: object = module
     for part in attribute.split("."):
         if not hasattr(target, part):
-            raise PolicyError(f"policy {label}: module {module_name!r} has no attribute "
-                              f"{attribute!r}")
+            raise PolicyError(
+                f"policy {label}: module {module_name!r} has no attribute {attribute!r}"
+            )
         target = getattr(target, part)
     if not (isinstance(target, type) and issubclass(target, AllocationPolicy)):
         raise PolicyError(f"policy {label}: {path} is not an AllocationPolicy subclass")
@@ -128,8 +131,9 @@ def _split_path(path: str) -> tuple[str, str]:
     return module_name, attribute
 
 
-def _lookup_name(name: str, *, include_entry_points: bool
-                 ) -> tuple[str, type[AllocationPolicy] | str] | None:
+def _lookup_name(
+    name: str, *, include_entry_points: bool
+) -> tuple[str, type[AllocationPolicy] | str] | None:
     """(display name, target) for a case-insensitive name; registered names come first."""
     key = name.lower()
     for table in (_registered, _BUILTIN):
@@ -153,23 +157,30 @@ def _unknown_message(name: str) -> str:
     by_lower = {k.lower(): k for k in known}
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(by_lower[c] for c in close)}?" if close else ""
-    return (f"unknown policy {name!r}{hint} (available: {', '.join(known)}; or give a "
-            "'package.module:Class' path)")
+    return (
+        f"unknown policy {name!r}{hint} (available: {', '.join(known)}; or give a "
+        "'package.module:Class' path)"
+    )
 
 
-def _instantiate(label: str, cls: type[AllocationPolicy],
-                 params: dict[str, object]) -> AllocationPolicy:
+def _instantiate(
+    label: str, cls: type[AllocationPolicy], params: dict[str, object]
+) -> AllocationPolicy:
     signature = inspect.signature(cls)
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD
-                      for p in signature.parameters.values())
-    accepted = [p.name for p in signature.parameters.values()
-                if p.kind in (inspect.Parameter.KEYWORD_ONLY,
-                              inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    accepts_any = any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
+    )
+    accepted = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
     unknown = [key for key in params if key not in accepted]
     if unknown and not accepts_any:
         what = ", ".join(accepted) if accepted else "none"
-        raise PolicyError(f"policy {label}: unknown parameter {unknown[0]!r} "
-                          f"(accepted parameters: {what})")
+        raise PolicyError(
+            f"policy {label}: unknown parameter {unknown[0]!r} (accepted parameters: {what})"
+        )
     try:
         signature.bind(**params)
     except TypeError as exc:

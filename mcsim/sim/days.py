@@ -42,8 +42,15 @@ class DayPlan:
 
     @classmethod
     def build(
-        cls, user: np.ndarray, location: np.ndarray, arrival: np.ndarray,
-        departure: np.ndarray, *, n_users: int, length_s: float, label: str = "",
+        cls,
+        user: np.ndarray,
+        location: np.ndarray,
+        arrival: np.ndarray,
+        departure: np.ndarray,
+        *,
+        n_users: int,
+        length_s: float,
+        label: str = "",
     ) -> DayPlan:
         """Sort, clip and pack visits given as parallel arrays (one entry per visit).
 
@@ -77,12 +84,18 @@ class DayPlan:
         if len(np.unique(users)) != len(users):
             raise ValueError("a day plan takes at most one cycle per user")
         sizes = np.diff(cycles.offsets)[rows]
-        elements = (np.repeat(cycles.offsets[rows] - np.cumsum(sizes) + sizes, sizes)
-                    + np.arange(int(sizes.sum())))
-        return cls.build(np.repeat(users, sizes), cycles.location[elements],
-                         cycles.arrival[elements], cycles.departure[elements],
-                         n_users=len(cycles.users), length_s=cycles.options.length_s,
-                         label=label)
+        elements = np.repeat(cycles.offsets[rows] - np.cumsum(sizes) + sizes, sizes) + np.arange(
+            int(sizes.sum())
+        )
+        return cls.build(
+            np.repeat(users, sizes),
+            cycles.location[elements],
+            cycles.arrival[elements],
+            cycles.departure[elements],
+            n_users=len(cycles.users),
+            length_s=cycles.options.length_s,
+            label=label,
+        )
 
     @property
     def n_users(self) -> int:
@@ -99,5 +112,11 @@ class DayPlan:
     def visits(self, user: int) -> list[tuple[int, float, float]]:
         """(location, arrival, departure) of one user's visits, for tests and examples."""
         lo, hi = self.offsets[user], self.offsets[user + 1]
-        return list(zip(self.location[lo:hi].tolist(), self.arrival[lo:hi].tolist(),
-                        self.departure[lo:hi].tolist(), strict=True))
+        return list(
+            zip(
+                self.location[lo:hi].tolist(),
+                self.arrival[lo:hi].tolist(),
+                self.departure[lo:hi].tolist(),
+                strict=True,
+            )
+        )

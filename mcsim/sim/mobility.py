@@ -105,8 +105,9 @@ class PatternDaySource:
             self._models[u] = self._fit_user(train, patterns, u, starts[u], stops[u], n_days)
 
     @staticmethod
-    def _fit_user(train: CycleTable, patterns: PatternBase, u: int, start: int, stop: int,
-                  n_days: int) -> _UserModel:
+    def _fit_user(
+        train: CycleTable, patterns: PatternBase, u: int, start: int, stop: int, n_days: int
+    ) -> _UserModel:
         lo, hi = train.offsets[start], train.offsets[stop]
         loc = train.location[lo:hi].astype(np.int64)
         arrival = train.arrival[lo:hi].astype(np.float64)
@@ -128,7 +129,7 @@ class PatternDaySource:
             p_active=min(1.0, (stop - start) / n_days),
             patterns=[patterns.pattern(i).astype(np.int64) for i in ids],
             pattern_weight=patterns.support[ids] / max(patterns.support[ids].sum(), 1e-12),
-            lengths=np.diff(train.offsets[start:stop + 1]),
+            lengths=np.diff(train.offsets[start : stop + 1]),
             starts=arrival[heads],
             first=loc[heads],
             transitions=transitions,
@@ -144,11 +145,23 @@ class PatternDaySource:
         return np.array(sorted(self._models), dtype=np.int64)
 
     def day(self, repetition: int, rng: np.random.Generator) -> DayPlan:
-        return self.draw(self.templates, rng, n_users=self.n_users,
-                         label=f"patterns day {repetition}", users=self.templates)
+        return self.draw(
+            self.templates,
+            rng,
+            n_users=self.n_users,
+            label=f"patterns day {repetition}",
+            users=self.templates,
+        )
 
-    def draw(self, templates: np.ndarray, rng: np.random.Generator, *, n_users: int,
-             label: str = "", users: np.ndarray | None = None) -> DayPlan:
+    def draw(
+        self,
+        templates: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        n_users: int,
+        label: str = "",
+        users: np.ndarray | None = None,
+    ) -> DayPlan:
         """One day in which user ``users[i]`` (default ``i``) behaves like ``templates[i]``.
 
         Drawing for templates rather than for the trace's own users is what lets a small
@@ -166,9 +179,15 @@ class PatternDaySource:
             locs.extend(sequence[: len(times)])
             arrivals.extend(t[0] for t in times)
             departures.extend(t[1] for t in times)
-        return DayPlan.build(np.asarray(who, dtype=np.int64), np.asarray(locs, dtype=np.int64),
-                             np.asarray(arrivals), np.asarray(departures), n_users=n_users,
-                             length_s=self.length_s, label=label)
+        return DayPlan.build(
+            np.asarray(who, dtype=np.int64),
+            np.asarray(locs, dtype=np.int64),
+            np.asarray(arrivals),
+            np.asarray(departures),
+            n_users=n_users,
+            length_s=self.length_s,
+            label=label,
+        )
 
     @staticmethod
     def _sequence(model: _UserModel, rng: np.random.Generator) -> list[int]:
@@ -178,12 +197,17 @@ class PatternDaySource:
         else:
             skeleton = model.first[rng.integers(len(model.first))][None]
         target = int(model.lengths[rng.integers(len(model.lengths))])
-        slots = np.bincount(rng.integers(0, len(skeleton) + 1, max(0, target - len(skeleton))),
-                            minlength=len(skeleton) + 1)
+        slots = np.bincount(
+            rng.integers(0, len(skeleton) + 1, max(0, target - len(skeleton))),
+            minlength=len(skeleton) + 1,
+        )
 
         def step(previous: int | None) -> int:
-            options = (model.first if previous is None
-                       else model.transitions.get(previous, model.locations))
+            options = (
+                model.first
+                if previous is None
+                else model.transitions.get(previous, model.locations)
+            )
             return int(options[rng.integers(len(options))])
 
         sequence: list[int] = []
@@ -195,9 +219,11 @@ class PatternDaySource:
         # Consecutive repeats are one visit, as in the training cycles.
         return [x for i, x in enumerate(sequence) if i == 0 or x != sequence[i - 1]]
 
-    def _times(self, model: _UserModel, sequence: list[int],
-               rng: np.random.Generator) -> list[tuple[float, float]]:
+    def _times(
+        self, model: _UserModel, sequence: list[int], rng: np.random.Generator
+    ) -> list[tuple[float, float]]:
         """(arrival, departure) per visit, resampled from training; cut at the day's end."""
+
         def draw(values: np.ndarray) -> float:
             return float(values[rng.integers(len(values))])
 
@@ -212,8 +238,9 @@ class PatternDaySource:
         return times
 
 
-def scale_population(train: CycleTable, patterns: PatternBase, n_users: int,
-                     n_cycles: int, rng: np.random.Generator) -> CycleTable:
+def scale_population(
+    train: CycleTable, patterns: PatternBase, n_users: int, n_cycles: int, rng: np.random.Generator
+) -> CycleTable:
     """A population of ``n_users`` virtual users with ``n_cycles`` calendar days of history.
 
     Virtual user ``v`` (id ``v000001``...) follows the day model of the trace's ``v mod k``-th
@@ -232,10 +259,18 @@ def scale_population(train: CycleTable, patterns: PatternBase, n_users: int,
     parts = []
     for k in range(n_cycles):
         plan = source.draw(assigned, rng, n_users=n_users)
-        parts.append((plan.user_of_visit(), np.full(len(plan), first + k), plan.location,
-                      plan.arrival, plan.departure))
-    user, cycle, location, arrival, departure = (np.concatenate(x) for x in zip(*parts,
-                                                                                strict=True))
+        parts.append(
+            (
+                plan.user_of_visit(),
+                np.full(len(plan), first + k),
+                plan.location,
+                plan.arrival,
+                plan.departure,
+            )
+        )
+    user, cycle, location, arrival, departure = (
+        np.concatenate(x) for x in zip(*parts, strict=True)
+    )
     order = np.lexsort((cycle, user))  # stable: visit order within a (user, cycle) is kept
     user, cycle = user[order], cycle[order]
     heads = np.flatnonzero(np.r_[True, (user[1:] != user[:-1]) | (cycle[1:] != cycle[:-1])])

@@ -92,8 +92,9 @@ class ReadingBuffer:
             rounds[k].append(reading)
         for batch in rounds:
             phones = np.array([r.user for r in batch], dtype=np.int64)
-            activities = (np.array([r.activity for r in batch], dtype=np.int64)
-                          if self._conditioned else None)
+            activities = (
+                np.array([r.activity for r in batch], dtype=np.int64) if self._conditioned else None
+            )
             windows = self.sensor.sample(phones, self.steps, activities)
             self.calls += 1
             self._done.extend(batch)

@@ -66,8 +66,9 @@ class Knowledge:
     # before the day (e.g. the end of its last training cycle), -1 if none; None: all -1
 
     @classmethod
-    def from_training(cls, train: CycleTable, patterns: PatternBase,
-                      locations: Locations) -> Knowledge:
+    def from_training(
+        cls, train: CycleTable, patterns: PatternBase, locations: Locations
+    ) -> Knowledge:
         """Knowledge mined from training cycles; a user's initial location is where its last
         training cycle ended (the last report the platform received from it)."""
         starts, stops = train.user_bounds()
@@ -205,8 +206,7 @@ class World:
         self.day = day
         self.n_users = len(knowledge.patterns.users)
         if day.n_users != self.n_users:
-            raise ValueError(f"day plan has {day.n_users} users, the knowledge "
-                             f"{self.n_users}")
+            raise ValueError(f"day plan has {day.n_users} users, the knowledge {self.n_users}")
         self.env = simpy.Environment()
         self._pool = tasks
         self._position = {int(t): i for i, t in enumerate(tasks.id)}
@@ -217,14 +217,17 @@ class World:
         self._batch_times = np.unique(tasks.publish_s).tolist()
         # Users' state (per user code) and the platform's records.
         self._load = np.zeros(self.n_users, dtype=np.int32)
-        self._last_location = (np.full(self.n_users, -1, dtype=np.int32)
-                               if knowledge.initial_location is None
-                               else knowledge.initial_location.astype(np.int32))
+        self._last_location = (
+            np.full(self.n_users, -1, dtype=np.int32)
+            if knowledge.initial_location is None
+            else knowledge.initial_location.astype(np.int32)
+        )
         self._current = np.full(self.n_users, -1, dtype=np.int64).tolist()
         self._held: set[tuple[int, int]] = set()
         self._pending: dict[int, dict[int, list[int]]] = {}
-        self._pairs: dict[str, list[Any]] = {k: [] for k in (
-            "decision", "assigned_s", "user", "task", "location", "coverage")}
+        self._pairs: dict[str, list[Any]] = {
+            k: [] for k in ("decision", "assigned_s", "user", "task", "location", "coverage")
+        }
         self._sensed: list[float] = []  # [s] sensing time per pair, NaN until sensed
         self._n_sensed = 0
         self._decisions: list[dict[str, Any]] = []
@@ -235,8 +238,9 @@ class World:
         self._buffer: ReadingBuffer | None = None
         if sensor is not None:
             sensor.reset(self.n_users, sensor_seed)
-            self._buffer = ReadingBuffer(sensor, self.options.reading_steps,
-                                         conditioned=self.options.condition_on_activity)
+            self._buffer = ReadingBuffer(
+                sensor, self.options.reading_steps, conditioned=self.options.condition_on_activity
+            )
         self._decision: Decision | None = None
         self._finished = False
         self._ask = self.env.event()
@@ -268,8 +272,14 @@ class World:
         for t in self._batch_times:
             yield _urgent_timeout(env, t - env.now)
             for pos in np.flatnonzero(publish == t).tolist():
-                self._log(t, _PUBLISH, -1, int(self._pool.id[pos]), self._task_loc[pos],
-                          float(self._pool.copies[pos]))
+                self._log(
+                    t,
+                    _PUBLISH,
+                    -1,
+                    int(self._pool.id[pos]),
+                    self._task_loc[pos],
+                    float(self._pool.copies[pos]),
+                )
             batch = self._open_tasks(t)
             if len(batch) == 0:
                 continue
@@ -310,13 +320,23 @@ class World:
             raise RuntimeError("no decision is pending; call run_until_decision() first")
         check_assignment(assignment, decision.tasks, decision.state)
         now = decision.time_s
-        for u, task, coverage in zip(assignment.user.tolist(), assignment.task.tolist(),
-                                     assignment.coverage.tolist(), strict=True):
+        for u, task, coverage in zip(
+            assignment.user.tolist(),
+            assignment.task.tolist(),
+            assignment.coverage.tolist(),
+            strict=True,
+        ):
             pos = self._position[task]
             loc = self._task_loc[pos]
             pair = len(self._sensed)
-            for key, value in (("decision", decision.index), ("assigned_s", now), ("user", u),
-                               ("task", task), ("location", loc), ("coverage", coverage)):
+            for key, value in (
+                ("decision", decision.index),
+                ("assigned_s", now),
+                ("user", u),
+                ("task", task),
+                ("location", loc),
+                ("coverage", coverage),
+            ):
                 self._pairs[key].append(value)
             self._sensed.append(np.nan)
             self._remaining[pos] -= 1
@@ -324,17 +344,27 @@ class World:
             self._held.add((u, task))
             self._log(now, _ALLOCATE, u, task, loc, coverage)
             i = self._current[u]
-            if (i >= 0 and self._visit_loc[i] == loc and self._visit_dep[i] >= now
-                    and now <= self._deadline[pos]):
+            if (
+                i >= 0
+                and self._visit_loc[i] == loc
+                and self._visit_dep[i] >= now
+                and now <= self._deadline[pos]
+            ):
                 self._sense(pair, now, i)
             else:
                 self._pending.setdefault(u, {}).setdefault(loc, []).append(pair)
-        self._decisions.append({
-            "decision": decision.index, "time_s": now, "tasks": len(decision.tasks),
-            "copies": decision.tasks.total_copies, "assigned": len(assignment),
-            "iterations": assignment.iterations, "seconds": assignment.seconds,
-            "unassigned": int(sum(assignment.unassigned.values())),
-        })
+        self._decisions.append(
+            {
+                "decision": decision.index,
+                "time_s": now,
+                "tasks": len(decision.tasks),
+                "copies": decision.tasks.total_copies,
+                "assigned": len(assignment),
+                "iterations": assignment.iterations,
+                "seconds": assignment.seconds,
+                "unassigned": int(sum(assignment.unassigned.values())),
+            }
+        )
         self._decision = None
         answered, self._ask, self._answered = self._answered, self.env.event(), self.env.event()
         answered.succeed()
@@ -355,9 +385,14 @@ class World:
     def _state(self, now: float) -> PlatformState:
         k = self.knowledge
         return PlatformState(
-            patterns=k.patterns, location_model=k.location_model, locations=k.locations,
-            g=self.options.g, load=self._load.copy(), last_location=self._last_location.copy(),
-            held=frozenset(self._held), now_s=now,
+            patterns=k.patterns,
+            location_model=k.location_model,
+            locations=k.locations,
+            g=self.options.g,
+            load=self._load.copy(),
+            last_location=self._last_location.copy(),
+            held=frozenset(self._held),
+            now_s=now,
         )
 
     def _open_tasks(self, now: float) -> TaskBatch:
@@ -384,15 +419,18 @@ class World:
         self._n_sensed += 1
         u, task = self._pairs["user"][pair], self._pairs["task"][pair]
         delay = now - self._pairs["assigned_s"][pair]
-        self._log(now + self.options.reading_s, _COMPLETE, u, task, self._pairs["location"][pair],
-                  delay)
+        self._log(
+            now + self.options.reading_s, _COMPLETE, u, task, self._pairs["location"][pair], delay
+        )
         if self._buffer is not None:
             dwell = self._visit_dep[visit] - self._visit_arr[visit]
-            self._buffer.request(Reading(pair, u, now,
-                                         activity_for_dwell(dwell, self.options.walking_dwell_s)))
+            self._buffer.request(
+                Reading(pair, u, now, activity_for_dwell(dwell, self.options.walking_dwell_s))
+            )
 
-    def _log(self, time_s: float, kind: int, user: int, task: int, location: int,
-             value: float) -> None:
+    def _log(
+        self, time_s: float, kind: int, user: int, task: int, location: int, value: float
+    ) -> None:
         self._events.append((time_s, kind, user, task, location, value))
 
     # ------------------------------------------------------------------ results
@@ -402,19 +440,41 @@ class World:
         if not self._finished:
             raise RuntimeError("the day is not over; step until run_until_decision() is None")
         pairs = pd.DataFrame({key: np.asarray(values) for key, values in self._pairs.items()})
-        pairs = pairs.astype({"decision": np.int32, "assigned_s": np.float64, "user": np.int32,
-                              "task": np.int64, "location": np.int32, "coverage": np.float64})
+        pairs = pairs.astype(
+            {
+                "decision": np.int32,
+                "assigned_s": np.float64,
+                "user": np.int32,
+                "task": np.int64,
+                "location": np.int32,
+                "coverage": np.float64,
+            }
+        )
         sensed = np.asarray(self._sensed, dtype=np.float64)
         pairs["completed"] = ~np.isnan(sensed)
         pairs["sensed_s"] = sensed
-        decisions = pd.DataFrame(self._decisions, columns=[
-            "decision", "time_s", "tasks", "copies", "assigned", "iterations", "seconds",
-            "unassigned"])
+        decisions = pd.DataFrame(
+            self._decisions,
+            columns=[
+                "decision",
+                "time_s",
+                "tasks",
+                "copies",
+                "assigned",
+                "iterations",
+                "seconds",
+                "unassigned",
+            ],
+        )
         readings, reading_pair = self._reading_records()
         events = self._event_frame(readings, reading_pair)
         return SimResult(
-            pairs=pairs, decisions=decisions, events=events, readings=readings,
-            reading_pair=reading_pair, unassigned=int(self._remaining.sum()),
+            pairs=pairs,
+            decisions=decisions,
+            events=events,
+            readings=readings,
+            reading_pair=reading_pair,
+            unassigned=int(self._remaining.sum()),
             active=np.diff(self.day.offsets) > 0,
             visits=self._visits_done(),
             sensor_calls=0 if self._buffer is None else self._buffer.calls,
@@ -438,32 +498,51 @@ class World:
         return int(self._visited_mask().sum())
 
     def _event_frame(self, readings: np.ndarray, reading_pair: np.ndarray) -> pd.DataFrame:
-        logged = pd.DataFrame(self._events, columns=["time_s", "kind", "user", "task",
-                                                     "location", "value"])
+        logged = pd.DataFrame(
+            self._events, columns=["time_s", "kind", "user", "task", "location", "value"]
+        )
         day = self.day
         seen = self._visited_mask()
-        visits = pd.DataFrame({
-            "time_s": day.arrival[seen], "kind": _VISIT, "user": day.user_of_visit()[seen],
-            "task": -1, "location": day.location[seen],
-            "value": (day.departure - day.arrival)[seen],
-        })
+        visits = pd.DataFrame(
+            {
+                "time_s": day.arrival[seen],
+                "kind": _VISIT,
+                "user": day.user_of_visit()[seen],
+                "task": -1,
+                "location": day.location[seen],
+                "value": (day.departure - day.arrival)[seen],
+            }
+        )
         pairs = self._pairs
-        rms = (np.sqrt((readings.astype(np.float64) ** 2).sum(axis=2).mean(axis=1))
-               if len(readings) else np.zeros(0))
-        read = pd.DataFrame({
-            "time_s": np.asarray(self._sensed, dtype=np.float64)[reading_pair],
-            "kind": _READING,
-            "user": np.asarray(pairs["user"], dtype=np.int64)[reading_pair],
-            "task": np.asarray(pairs["task"], dtype=np.int64)[reading_pair],
-            "location": np.asarray(pairs["location"], dtype=np.int64)[reading_pair],
-            "value": rms,
-        })
+        rms = (
+            np.sqrt((readings.astype(np.float64) ** 2).sum(axis=2).mean(axis=1))
+            if len(readings)
+            else np.zeros(0)
+        )
+        read = pd.DataFrame(
+            {
+                "time_s": np.asarray(self._sensed, dtype=np.float64)[reading_pair],
+                "kind": _READING,
+                "user": np.asarray(pairs["user"], dtype=np.int64)[reading_pair],
+                "task": np.asarray(pairs["task"], dtype=np.int64)[reading_pair],
+                "location": np.asarray(pairs["location"], dtype=np.int64)[reading_pair],
+                "value": rms,
+            }
+        )
         parts = [p for p in (logged, visits, read) if len(p)]
         if not parts:
             parts = [logged]
         events = pd.concat(parts, ignore_index=True)
-        events = events.astype({"time_s": np.float64, "kind": np.int8, "user": np.int32,
-                                "task": np.int64, "location": np.int32, "value": np.float64})
+        events = events.astype(
+            {
+                "time_s": np.float64,
+                "kind": np.int8,
+                "user": np.int32,
+                "task": np.int64,
+                "location": np.int32,
+                "value": np.float64,
+            }
+        )
         events = events.sort_values(["time_s", "kind", "user", "task"], kind="stable")
         events["kind"] = pd.Categorical.from_codes(events["kind"].to_numpy(), EVENT_KINDS)
         return events.reset_index(drop=True)

@@ -15,14 +15,24 @@ from mcsim.tasks import Task, TaskBatch
 N_USERS, N_LOCATIONS = 3, 2
 
 
-def state(load: list[int] | None = None, held: frozenset = frozenset(), g: int = 2
-          ) -> PlatformState:
+def state(
+    load: list[int] | None = None, held: frozenset = frozenset(), g: int = 2
+) -> PlatformState:
     users = pd.Index([f"u{i}" for i in range(N_USERS)])
     locations = pd.Index([f"L{i}" for i in range(N_LOCATIONS)])
     empty = np.zeros(0)
-    patterns = PatternBase(users, locations, empty.astype(np.int32), np.zeros(1, np.int64),
-                           empty.astype(np.int32), empty, empty.astype(np.int32),
-                           empty.astype(np.int32), 0.5, None)
+    patterns = PatternBase(
+        users,
+        locations,
+        empty.astype(np.int32),
+        np.zeros(1, np.int64),
+        empty.astype(np.int32),
+        empty,
+        empty.astype(np.int32),
+        empty.astype(np.int32),
+        0.5,
+        None,
+    )
     return PlatformState(
         patterns=patterns,
         location_model=LocationModel(sparse.csr_matrix((N_USERS, N_LOCATIONS))),
@@ -61,8 +71,9 @@ def test_a_valid_assignment_passes() -> None:
         ([(0, 10)], {11: 1}, {}, "unassigned copies reported"),
     ],
 )
-def test_each_rule_is_enforced(pairs: list[tuple[int, int]], unassigned: dict[int, int],
-                               kwargs: dict, fragment: str) -> None:
+def test_each_rule_is_enforced(
+    pairs: list[tuple[int, int]], unassigned: dict[int, int], kwargs: dict, fragment: str
+) -> None:
     with pytest.raises(ConstraintViolation, match=fragment):
         check_assignment(answer(pairs, unassigned), TASKS, state(**kwargs))
 

@@ -25,8 +25,10 @@ def gps_csv(tmp_path: Path) -> Path:
             t0 = start + day * 86400
             for place, first_h, last_h in (("home", 5, 7), ("lab", 9, 12), ("home", 18, 20)):
                 lat, lon = places[place]
-                rows += [f"{user},{t0 + first_h * 3600 + s},{lat},{lon}"
-                         for s in range(0, (last_h - first_h) * 3600, 60)]
+                rows += [
+                    f"{user},{t0 + first_h * 3600 + s},{lat},{lon}"
+                    for s in range(0, (last_h - first_h) * 3600, 60)
+                ]
     path = tmp_path / "gps.csv"
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -34,8 +36,22 @@ def gps_csv(tmp_path: Path) -> Path:
 
 def test_mine_gps_csv_writes_the_contract(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "mined"
-    assert main(["mine", str(gps_csv(tmp_path)), "--minsup", "0.5", "--out", str(out),
-                 "--workers", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "mine",
+                str(gps_csv(tmp_path)),
+                "--minsup",
+                "0.5",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     cycles = pd.read_parquet(out / "cycles.parquet")
     patterns = pd.read_parquet(out / "patterns.parquet")
     assert {"user", "cycle", "sequence"} <= set(cycles.columns)
@@ -49,8 +65,22 @@ def test_mine_gps_csv_writes_the_contract(tmp_path: Path, capsys: pytest.Capture
 
 def test_mine_geolife(tmp_path: Path, geolife_dir: Path) -> None:
     out = tmp_path / "geolife"
-    assert main(["mine", str(geolife_dir), "--minsup", "0.5", "--timezone", "Asia/Shanghai",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "mine",
+                str(geolife_dir),
+                "--minsup",
+                "0.5",
+                "--timezone",
+                "Asia/Shanghai",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     patterns = pd.read_parquet(out / "patterns.parquet")
     assert list(patterns.columns) == PATTERN_COLUMNS
     assert (patterns["support"] >= 0.5).all()
@@ -62,8 +92,22 @@ def test_geolife_as_gps_csv_gives_the_same_cycles(tmp_path: Path, geolife_dir: P
     fixes["time"] = fixes["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     fixes.to_csv(tmp_path / "003.csv", index=False)
     for name, source in (("folder", geolife_dir / "003"), ("csv", tmp_path / "003.csv")):
-        assert main(["mine", str(source), "--minsup", "0.5", "--out", str(tmp_path / name),
-                     "--quiet", "--workers", "1"]) == 0
+        assert (
+            main(
+                [
+                    "mine",
+                    str(source),
+                    "--minsup",
+                    "0.5",
+                    "--out",
+                    str(tmp_path / name),
+                    "--quiet",
+                    "--workers",
+                    "1",
+                ]
+            )
+            == 0
+        )
     a = pd.read_parquet(tmp_path / "folder" / "cycles.parquet")
     b = pd.read_parquet(tmp_path / "csv" / "cycles.parquet")
     assert a["sequence"].map(list).tolist() == b["sequence"].map(list).tolist()
@@ -80,11 +124,18 @@ def test_bad_trace_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
 
 
-@pytest.mark.parametrize("args", [["--minsup", "0"], ["--minsup", "1.5"],
-                                  ["--minsup", "0.5", "--max-length", "0"],
-                                  ["--minsup", "0.5", "--timezone", "Nowhere/City"]])
-def test_bad_options_fail_cleanly(tmp_path: Path, args: list[str],
-                                  capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--minsup", "0"],
+        ["--minsup", "1.5"],
+        ["--minsup", "0.5", "--max-length", "0"],
+        ["--minsup", "0.5", "--timezone", "Nowhere/City"],
+    ],
+)
+def test_bad_options_fail_cleanly(
+    tmp_path: Path, args: list[str], capsys: pytest.CaptureFixture
+) -> None:
     out = tmp_path / "out"
     assert main(["mine", str(gps_csv(tmp_path)), *args, "--out", str(out)]) == 1
     assert "mcsim: error:" in capsys.readouterr().err
@@ -98,12 +149,18 @@ def test_existing_output_needs_overwrite(tmp_path: Path) -> None:
     (out / "keep.txt").write_text("mine")
     assert main(["mine", str(trace), "--minsup", "0.5", "--out", str(out), "--quiet"]) == 1
     assert (out / "keep.txt").exists()
-    assert main(["mine", str(trace), "--minsup", "0.5", "--out", str(out), "--quiet",
-                 "--overwrite"]) == 0
+    assert (
+        main(["mine", str(trace), "--minsup", "0.5", "--out", str(out), "--quiet", "--overwrite"])
+        == 0
+    )
     assert not (out / "keep.txt").exists() and (out / "patterns.parquet").exists()
 
 
 def test_python_dash_m_entry_point() -> None:
-    done = subprocess.run([sys.executable, "-m", "mcsim", "mine", "--help"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "mcsim", "mine", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0 and "--minsup" in done.stdout

@@ -23,15 +23,17 @@ def sequences_by_user(table) -> dict[str, list[list[str]]]:
 
 
 def test_ap_log_collapses_repeats_and_counts_valid_cycles() -> None:
-    trace = ap_trace([
-        ("u", "home", "2024-03-01T06:00:00Z"),
-        ("u", "home", "2024-03-01T06:00:20Z"),
-        ("u", "lab", "2024-03-01T09:00:00Z"),
-        ("u", "lab", "2024-03-01T09:00:20Z"),
-        ("u", "home", "2024-03-01T20:00:00Z"),
-        ("u", "home", "2024-03-03T07:00:00Z"),  # 2 March: the user is absent
-        ("v", "lab", "2024-03-01T10:00:00Z"),
-    ])
+    trace = ap_trace(
+        [
+            ("u", "home", "2024-03-01T06:00:00Z"),
+            ("u", "home", "2024-03-01T06:00:20Z"),
+            ("u", "lab", "2024-03-01T09:00:00Z"),
+            ("u", "lab", "2024-03-01T09:00:20Z"),
+            ("u", "home", "2024-03-01T20:00:00Z"),
+            ("u", "home", "2024-03-03T07:00:00Z"),  # 2 March: the user is absent
+            ("v", "lab", "2024-03-01T10:00:00Z"),
+        ]
+    )
     table = cut_cycles(trace, CycleOptions(origin_hour=4))
     assert sequences_by_user(table) == {"u": [["home", "lab", "home"], ["home"]], "v": [["lab"]]}
     assert list(table.n_cycles()) == [2, 1]
@@ -45,8 +47,9 @@ def test_ap_log_collapses_repeats_and_counts_valid_cycles() -> None:
 
 def test_origin_hour_and_timezone_decide_the_day() -> None:
     # 03:00 in Beijing on 2 March is still 1 March's cycle when days start at 04:00.
-    trace = ap_trace([("u", "a", "2024-03-01T20:00:00+08:00"),
-                      ("u", "b", "2024-03-02T03:00:00+08:00")])
+    trace = ap_trace(
+        [("u", "a", "2024-03-01T20:00:00+08:00"), ("u", "b", "2024-03-02T03:00:00+08:00")]
+    )
     beijing = cut_cycles(trace, CycleOptions(origin_hour=4, timezone="Asia/Shanghai"))
     assert len(beijing) == 1
     midnight = cut_cycles(trace, CycleOptions(origin_hour=0, timezone="Asia/Shanghai"))
@@ -54,12 +57,14 @@ def test_origin_hour_and_timezone_decide_the_day() -> None:
 
 
 def test_visit_spanning_the_boundary_is_split_and_clipped() -> None:
-    frame = pd.DataFrame({
-        "user": ["u", "u"],
-        "location": ["home", "lab"],
-        "time": ["2024-03-01T22:00:00Z", "2024-03-02T09:00:00Z"],
-        "end": ["2024-03-02T08:00:00Z", "2024-03-02T17:00:00Z"],
-    })
+    frame = pd.DataFrame(
+        {
+            "user": ["u", "u"],
+            "location": ["home", "lab"],
+            "time": ["2024-03-01T22:00:00Z", "2024-03-02T09:00:00Z"],
+            "end": ["2024-03-02T08:00:00Z", "2024-03-02T17:00:00Z"],
+        }
+    )
     table = cut_cycles(Trace.from_frame(frame), CycleOptions(origin_hour=4))
     assert sequences_by_user(table) == {"u": [["home"], ["home", "lab"]]}
     assert table.arrival[0] == 18 * 3600 and table.departure[0] == 24 * 3600
@@ -67,18 +72,26 @@ def test_visit_spanning_the_boundary_is_split_and_clipped() -> None:
 
 
 def test_visit_ending_on_the_boundary_does_not_open_the_next_cycle() -> None:
-    frame = pd.DataFrame({"user": ["u"], "location": ["a"], "time": ["2024-03-01T10:00:00Z"],
-                          "end": ["2024-03-02T04:00:00Z"]})
+    frame = pd.DataFrame(
+        {
+            "user": ["u"],
+            "location": ["a"],
+            "time": ["2024-03-01T10:00:00Z"],
+            "end": ["2024-03-02T04:00:00Z"],
+        }
+    )
     assert len(cut_cycles(Trace.from_frame(frame), CycleOptions(origin_hour=4))) == 1
 
 
 def test_min_dwell_drops_short_visits_and_recollapses() -> None:
-    frame = pd.DataFrame({
-        "user": ["u"] * 3,
-        "location": ["a", "b", "a"],
-        "time": ["2024-03-01T08:00:00Z", "2024-03-01T09:00:00Z", "2024-03-01T09:02:00Z"],
-        "end": ["2024-03-01T09:00:00Z", "2024-03-01T09:01:00Z", "2024-03-01T12:00:00Z"],
-    })
+    frame = pd.DataFrame(
+        {
+            "user": ["u"] * 3,
+            "location": ["a", "b", "a"],
+            "time": ["2024-03-01T08:00:00Z", "2024-03-01T09:00:00Z", "2024-03-01T09:02:00Z"],
+            "end": ["2024-03-01T09:00:00Z", "2024-03-01T09:01:00Z", "2024-03-01T12:00:00Z"],
+        }
+    )
     trace = Trace.from_frame(frame)
     assert sequences_by_user(cut_cycles(trace))["u"] == [["a", "b", "a"]]
     kept = cut_cycles(trace, CycleOptions(min_dwell_s=300))
@@ -91,8 +104,10 @@ def test_shorter_cycles() -> None:
     assert len(cut_cycles(trace, CycleOptions(length_h=12, origin_hour=4))) == 2
 
 
-@pytest.mark.parametrize("kwargs", [{"length_h": 0}, {"origin_hour": 24}, {"min_dwell_s": -1},
-                                    {"timezone": "Mars/Olympus"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"length_h": 0}, {"origin_hour": 24}, {"min_dwell_s": -1}, {"timezone": "Mars/Olympus"}],
+)
 def test_bad_options(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         CycleOptions(**kwargs)
@@ -112,9 +127,13 @@ def test_split_is_by_calendar_cycle() -> None:
 
 
 def test_location_model_is_share_of_valid_cycles() -> None:
-    rows = [("u", "home", "2024-03-01T06:00:00Z"), ("u", "lab", "2024-03-01T09:00:00Z"),
-            ("u", "home", "2024-03-01T19:00:00Z"), ("u", "home", "2024-03-02T06:00:00Z"),
-            ("v", "lab", "2024-03-01T09:00:00Z")]
+    rows = [
+        ("u", "home", "2024-03-01T06:00:00Z"),
+        ("u", "lab", "2024-03-01T09:00:00Z"),
+        ("u", "home", "2024-03-01T19:00:00Z"),
+        ("u", "home", "2024-03-02T06:00:00Z"),
+        ("v", "lab", "2024-03-01T09:00:00Z"),
+    ]
     table = cut_cycles(ap_trace(rows))
     model = LocationModel.from_cycles(table)
     home, lab = list(table.locations).index("home"), list(table.locations).index("lab")
@@ -126,9 +145,14 @@ def test_location_model_is_share_of_valid_cycles() -> None:
 
 
 visits = st.lists(
-    st.tuples(st.sampled_from(["u", "v"]), st.sampled_from(["a", "b", "c"]),
-              st.integers(0, 5 * 86400), st.integers(0, 40 * 3600)),
-    min_size=1, max_size=30,
+    st.tuples(
+        st.sampled_from(["u", "v"]),
+        st.sampled_from(["a", "b", "c"]),
+        st.integers(0, 5 * 86400),
+        st.integers(0, 40 * 3600),
+    ),
+    min_size=1,
+    max_size=30,
 )
 
 
@@ -136,12 +160,14 @@ visits = st.lists(
 @given(visits)
 def test_cycle_invariants(rows: list[tuple[str, str, int, int]]) -> None:
     start = pd.Timestamp("2024-03-01", tz="UTC")
-    frame = pd.DataFrame({
-        "user": [r[0] for r in rows],
-        "location": [r[1] for r in rows],
-        "time": [start + pd.Timedelta(seconds=r[2]) for r in rows],
-        "end": [start + pd.Timedelta(seconds=r[2] + r[3]) for r in rows],
-    })
+    frame = pd.DataFrame(
+        {
+            "user": [r[0] for r in rows],
+            "location": [r[1] for r in rows],
+            "time": [start + pd.Timedelta(seconds=r[2]) for r in rows],
+            "end": [start + pd.Timedelta(seconds=r[2] + r[3]) for r in rows],
+        }
+    )
     table = cut_cycles(Trace.from_frame(frame))
     assert table.offsets[0] == 0 and table.offsets[-1] == len(table.location)
     assert (np.diff(table.offsets) > 0).all()  # valid cycles only

@@ -94,9 +94,11 @@ def wide_env() -> CrowdsensingEnv:
 
 
 def test_import_registers_lazily() -> None:
-    code = ("import sys, gymnasium, mcsim; "
-            "assert 'mcsim/Crowdsensing-v0' in gymnasium.registry; "
-            "assert 'mcsim.env' not in sys.modules and 'mcsim.sim' not in sys.modules")
+    code = (
+        "import sys, gymnasium, mcsim; "
+        "assert 'mcsim/Crowdsensing-v0' in gymnasium.registry; "
+        "assert 'mcsim.env' not in sys.modules and 'mcsim.sim' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -123,9 +125,16 @@ def test_module_docstring_examples_run() -> None:
     assert doctest.testmod(mcsim.env, raise_on_error=False).failed == 0
 
 
-@pytest.mark.parametrize("kwargs", [{"n_candidates": 0}, {"reward": "profit"},
-                                    {"render_mode": "human"}, {"variant": 1},
-                                    {"max_distance_km": 0.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_candidates": 0},
+        {"reward": "profit"},
+        {"render_mode": "human"},
+        {"variant": 1},
+        {"max_distance_km": 0.0},
+    ],
+)
 def test_bad_arguments_are_rejected(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         CrowdsensingEnv(**kwargs)
@@ -171,7 +180,7 @@ def test_mask_pads_and_offers_exactly_the_eligible_users(wide_env: CrowdsensingE
         n = int(mask[:k].sum())
         assert mask[k] and mask[:n].all() and not mask[n:k].any()
         assert (candidates[n:] == -1).all()
-        slots = obs[len(TASK_FEATURES):].reshape(k, len(CANDIDATE_FEATURES))
+        slots = obs[len(TASK_FEATURES) :].reshape(k, len(CANDIDATE_FEATURES))
         assert (slots[:n, -1] == 1).all() and not slots[n:].any()
         if wide_env.decision is not decision:
             decision, picks = wide_env.decision, []
@@ -243,10 +252,12 @@ def test_skip_everything_assigns_nothing(env: CrowdsensingEnv) -> None:
 # ------------------------------------------------------------------ PolicyAgent
 
 
-@pytest.mark.parametrize(("name", "seed"), [("MDP", 0), ("MLP", 1), ("IU2", 2), ("IGA", 3),
-                                            ("BGA", 4), ("NA", 5)])
-def test_policy_agent_reproduces_the_closed_loop(wide_env: CrowdsensingEnv, name: str,
-                                                 seed: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "seed"), [("MDP", 0), ("MLP", 1), ("IU2", 2), ("IGA", 3), ("BGA", 4), ("NA", 5)]
+)
+def test_policy_agent_reproduces_the_closed_loop(
+    wide_env: CrowdsensingEnv, name: str, seed: int
+) -> None:
     agent = PolicyAgent(name)
     total, info, _ = run_episode(wide_env, lambda info: agent.act(wide_env), seed=seed)
     world = World(wide_env.day, wide_env.tasks, wide_env.setting.knowledge, wide_env.options)
@@ -255,20 +266,35 @@ def test_policy_agent_reproduces_the_closed_loop(wide_env: CrowdsensingEnv, name
     assert total == info["completed"] == int(closed.pairs["completed"].sum())
     columns = ["decision", "user", "task", "completed", "sensed_s"]
     key = ["decision", "user", "task"]
-    assert ours[columns].sort_values(key).reset_index(drop=True).equals(
-        closed.pairs[columns].sort_values(key).reset_index(drop=True))
+    assert (
+        ours[columns]
+        .sort_values(key)
+        .reset_index(drop=True)
+        .equals(closed.pairs[columns].sort_values(key).reset_index(drop=True))
+    )
 
 
 def test_policy_agent_replays_the_runners_job(wide_env: CrowdsensingEnv) -> None:
-    variant = load_scenario(mcsim.env.DEFAULT_SCENARIO,
-                            {"policies": ["MDP"], "sensor": "none"}).variants[0]
+    variant = load_scenario(
+        mcsim.env.DEFAULT_SCENARIO, {"policies": ["MDP"], "sensor": "none"}
+    ).variants[0]
     expected = run_job(variant, 1, cache_dir=None).metrics[0]
     agent = PolicyAgent(make_policy("MDP"))
-    _, info, _ = run_episode(wide_env, lambda info: agent.act(wide_env), seed=0,
-                             options={"repetition": 1})
-    for key in ("assigned", "completed", "unassigned", "users_recruited", "completion_ratio",
-                "completion_ratio_active", "completion_ratio_overall", "tasks_per_user",
-                "coverage_empirical", "readings"):
+    _, info, _ = run_episode(
+        wide_env, lambda info: agent.act(wide_env), seed=0, options={"repetition": 1}
+    )
+    for key in (
+        "assigned",
+        "completed",
+        "unassigned",
+        "users_recruited",
+        "completion_ratio",
+        "completion_ratio_active",
+        "completion_ratio_overall",
+        "tasks_per_user",
+        "coverage_empirical",
+        "readings",
+    ):
         assert same(info["metrics"][key], expected[key]), key
 
 

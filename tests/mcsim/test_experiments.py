@@ -25,8 +25,15 @@ def results(tmp_path_factory):
 
 def test_allocate_writes_tables_figures_and_manifest(results):
     names = {p.name for p in results.iterdir()}
-    assert {"metrics.csv", "summary.csv", "manifest.json", "fig5_tasks_per_user.png",
-            "fig6_coverage.png", "fig7_workload.png", "fig8_iterations.png"} <= names
+    assert {
+        "metrics.csv",
+        "summary.csv",
+        "manifest.json",
+        "fig5_tasks_per_user.png",
+        "fig6_coverage.png",
+        "fig7_workload.png",
+        "fig8_iterations.png",
+    } <= names
     assert not [p for p in results.parent.iterdir() if p.name.startswith(".run.tmp")]
 
 

@@ -40,21 +40,44 @@ def test_mean_claim_skips_missing_claims() -> None:
 
 
 def test_day_metrics_reference_values() -> None:
-    pairs = pd.DataFrame({
-        "decision": [0, 0, 1], "assigned_s": [0.0, 0.0, 10.0], "user": [0, 0, 2],
-        "task": [1, 2, 1], "location": [0, 1, 0], "coverage": [0.9, 0.7, np.nan],
-        "completed": [True, False, False], "sensed_s": [5.0, np.nan, np.nan],
-    })
-    decisions = pd.DataFrame({"decision": [0, 1], "time_s": [0.0, 10.0], "tasks": [2, 1],
-                              "copies": [3, 1], "assigned": [2, 1], "iterations": [4, 1],
-                              "seconds": [0.25, 0.5], "unassigned": [1, 0]})
-    result = SimResult(pairs, decisions, pd.DataFrame(), np.zeros((1, 8, 3), np.float32),
-                       np.array([0]), unassigned=0, active=np.array([True, False, False]),
-                       visits=7, sensor_calls=1)
+    pairs = pd.DataFrame(
+        {
+            "decision": [0, 0, 1],
+            "assigned_s": [0.0, 0.0, 10.0],
+            "user": [0, 0, 2],
+            "task": [1, 2, 1],
+            "location": [0, 1, 0],
+            "coverage": [0.9, 0.7, np.nan],
+            "completed": [True, False, False],
+            "sensed_s": [5.0, np.nan, np.nan],
+        }
+    )
+    decisions = pd.DataFrame(
+        {
+            "decision": [0, 1],
+            "time_s": [0.0, 10.0],
+            "tasks": [2, 1],
+            "copies": [3, 1],
+            "assigned": [2, 1],
+            "iterations": [4, 1],
+            "seconds": [0.25, 0.5],
+            "unassigned": [1, 0],
+        }
+    )
+    result = SimResult(
+        pairs,
+        decisions,
+        pd.DataFrame(),
+        np.zeros((1, 8, 3), np.float32),
+        np.array([0]),
+        unassigned=0,
+        active=np.array([True, False, False]),
+        visits=7,
+        sensor_calls=1,
+    )
     # p_test(loc | u): user 0 visits location 0 on half its test days, location 1 never;
     # user 2 visits location 0 always.
-    test_model = LocationModel(sparse.csr_matrix(np.array([[0.5, 0.0], [0.0, 0.0],
-                                                           [1.0, 0.0]])))
+    test_model = LocationModel(sparse.csr_matrix(np.array([[0.5, 0.0], [0.0, 0.0], [1.0, 0.0]])))
     m = day_metrics(result, test_model)
     assert set(m) == set(METRIC_COLUMNS)
     assert m["completion_ratio"] == pytest.approx((0.5 + 0.0) / 2)

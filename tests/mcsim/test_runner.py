@@ -33,12 +33,18 @@ TIMING_COLUMNS = ["alloc_seconds"]
 SMALL: dict[str, dict[str, Any]] = {
     "campus": {"trace.synthetic.days": 32, "repetitions": 2, "workers": 1},
     "paper_table3": {
-        "repetitions": 2, "workers": 1,
-        "sweep": {"tasks": [{"count": 20, "copies": 44},
-                            {"count": 65, "copies": 200, "max_copies": 4}]},
+        "repetitions": 2,
+        "workers": 1,
+        "sweep": {
+            "tasks": [{"count": 20, "copies": 44}, {"count": 65, "copies": 200, "max_copies": 4}]
+        },
     },
-    "scale_100k": {"trace.synthetic.params": {"n_users": 300, "n_aps": 400},
-                   "tasks.count": 40, "tasks.copies": 80, "workers": 1},
+    "scale_100k": {
+        "trace.synthetic.params": {"n_users": 300, "n_aps": 400},
+        "tasks.count": 40,
+        "tasks.copies": 80,
+        "workers": 1,
+    },
     "geolife": {"repetitions": 2, "workers": 1},
 }
 
@@ -52,8 +58,9 @@ def mining_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 def metrics_text(metrics: pd.DataFrame) -> str:
-    return metrics.drop(columns=TIMING_COLUMNS).to_csv(index=False, float_format="%.12g",
-                                                       lineterminator="\n")
+    return metrics.drop(columns=TIMING_COLUMNS).to_csv(
+        index=False, float_format="%.12g", lineterminator="\n"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +74,11 @@ def test_golden_metrics(name: str, tmp_path: Path, campus_run) -> None:
     path = SCENARIOS / f"{name}.yaml"
     if name == "geolife" and not (SCENARIOS.parents[1] / "shared/data/geolife").is_dir():
         pytest.skip("the GeoLife sample (../shared/data/geolife) is absent")
-    result = campus_run if name == "campus" else run_scenario(
-        path, tmp_path / name, quiet=True, overrides=SMALL[name])
+    result = (
+        campus_run
+        if name == "campus"
+        else run_scenario(path, tmp_path / name, quiet=True, overrides=SMALL[name])
+    )
     text = metrics_text(result.metrics)
     golden = GOLDEN / f"{name}.csv"
     if REGENERATE:
@@ -80,19 +90,44 @@ def test_golden_metrics(name: str, tmp_path: Path, campus_run) -> None:
 def test_results_folder_contents(campus_run) -> None:
     out = campus_run.out
     names = {p.name for p in out.iterdir()}
-    assert names == {"scenario.yaml", "metrics.csv", "assignments.parquet", "events.parquet",
-                     "completion.png", "cost_coverage.png", "manifest.json"}
+    assert names == {
+        "scenario.yaml",
+        "metrics.csv",
+        "assignments.parquet",
+        "events.parquet",
+        "completion.png",
+        "cost_coverage.png",
+        "manifest.json",
+    }
     metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
-    for column in ("policy", "completion_ratio", "coverage", "tasks_per_user", "iterations",
-                   "alloc_seconds", "repetition", "completion_ratio_overall",
-                   "coverage_empirical", "users_recruited", "readings", "unassigned",
-                   "tasks", "copies", "g"):
+    for column in (
+        "policy",
+        "completion_ratio",
+        "coverage",
+        "tasks_per_user",
+        "iterations",
+        "alloc_seconds",
+        "repetition",
+        "completion_ratio_overall",
+        "coverage_empirical",
+        "users_recruited",
+        "readings",
+        "unassigned",
+        "tasks",
+        "copies",
+        "g",
+    ):
         assert column in metrics.columns
     assert list(metrics["policy"].unique()) == ["MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA"]
     assert len(metrics) == 7 * 2
     events = pd.read_parquet(out / "events.parquet")
-    assert set(events["kind"].astype(str)) == {"publish", "allocate", "visit", "reading",
-                                               "complete"}
+    assert set(events["kind"].astype(str)) == {
+        "publish",
+        "allocate",
+        "visit",
+        "reading",
+        "complete",
+    }
     assert (events.loc[events["kind"] == "visit", "policy"] == "*").all()
     assignments = pd.read_parquet(out / "assignments.parquet")
     assert len(assignments) == int(metrics["assigned"].sum())
@@ -107,8 +142,12 @@ def test_results_folder_contents(campus_run) -> None:
 
 
 def test_same_seed_same_metrics_whatever_the_workers(tmp_path: Path, campus_run) -> None:
-    again = run_scenario(SCENARIOS / "campus.yaml", tmp_path / "w2", quiet=True,
-                         overrides={**SMALL["campus"], "workers": 2})
+    again = run_scenario(
+        SCENARIOS / "campus.yaml",
+        tmp_path / "w2",
+        quiet=True,
+        overrides={**SMALL["campus"], "workers": 2},
+    )
     assert metrics_text(again.metrics) == metrics_text(campus_run.metrics)
     pd.testing.assert_frame_equal(again.assignments, campus_run.assignments)
 
@@ -126,8 +165,9 @@ def test_failure_mid_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     out.mkdir()
     (out / "old.txt").write_text("keep me")
     with pytest.raises(RuntimeError, match="disk full"):
-        run_scenario(SCENARIOS / "campus.yaml", out, overwrite=True, quiet=True,
-                     overrides=SMALL["campus"])
+        run_scenario(
+            SCENARIOS / "campus.yaml", out, overwrite=True, quiet=True, overrides=SMALL["campus"]
+        )
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
     assert (out / "old.txt").read_text() == "keep me"
 
@@ -154,20 +194,23 @@ def test_cli_validate_and_bad_scenario(tmp_path: Path, capsys: pytest.CaptureFix
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_run_writes_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_run_writes_and_summarises(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     small = tmp_path / "small.yaml"
     text = (SCENARIOS / "campus.yaml").read_text()
-    small.write_text(text.replace("days: 35", "days: 31").replace("output: ../runs/campus",
-                                                                  "output: out"))
+    small.write_text(
+        text.replace("days: 35", "days: 31").replace("output: ../runs/campus", "output: out")
+    )
     assert cli("run", str(small), "--repetitions", "1") == 0
     printed = capsys.readouterr().out
     assert "completion_ratio" in printed and "IU1" in printed
     assert (tmp_path / "out" / "metrics.csv").exists()
 
 
-def test_main_cli_reports_errors_in_one_line(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_cli_reports_errors_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("mcsim.experiments", reason="the full mcsim CLI is not wired yet")
     from mcsim.cli import main
 
@@ -178,12 +221,16 @@ def test_main_cli_reports_errors_in_one_line(tmp_path: Path,
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("mobility", [{"source": "patterns", "users": 150},
-                                      {"source": "ground_truth"}])
+@pytest.mark.parametrize(
+    "mobility", [{"source": "patterns", "users": 150}, {"source": "ground_truth"}]
+)
 def test_other_mobility_sources_run_end_to_end(tmp_path: Path, mobility: dict[str, Any]) -> None:
-    result = run_scenario(SCENARIOS / "campus.yaml", tmp_path / "out", quiet=True,
-                          overrides={**SMALL["campus"], "repetitions": 1,
-                                     "mobility": mobility})
+    result = run_scenario(
+        SCENARIOS / "campus.yaml",
+        tmp_path / "out",
+        quiet=True,
+        overrides={**SMALL["campus"], "repetitions": 1, "mobility": mobility},
+    )
     metrics = result.metrics
     assert (metrics["users"] == mobility.get("users", 68)).all()
     assert metrics["day"].iloc[0].startswith(mobility["source"].replace("_", "-"))
@@ -192,12 +239,19 @@ def test_other_mobility_sources_run_end_to_end(tmp_path: Path, mobility: dict[st
 
 def test_split_by_date_and_its_errors(tmp_path: Path) -> None:
     # The campus starts on Monday 2002-09-30: a split on 2002-10-28 trains on 28 days.
-    small = {**SMALL["campus"], "repetitions": 1, "policies": ["MDP"],
-             "split": {"test_from": "2002-10-28"}}
-    result = run_scenario(SCENARIOS / "campus.yaml", tmp_path / "a", quiet=True,
-                          overrides=small)
+    small = {
+        **SMALL["campus"],
+        "repetitions": 1,
+        "policies": ["MDP"],
+        "split": {"test_from": "2002-10-28"},
+    }
+    result = run_scenario(SCENARIOS / "campus.yaml", tmp_path / "a", quiet=True, overrides=small)
     assert result.metrics["day"].iloc[0].startswith("replay cycle")
     with pytest.raises(ScenarioError, match=r"split\.test_from.*no cycle starts on or after"):
-        run_scenario(SCENARIOS / "campus.yaml", tmp_path / "b", quiet=True,
-                     overrides={**small, "split": {"test_from": "2003-01-01"}})
+        run_scenario(
+            SCENARIOS / "campus.yaml",
+            tmp_path / "b",
+            quiet=True,
+            overrides={**small, "split": {"test_from": "2003-01-01"}},
+        )
     assert not (tmp_path / "b").exists()

@@ -95,11 +95,17 @@ def test_paper_sweep_is_a_grid_in_file_order() -> None:
     file = load_scenario(SCENARIOS / "paper_table3.yaml")
     assert len(file.variants) == 8
     first, last = file.variants[0], file.variants[-1]
-    assert first.settings == {"trace.synthetic.preset": "wtd", "tasks.count": 20,
-                              "tasks.copies": 44}
+    assert first.settings == {
+        "trace.synthetic.preset": "wtd",
+        "tasks.count": 20,
+        "tasks.copies": 44,
+    }
     assert last.settings["trace.synthetic.preset"] == "wtd-extended"
-    assert (last.scenario.tasks.count, last.scenario.tasks.copies,
-            last.scenario.tasks.max_copies) == (65, 200, 4)
+    assert (
+        last.scenario.tasks.count,
+        last.scenario.tasks.copies,
+        last.scenario.tasks.max_copies,
+    ) == (65, 200, 4)
     # A swept mapping is merged: the file's other task keys survive.
     assert last.scenario.tasks.locations == first.scenario.tasks.locations == "frequent"
 
@@ -110,8 +116,10 @@ def test_relative_paths_resolve_against_the_scenario_folder(tmp_path: Path) -> N
     sub = tmp_path / "scenarios"
     sub.mkdir()
     path = sub / "s.yaml"
-    path.write_text(GOOD.replace("synthetic: {preset: wtd, days: 10}",
-                                 "file: {path: ../data/trace.csv}") + "output: ../runs/s\n")
+    path.write_text(
+        GOOD.replace("synthetic: {preset: wtd, days: 10}", "file: {path: ../data/trace.csv}")
+        + "output: ../runs/s\n"
+    )
     scenario = load_scenario(path).scenario
     assert scenario.trace.file is not None
     assert scenario.trace.file.path == (tmp_path / "data" / "trace.csv").resolve()
@@ -130,8 +138,12 @@ def test_overrides_are_validated_like_the_file(tmp_path: Path) -> None:
 
 def test_policies_accept_names_and_mappings(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
-    path.write_text(GOOD.replace("policies: [MDP, IU1]", "policies:\n  - MDP\n  - name: IU1\n"
-                                "    params: {delta: 0.8}\n    label: IU1-0.8\n"))
+    path.write_text(
+        GOOD.replace(
+            "policies: [MDP, IU1]",
+            "policies:\n  - MDP\n  - name: IU1\n    params: {delta: 0.8}\n    label: IU1-0.8\n",
+        )
+    )
     policies = load_scenario(path).scenario.policies
     assert [p.display for p in policies] == ["MDP", "IU1-0.8"]
     assert policies[1].params == {"delta": 0.8}

@@ -24,8 +24,10 @@ def cycles():
     """Two users over 8 days: a walks home-work-home, b home-cafe-gym (gym every other day)."""
     rows = []
     for d in range(8):
-        routes = {"a": ["home", "work", "home"], "b": ["home2", "cafe"] + (["gym"] if d % 2
-                                                                        else [])}
+        routes = {
+            "a": ["home", "work", "home"],
+            "b": ["home2", "cafe"] + (["gym"] if d % 2 else []),
+        }
         for user, route in routes.items():
             for k, loc in enumerate(route):
                 start = pd.Timestamp("2024-01-01T06:00Z") + pd.Timedelta(days=d, hours=3 * k)
@@ -39,8 +41,11 @@ def test_day_plan_from_cycles_round_trip(cycles) -> None:
     plan = DayPlan.from_cycles(cycles, rows, label="x")
     assert plan.n_users == 2 and plan.label == "x"
     home, work = cycles.locations.get_loc("home"), cycles.locations.get_loc("work")
-    assert plan.visits(0) == [(home, 7200.0, 14400.0), (work, 18000.0, 25200.0),
-                              (home, 28800.0, 36000.0)]
+    assert plan.visits(0) == [
+        (home, 7200.0, 14400.0),
+        (work, 18000.0, 25200.0),
+        (home, 28800.0, 36000.0),
+    ]
     with pytest.raises(ValueError, match="one cycle per user"):
         DayPlan.from_cycles(cycles, np.array([0, 1]))
 
@@ -102,8 +107,9 @@ def test_scale_population_copies_templates_round_robin(cycles) -> None:
     population = scale_population(train, patterns, 5, 4, np.random.default_rng(2))
     assert list(population.users) == [f"v{i:06d}" for i in range(1, 6)]
     assert population.locations.equals(train.locations)
-    assert set(np.unique(population.cycle)) <= set(range(int(train.cycle.min()),
-                                                         int(train.cycle.min()) + 4))
+    assert set(np.unique(population.cycle)) <= set(
+        range(int(train.cycle.min()), int(train.cycle.min()) + 4)
+    )
     # Even virtual users copy a (home, work), odd ones b; both are active every day.
     a_places = {train.locations.get_loc("home"), train.locations.get_loc("work")}
     for i in range(len(population)):

@@ -30,10 +30,17 @@ def knowledge(n_users: int = 2, n_locations: int = 3) -> Knowledge:
     """Training knowledge of users who spend one cycle at HOME (patterns barely matter here)."""
     users = pd.Index([f"u{i}" for i in range(n_users)])
     locations = pd.Index([f"l{i}" for i in range(n_locations)])
-    cycles = CycleTable(users, locations, np.arange(n_users, dtype=np.int32),
-                        np.zeros(n_users, dtype=np.int64), np.arange(n_users + 1, dtype=np.int64),
-                        np.full(n_users, HOME, dtype=np.int32), np.zeros(n_users, np.float32),
-                        np.full(n_users, 60.0, np.float32), CycleOptions())
+    cycles = CycleTable(
+        users,
+        locations,
+        np.arange(n_users, dtype=np.int32),
+        np.zeros(n_users, dtype=np.int64),
+        np.arange(n_users + 1, dtype=np.int64),
+        np.full(n_users, HOME, dtype=np.int32),
+        np.zeros(n_users, np.float32),
+        np.full(n_users, 60.0, np.float32),
+        CycleOptions(),
+    )
     coordinates = Locations(locations, np.zeros(n_locations), np.arange(n_locations) * 0.01)
     return Knowledge.from_training(cycles, mine_patterns(cycles, 0.5, workers=1), coordinates)
 
@@ -59,10 +66,15 @@ class Scripted:
             placed[task] += 1
         return Assignment(
             np.array([u for u, _ in pairs], dtype=np.int32),
-            np.array([t for _, t in pairs], dtype=np.int64), np.full(len(pairs), 0.5), 1,
-            {int(t): int(c) - placed[int(t)] for t, c in zip(tasks.id, tasks.copies,
-                                                             strict=True)
-             if int(c) > placed[int(t)]})
+            np.array([t for _, t in pairs], dtype=np.int64),
+            np.full(len(pairs), 0.5),
+            1,
+            {
+                int(t): int(c) - placed[int(t)]
+                for t, c in zip(tasks.id, tasks.copies, strict=True)
+                if int(c) > placed[int(t)]
+            },
+        )
 
 
 def one_task(publish: float = 100.0, deadline: float = 200.0) -> TaskBatch:
@@ -80,8 +92,9 @@ def one_task(publish: float = 100.0, deadline: float = 200.0) -> TaskBatch:
         (250.0, 300.0, None),  # arrives after the deadline
     ],
 )
-def test_sensing_rule_reference_values(arrival: float, departure: float,
-                                       sensed: float | None) -> None:
+def test_sensing_rule_reference_values(
+    arrival: float, departure: float, sensed: float | None
+) -> None:
     plan = day((0, HOME, 0.0, 40.0), (0, SHOP, arrival, departure), (0, HOME, 400.0, 500.0))
     result = simulate(World(plan, one_task(), knowledge()), Scripted([(0, 0)]))
     pair = result.pairs.iloc[0]
@@ -113,15 +126,18 @@ def test_window_opens_at_assignment_not_publication() -> None:
 
 def test_sensed_once_on_the_first_of_several_visits() -> None:
     plan = day((0, SHOP, 150.0, 160.0), (0, HOME, 170.0, 180.0), (0, SHOP, 190.0, 195.0))
-    result = simulate(World(plan, one_task(), knowledge()),
-                      Scripted([(0, 0)]))
+    result = simulate(World(plan, one_task(), knowledge()), Scripted([(0, 0)]))
     assert result.pairs["sensed_s"].tolist() == [150.0]
     assert (result.events["kind"] == "complete").sum() == 1
 
 
 def test_stepping_equals_the_closed_loop() -> None:
-    plan = day((0, HOME, 0.0, 90.0), (0, SHOP, 120.0, 130.0), (1, SHOP, 50.0, 500.0),
-               (1, HOME, 600.0, 700.0))
+    plan = day(
+        (0, HOME, 0.0, 90.0),
+        (0, SHOP, 120.0, 130.0),
+        (1, SHOP, 50.0, 500.0),
+        (1, HOME, 600.0, 700.0),
+    )
     tasks = TaskBatch.from_tasks([Task(0, SHOP, 100.0, 2, 1000.0), Task(1, HOME, 400.0, 1, 900.0)])
 
     def fresh() -> World:
@@ -185,8 +201,9 @@ def test_readings_are_batched_and_activity_conditioned() -> None:
     calls: list[tuple[list[int], int, list[int]]] = []
 
     class Recorder(NoiseSensor):
-        def sample(self, phones: np.ndarray, steps: int,
-                   activities: np.ndarray | None = None) -> np.ndarray:
+        def sample(
+            self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+        ) -> np.ndarray:
             assert activities is not None
             calls.append((phones.tolist(), steps, activities.tolist()))
             return super().sample(phones, steps, activities)
@@ -194,9 +211,17 @@ def test_readings_are_batched_and_activity_conditioned() -> None:
     # User 0 passes the shop twice briefly (walking), user 1 stays an hour (standing).
     plan = day((0, SHOP, 150.0, 160.0), (0, 2, 170.0, 180.0), (1, SHOP, 120.0, 3720.0))
     tasks = TaskBatch.from_tasks([Task(0, SHOP, 100.0, 2, 9000.0), Task(1, 2, 100.0, 1, 9000.0)])
-    result = simulate(World(plan, tasks, knowledge(), WorldOptions(reading_s=1.0, condition_on_activity=True),
-                            sensor=Recorder(), sensor_seed=1),
-                      Scripted([(0, 0), (1, 0), (0, 1)]))
+    result = simulate(
+        World(
+            plan,
+            tasks,
+            knowledge(),
+            WorldOptions(reading_s=1.0, condition_on_activity=True),
+            sensor=Recorder(),
+            sensor_seed=1,
+        ),
+        Scripted([(0, 0), (1, 0), (0, 1)]),
+    )
     assert result.pairs["completed"].all()
     # Three readings of two phones: round 1 holds both phones, round 2 phone 0's second one.
     assert calls == [([1, 0], 50, [HAPT_STANDING, HAPT_WALKING]), ([0], 50, [HAPT_WALKING])]
@@ -207,11 +232,19 @@ def test_readings_are_batched_and_activity_conditioned() -> None:
 
 def test_event_log_holds_every_kind_in_time_order() -> None:
     plan = day((0, HOME, 0.0, 90.0), (0, SHOP, 150.0, 160.0))
-    result = simulate(World(plan, one_task(), knowledge(), sensor=NoiseSensor(),
-                            sensor_seed=0), Scripted([(0, 0)]))
+    result = simulate(
+        World(plan, one_task(), knowledge(), sensor=NoiseSensor(), sensor_seed=0),
+        Scripted([(0, 0)]),
+    )
     events = result.events
-    assert events["kind"].tolist() == ["visit", "publish", "allocate", "visit", "reading",
-                                       "complete"]
+    assert events["kind"].tolist() == [
+        "visit",
+        "publish",
+        "allocate",
+        "visit",
+        "reading",
+        "complete",
+    ]
     assert events["time_s"].is_monotonic_increasing
     assert result.visits == 2
 
@@ -232,44 +265,68 @@ def test_world_requires_matching_population() -> None:
 # Visits start on a 50 s grid and last at most 40 s, so a user's visits in distinct slots never
 # overlap: a person is at one place at a time, and the world tracks one current visit per user.
 visit_times = st.tuples(st.integers(0, 20), st.integers(0, 2)).map(
-    lambda t: (float(t[0] * 50), float(t[0] * 50 + t[1] * 20)))
+    lambda t: (float(t[0] * 50), float(t[0] * 50 + t[1] * 20))
+)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     visits=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 2), visit_times), max_size=8),
-    tasks=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 10), st.integers(1, 10)),
-                   min_size=1, max_size=4),
+    tasks=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 10), st.integers(1, 10)), min_size=1, max_size=4
+    ),
     pairs=st.sets(st.tuples(st.integers(0, 1), st.integers(0, 3)), max_size=6),
 )
 def test_completion_matches_the_interval_rule(visits, tasks, pairs) -> None:
     """Oracle: a copy is sensed at the earliest max(arrival, window start) over the visits at
     the task's location with arrival <= deadline and departure >= window start."""
     assume(len({(u, a) for u, _, (a, _) in visits}) == len(visits))  # one place at a time
-    plan = (DayPlan.build(*(np.array(x) for x in zip(
-        *[(u, loc, a, d) for u, loc, (a, d) in visits], strict=True)), n_users=2,
-        length_s=86_400.0) if visits else
-        DayPlan.build(np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(0),
-                      n_users=2, length_s=86_400.0))
-    batch = TaskBatch.from_tasks([Task(i, loc, float(p * 100), 2, float(p * 100 + life * 50))
-                                  for i, (loc, p, life) in enumerate(tasks)])
+    plan = (
+        DayPlan.build(
+            *(
+                np.array(x)
+                for x in zip(*[(u, loc, a, d) for u, loc, (a, d) in visits], strict=True)
+            ),
+            n_users=2,
+            length_s=86_400.0,
+        )
+        if visits
+        else DayPlan.build(
+            np.zeros(0, int),
+            np.zeros(0, int),
+            np.zeros(0),
+            np.zeros(0),
+            n_users=2,
+            length_s=86_400.0,
+        )
+    )
+    batch = TaskBatch.from_tasks(
+        [
+            Task(i, loc, float(p * 100), 2, float(p * 100 + life * 50))
+            for i, (loc, p, life) in enumerate(tasks)
+        ]
+    )
     answer = sorted((u, t) for u, t in pairs if t < len(tasks))
     world = World(plan, batch, knowledge(), WorldOptions(g=10, carry_over=False))
     decisions = 0
     while (decision := world.run_until_decision()) is not None:
         offered = set(decision.tasks.id.tolist())
-        world.apply(Scripted([p for p in answer if p[1] in offered]).allocate(
-            decision.tasks, decision.state))
+        world.apply(
+            Scripted([p for p in answer if p[1] in offered]).allocate(
+                decision.tasks, decision.state
+            )
+        )
         decisions += 1
     result = world.result()
     assert decisions == len({p for _, p, _ in tasks})
     for row in result.pairs.itertuples():
         task = batch.select(batch.id == row.task)
         start = max(float(task.publish_s[0]), row.assigned_s)
-        moments = [max(a, start) for u, loc, a, d in
-                   ((u, loc, *times) for u, loc, times in plan_visits(plan))
-                   if u == row.user and loc == row.location
-                   and a <= task.deadline_s[0] and d >= start]
+        moments = [
+            max(a, start)
+            for u, loc, a, d in ((u, loc, *times) for u, loc, times in plan_visits(plan))
+            if u == row.user and loc == row.location and a <= task.deadline_s[0] and d >= start
+        ]
         expected = min(moments) if moments else None
         assert (row.sensed_s if row.completed else None) == expected
 
@@ -278,8 +335,15 @@ def plan_visits(plan: DayPlan) -> list[tuple[int, int, tuple[float, float]]]:
     return [(u, loc, (a, d)) for u in range(plan.n_users) for loc, a, d in plan.visits(u)]
 
 
-HAPT_NAMES = ["UNLABELLED", "WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING",
-              "STANDING", "LAYING"]
+HAPT_NAMES = [
+    "UNLABELLED",
+    "WALKING",
+    "WALKING_UPSTAIRS",
+    "WALKING_DOWNSTAIRS",
+    "SITTING",
+    "STANDING",
+    "LAYING",
+]
 
 
 def tiny_sensegen(path: Path, n_conditions: int) -> Path:
@@ -288,29 +352,38 @@ def tiny_sensegen(path: Path, n_conditions: int) -> Path:
     torch = pytest.importorskip("torch")
     from generators.sensegen.model import CHECKPOINT_FORMAT, GeneratorConfig, SenseGenGenerator
 
-    config = GeneratorConfig(hidden_size=8, num_layers=1, fc_size=4, n_components=2,
-                             n_conditions=n_conditions)
+    config = GeneratorConfig(
+        hidden_size=8, num_layers=1, fc_size=4, n_components=2, n_conditions=n_conditions
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = SenseGenGenerator(config)
-    torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_dict(),
-                "generator": model.state_dict(),
-                "normalization": {"mean": [0.0] * 3, "std": [0.1] * 3},
-                "activities": HAPT_NAMES, "train_config": {}, "metadata": {}}, path)
+    torch.save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "config": config.to_dict(),
+            "generator": model.state_dict(),
+            "normalization": {"mean": [0.0] * 3, "std": [0.1] * 3},
+            "activities": HAPT_NAMES,
+            "train_config": {},
+            "metadata": {},
+        },
+        path,
+    )
     return path
 
 
 @pytest.mark.parametrize("n_conditions", [0, len(HAPT_NAMES)])
-def test_readings_come_from_the_phones_sensegen_stream(tmp_path: Path,
-                                                       n_conditions: int) -> None:
+def test_readings_come_from_the_phones_sensegen_stream(tmp_path: Path, n_conditions: int) -> None:
     sensor = load_sensor(str(tiny_sensegen(tmp_path / "tiny.pt", n_conditions)))
     assert conditions_on_activity(sensor) is (n_conditions > 0)
     plan = day((0, SHOP, 150.0, 160.0), (1, SHOP, 120.0, 3720.0))
     tasks = TaskBatch.from_tasks([Task(0, SHOP, 100.0, 2, 9000.0)])
 
     def run() -> np.ndarray:
-        world = World(plan, tasks, knowledge(), WorldOptions(reading_s=0.5), sensor=sensor,
-                      sensor_seed=7)
+        world = World(
+            plan, tasks, knowledge(), WorldOptions(reading_s=0.5), sensor=sensor, sensor_seed=7
+        )
         return simulate(world, Scripted([(0, 0), (1, 0)])).readings
 
     first, second = run(), run()

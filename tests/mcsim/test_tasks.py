@@ -26,8 +26,13 @@ def test_split_copies_rejects_impossible_pools(n: int, total: int) -> None:
 
 def test_paper_pool_20_38() -> None:
     pool = generate_task_pool(
-        n_tasks=20, total_copies=38, max_copies=3, locations=np.arange(124),
-        rng=np.random.default_rng(7), publish_window_s=(8 * 3600, 16 * 3600), n_batches=4,
+        n_tasks=20,
+        total_copies=38,
+        max_copies=3,
+        locations=np.arange(124),
+        rng=np.random.default_rng(7),
+        publish_window_s=(8 * 3600, 16 * 3600),
+        n_batches=4,
         deadline_s=3600,
     )
     assert len(pool) == 20 and pool.total_copies == 38 and pool.copies.max() <= 3
@@ -35,8 +40,13 @@ def test_paper_pool_20_38() -> None:
     assert (np.diff(pool.publish_s) >= 0).all()
     assert np.array_equal(pool.deadline_s, pool.publish_s + 3600)
     again = generate_task_pool(
-        n_tasks=20, total_copies=38, max_copies=3, locations=np.arange(124),
-        rng=np.random.default_rng(7), publish_window_s=(8 * 3600, 16 * 3600), n_batches=4,
+        n_tasks=20,
+        total_copies=38,
+        max_copies=3,
+        locations=np.arange(124),
+        rng=np.random.default_rng(7),
+        publish_window_s=(8 * 3600, 16 * 3600),
+        n_batches=4,
         deadline_s=3600,
     )
     assert again.to_frame().equals(pool.to_frame())

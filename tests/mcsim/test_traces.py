@@ -112,8 +112,7 @@ BAD_INPUTS = [
     ("user,location,time\nu,a,2024-01-01\nu,b,1709283600000\n", 3, "time", "out of range"),
     ("user,location,time\nu,a,1850-01-01\n", 2, "time", "out of range"),
     ("user,location,time\nu,a,2024-01-01\n,b,2024-01-02\n", 3, "user", "empty user id"),
-    ("user,location,time\nu,a,2024-01-01\nu,b,2024-01-02,extra\n", 3, None,
-     "expected 3 fields"),
+    ("user,location,time\nu,a,2024-01-01\nu,b,2024-01-02,extra\n", 3, None, "expected 3 fields"),
     ("user,location,time\nu,,2024-01-01\n", 2, "location", "empty location id"),
     ("user,location,time\n", None, None, "no rows"),
     ("user,time,latitude,longitude\nu,2024-01-01,nan,3\n", 2, "latitude", "finite number"),
@@ -182,8 +181,10 @@ def test_bad_geolife_plt(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     header = "Geolife trajectory\nWGS 84\nAltitude is in Feet\nReserved 3\n0,2,255\n0\n"
     plt = folder / "20081023025304.plt"
-    plt.write_text(header + "39.98,116.31,0,492,39744.12,2008-10-23,02:53:04\n"
-                   "39.98,116.31,0,492,39744.12,2008-10-23\n")
+    plt.write_text(
+        header + "39.98,116.31,0,492,39744.12,2008-10-23,02:53:04\n"
+        "39.98,116.31,0,492,39744.12,2008-10-23\n"
+    )
     with pytest.raises(TraceError) as info:
         load_trace(tmp_path)
     assert info.value.row == 8 and "7 comma-separated fields" in str(info.value)

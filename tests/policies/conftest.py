@@ -65,8 +65,9 @@ def make_state(
         locations=Locations(base.locations, xy[:, 0], xy[:, 1]),
         g=g,
         load=np.array(load if load is not None else [0] * n_users, dtype=np.int32),
-        last_location=np.array(last_location if last_location is not None else [-1] * n_users,
-                               dtype=np.int32),
+        last_location=np.array(
+            last_location if last_location is not None else [-1] * n_users, dtype=np.int32
+        ),
         held=held,
     )
 

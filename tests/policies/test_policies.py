@@ -26,11 +26,18 @@ def test_check_policy_passes_for_every_registered_policy(name):
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), name=st.sampled_from(NAMES), n_users=st.integers(1, 8),
-       n_locations=st.integers(1, 6), n_tasks=st.integers(0, 12), g=st.integers(1, 5))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    name=st.sampled_from(NAMES),
+    n_users=st.integers(1, 8),
+    n_locations=st.integers(1, 6),
+    n_tasks=st.integers(0, 12),
+    g=st.integers(1, 5),
+)
 def test_constraints_hold_on_random_instances(seed, name, n_users, n_locations, n_tasks, g):
-    tasks, state = random_instance(np.random.default_rng(seed), n_users=n_users,
-                                   n_locations=n_locations, n_tasks=n_tasks, g=g)
+    tasks, state = random_instance(
+        np.random.default_rng(seed), n_users=n_users, n_locations=n_locations, n_tasks=n_tasks, g=g
+    )
     result = make_policy(name).allocate(tasks, state)
     pairs = list(zip(result.user.tolist(), result.task.tolist(), strict=True))
     # No (user, task) twice, and never a pair the user held before.
@@ -101,8 +108,15 @@ class Greedy(AllocationPolicy):
     def _allocate(self, tasks, state):
         order = publish_order(tasks)
         remaining = tasks.copies[order] - 1
-        return build_assignment(tasks, order, [0] * len(tasks), list(range(len(tasks))),
-                                [np.nan] * len(tasks), remaining, 1)
+        return build_assignment(
+            tasks,
+            order,
+            [0] * len(tasks),
+            list(range(len(tasks))),
+            [np.nan] * len(tasks),
+            remaining,
+            1,
+        )
 
 
 def test_hooks_get_read_only_state_arrays():
@@ -122,7 +136,6 @@ def test_check_policy_catches_mutation_nondeterminism_and_violations():
 
 def test_allocate_rejects_tasks_outside_the_state():
     tasks, state = random_instance(np.random.default_rng(0), n_locations=3, n_tasks=4)
-    bad = type(tasks)(tasks.id, tasks.location + 3, tasks.publish_s, tasks.copies,
-                      tasks.deadline_s)
+    bad = type(tasks)(tasks.id, tasks.location + 3, tasks.publish_s, tasks.copies, tasks.deadline_s)
     with pytest.raises(PolicyError, match="policy MLP: a task location code"):
         make_policy("MLP").allocate(bad, state)

@@ -68,7 +68,8 @@ def test_register_policy_by_class_and_by_path():
 
 
 def test_a_plug_in_is_found_through_the_entry_point_group(tmp_path, monkeypatch):
-    (tmp_path / "mcsim_plugin_demo.py").write_text(textwrap.dedent("""
+    (tmp_path / "mcsim_plugin_demo.py").write_text(
+        textwrap.dedent("""
         from policies.probabilistic import IGA
 
         class Cautious(IGA):
@@ -76,13 +77,14 @@ def test_a_plug_in_is_found_through_the_entry_point_group(tmp_path, monkeypatch)
 
             def __init__(self, *, p_threshold: float = 0.8) -> None:
                 super().__init__(p_threshold=p_threshold)
-    """))
+    """)
+    )
     dist = tmp_path / "mcsim_plugin_demo-1.0.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mcsim-plugin-demo\n"
-                                   "Version: 1.0\n")
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mcsim-plugin-demo\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(
-        "[mcsim.policies]\ncautious = mcsim_plugin_demo:Cautious\n")
+        "[mcsim.policies]\ncautious = mcsim_plugin_demo:Cautious\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert "cautious" in available_policies()
     policy = make_policy("Cautious", p_threshold=0.9)
@@ -97,26 +99,32 @@ def test_unknown_names_suggest_close_ones():
         make_policy("zzz")
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("no_such_module_xyz:Policy", "cannot import module 'no_such_module_xyz'"),
-    (f"{__name__}:Missing", f"module '{__name__}' has no attribute 'Missing'"),
-    (f"{__name__}:NotAPolicy", "is not an AllocationPolicy subclass"),
-    (":Policy", "must look like 'package.module:Class'"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("no_such_module_xyz:Policy", "cannot import module 'no_such_module_xyz'"),
+        (f"{__name__}:Missing", f"module '{__name__}' has no attribute 'Missing'"),
+        (f"{__name__}:NotAPolicy", "is not an AllocationPolicy subclass"),
+        (":Policy", "must look like 'package.module:Class'"),
+    ],
+)
 def test_bad_paths_say_what_is_wrong(path, message):
     with pytest.raises(PolicyError, match=message) as info:
         make_policy(path)
     assert path in str(info.value) or path.startswith(":")
 
 
-@pytest.mark.parametrize(("name", "params", "message"), [
-    ("IU1", {"detla": 0.8}, r"IU1: unknown parameter 'detla' \(accepted parameters: delta\)"),
-    ("MLP", {"delta": 0.8}, r"MLP: unknown parameter 'delta' \(accepted parameters: none\)"),
-    ("IU1", {"delta": 1.5}, r"policy IU1: parameter delta must be in \[0, 1\], got 1.5"),
-    ("IU1", {"delta": "high"}, r"policy IU1: parameter delta must be a number"),
-    ("IGA", {"p_threshold": -0.1}, r"policy IGA: parameter p_threshold must be in \[0, 1\]"),
-    ("BGA", {"p_threshold": 2}, r"policy BGA: parameter p_threshold must be in \[0, 1\]"),
-])
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("IU1", {"detla": 0.8}, r"IU1: unknown parameter 'detla' \(accepted parameters: delta\)"),
+        ("MLP", {"delta": 0.8}, r"MLP: unknown parameter 'delta' \(accepted parameters: none\)"),
+        ("IU1", {"delta": 1.5}, r"policy IU1: parameter delta must be in \[0, 1\], got 1.5"),
+        ("IU1", {"delta": "high"}, r"policy IU1: parameter delta must be a number"),
+        ("IGA", {"p_threshold": -0.1}, r"policy IGA: parameter p_threshold must be in \[0, 1\]"),
+        ("BGA", {"p_threshold": 2}, r"policy BGA: parameter p_threshold must be in \[0, 1\]"),
+    ],
+)
 def test_bad_parameters_name_the_policy_and_the_parameter(name, params, message):
     with pytest.raises(PolicyError, match=message):
         make_policy(name, **params)
