@@ -1,8 +1,8 @@
 """Pattern-mining throughput: our miner against the ``prefixspan`` package, and the 10k-user scale.
 
-(a) per user: :func:`mcsim.patterns.mine_user` and ``PrefixSpan(...).frequent`` on the same
+(a) per user: :func:`mcsim.mining.patterns.mine_user` and ``PrefixSpan(...).frequent`` on the same
 routine-based users in the same run, outputs asserted identical, throughput and ratio printed;
-(b) :func:`mcsim.patterns.mine_patterns` over 10,000 users x 30 cycles at minsup 0.5 with every
+(b) :func:`mcsim.mining.patterns.mine_patterns` over 10,000 users x 30 cycles at minsup 0.5 with every
 core, against the 60 s target. Timings are printed, never asserted (the machine is shared).
 
 The users come from a small routine generator kept here until ``generators/mobility.py`` lands:
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from prefixspan import PrefixSpan
 
-from mcsim.cycles import CycleOptions, CycleTable
-from mcsim.patterns import min_count, mine_patterns, mine_user
+from mcsim.mining.cycles import CycleOptions, CycleTable
+from mcsim.mining.patterns import min_count, mine_patterns, mine_user
 
 
 def routine_users(

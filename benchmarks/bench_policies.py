@@ -4,7 +4,7 @@
     and 200 tasks needing 400 measurements (at most 3 each), g = 6: every policy's median
     allocation time against the 50 ms target;
 (b) 10,000 users x 10,000 tasks (20,000 measurements, at most 3 each), g = 6, on a synthetic
-    city mined with :func:`mcsim.patterns.mine_patterns`: MLP, MDP, IU1, IU2, BGA and NA
+    city mined with :func:`mcsim.mining.patterns.mine_patterns`: MLP, MDP, IU1, IU2, BGA and NA
     against 10 s, IGA against 60 s. The same-run reference is the floor of any pattern
     matcher: one vectorised pass that counts, for every pattern, the batch tasks at its
     locations (what the greedy engine's first scoring does, with no greedy loop at all);
@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from generators.mobility import CampusConfig, generate_campus
-from mcsim.allocation import PlatformState
-from mcsim.experiments import World, build_world
-from mcsim.tasks import TaskBatch, generate_task_pool
+from mcsim.app.experiments import World, build_world
+from mcsim.platform.allocation import PlatformState
+from mcsim.platform.tasks import TaskBatch, generate_task_pool
 from policies import make_policy
 
 POLICIES = ("MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA")
@@ -187,8 +187,8 @@ def growth(
 
 def scale_day(names: Sequence[str], workers: int) -> None:
     """Allocation seconds of each policy over its own simulated 100,000-user day."""
-    from mcsim.runner import DAY, TASKS, default_cache_dir, prepare, rng_for, task_pool
-    from mcsim.scenario import load_scenario
+    from mcsim.app.runner import DAY, TASKS, default_cache_dir, prepare, rng_for, task_pool
+    from mcsim.app.scenario import load_scenario
     from mcsim.sim import World, WorldOptions, simulate
 
     scenario = load_scenario(SCALE).variants[0].scenario

@@ -67,11 +67,11 @@ def _bare(arrival: np.ndarray) -> tuple[float, int]:
 
 def world_visits(arrival: np.ndarray, location: np.ndarray) -> tuple[float, int]:
     """(seconds, visit events) of a World replaying the same day with no tasks."""
-    from mcsim.cycles import CycleOptions, CycleTable
-    from mcsim.locations import Locations
-    from mcsim.patterns import mine_patterns
+    from mcsim.mining.cycles import CycleOptions, CycleTable
+    from mcsim.mining.locations import Locations
+    from mcsim.mining.patterns import mine_patterns
+    from mcsim.platform.tasks import TaskBatch
     from mcsim.sim import DayPlan, Knowledge, World
-    from mcsim.tasks import TaskBatch
 
     n_users, visits = arrival.shape
     user = np.repeat(np.arange(n_users), visits)
@@ -111,16 +111,15 @@ def world_visits(arrival: np.ndarray, location: np.ndarray) -> tuple[float, int]
 
 def warm_cache() -> None:
     """Mine the scale scenario once (cached), in this process."""
-    from mcsim.runner import default_cache_dir, prepare
-    from mcsim.scenario import load_scenario
+    from mcsim.app.runner import default_cache_dir, prepare
+    from mcsim.app.scenario import load_scenario
 
     prepare(load_scenario(SCALE).variants[0].scenario, cache_dir=default_cache_dir(), workers=2)
 
 
 def scale_day() -> None:
     """Time each stage of one 100,000-user day end to end (mining read from the cache)."""
-    from mcsim.metrics import day_metrics
-    from mcsim.runner import (
+    from mcsim.app.runner import (
         DAY,
         SENSOR,
         TASKS,
@@ -131,7 +130,8 @@ def scale_day() -> None:
         seed_for,
         task_pool,
     )
-    from mcsim.scenario import load_scenario
+    from mcsim.app.scenario import load_scenario
+    from mcsim.platform.metrics import day_metrics
     from mcsim.sim import World, WorldOptions, simulate
     from policies import make_policy
 

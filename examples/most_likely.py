@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcsim.allocation import Assignment, PlatformState
-from mcsim.tasks import TaskBatch
+from mcsim.platform.allocation import Assignment, PlatformState
+from mcsim.platform.tasks import TaskBatch
 from policies import AllocationPolicy
 
 

@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from mcsim.cycles import CycleOptions, CycleTable, cut_cycles
-from mcsim.geo import METERS_PER_DEGREE_LAT
-from mcsim.traces import Trace
+from mcsim.data.geo import METERS_PER_DEGREE_LAT
+from mcsim.data.traces import Trace
+from mcsim.mining.cycles import CycleOptions, CycleTable, cut_cycles
 
 KINDS = ("residence", "lecture", "library", "dining", "sports", "office", "social")
 WEEKDAYS = "MTWRFSU"  # one letter per weekday (Monday first), as in US timetables

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from generators.mobility import CampusConfig, extend_trace, generate_campus
-from mcsim.cycles import CycleOptions, CycleTable, cut_cycles
-from mcsim.geo import StayPointOptions, haversine_m
-from mcsim.outputs import save_figure
-from mcsim.traces import Trace, load_trace
+from mcsim.data.geo import StayPointOptions, haversine_m
+from mcsim.data.outputs import save_figure
+from mcsim.data.traces import Trace, load_trace
+from mcsim.mining.cycles import CycleOptions, CycleTable, cut_cycles
 
 DEFAULT_GEOLIFE = Path(__file__).resolve().parents[2] / "shared" / "data" / "geolife"
 GEOLIFE_TIMEZONE = "Asia/Shanghai"  # GeoLife volunteers lived in Beijing
@@ -173,9 +173,9 @@ def _gyration_km(trace: Trace, cycles: CycleTable) -> np.ndarray:
 def _pattern_counts(
     cycles: Mapping[str, CycleTable], minsups: Sequence[float], workers: int | None
 ) -> pd.DataFrame | None:
-    """Long table (trace, minsup, kind, patterns); None when mcsim.patterns is unavailable."""
+    """Long table (trace, minsup, kind, patterns); None when mcsim.mining.patterns is unavailable."""
     try:
-        from mcsim.patterns import mine_patterns
+        from mcsim.mining.patterns import mine_patterns
     except ImportError:
         return None
     rows = []

@@ -11,4 +11,6 @@ __version__ = "0.1.0"
 # Registered by id with a string entry point: importing mcsim does not import the simulator;
 # gymnasium.make does, when an env is made (also as "mcsim:mcsim/Crowdsensing-v0").
 if "mcsim/Crowdsensing-v0" not in gymnasium.registry:
-    gymnasium.register(id="mcsim/Crowdsensing-v0", entry_point="mcsim.env:CrowdsensingEnv")
+    gymnasium.register(
+        id="mcsim/Crowdsensing-v0", entry_point="mcsim.envs.crowdsensing:CrowdsensingEnv"
+    )

@@ -1,5 +1,5 @@
 """``python -m mcsim``: the same command line as the ``mcsim`` script."""
 
-from mcsim.cli import main
+from mcsim.app.cli import main
 
 raise SystemExit(main())

@@ -1,11 +1,11 @@
 """The allocation-policy contract: one base class and the helpers every policy shares.
 
 A policy has one job: given a batch of tasks and the platform's knowledge
-(:class:`~mcsim.allocation.PlatformState`), return an :class:`~mcsim.allocation.Assignment`.
+(:class:`~mcsim.platform.allocation.PlatformState`), return an :class:`~mcsim.platform.allocation.Assignment`.
 :class:`AllocationPolicy` follows the template-method shape of Stable-Baselines3's
 ``predict``/``_predict``: the public :meth:`AllocationPolicy.allocate` validates the input, hands
 the hook read-only views of the batch and of the state's per-user arrays (load, last location),
-times the hook and runs the one constraint check (:func:`~mcsim.allocation.check_assignment`)
+times the hook and runs the one constraint check (:func:`~mcsim.platform.allocation.check_assignment`)
 on what it returns, so a subclass writes only :meth:`AllocationPolicy._allocate` and cannot
 forget the checks. The pattern base and location model are shared, not copied; ``check_policy``
 verifies that a policy leaves them unchanged.
@@ -25,9 +25,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from mcsim.allocation import Assignment, ConstraintViolation, PlatformState, check_assignment
 from mcsim.errors import PolicyError
-from mcsim.tasks import TaskBatch
+from mcsim.platform.allocation import (
+    Assignment,
+    ConstraintViolation,
+    PlatformState,
+    check_assignment,
+)
+from mcsim.platform.tasks import TaskBatch
 
 
 class AllocationPolicy(abc.ABC):

@@ -2,7 +2,7 @@
 
 Like Gymnasium's ``check_env``, it exercises a policy on many small random instances and
 fails loudly on the first problem: a constraint broken (through
-:meth:`AllocationPolicy.allocate`, which runs :func:`~mcsim.allocation.check_assignment`),
+:meth:`AllocationPolicy.allocate`, which runs :func:`~mcsim.platform.allocation.check_assignment`),
 two same-seed runs that differ, or an input the policy changed. :func:`random_instance` is
 public so that property tests draw their instances from the same generator.
 """
@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from mcsim.allocation import Assignment, PlatformState
 from mcsim.errors import PolicyError
-from mcsim.locations import LocationModel, Locations
-from mcsim.patterns import PatternBase
-from mcsim.tasks import TaskBatch
+from mcsim.mining.locations import LocationModel, Locations
+from mcsim.mining.patterns import PatternBase
+from mcsim.platform.allocation import Assignment, PlatformState
+from mcsim.platform.tasks import TaskBatch
 from policies.base import AllocationPolicy
 
 # Supports and probabilities come from a coarse grid so that ties, the cases where

@@ -27,10 +27,10 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.spatial import cKDTree
 
-from mcsim.allocation import Assignment, PlatformState
-from mcsim.geo import EARTH_RADIUS_M
-from mcsim.locations import Locations
-from mcsim.tasks import TaskBatch
+from mcsim.data.geo import EARTH_RADIUS_M
+from mcsim.mining.locations import Locations
+from mcsim.platform.allocation import Assignment, PlatformState
+from mcsim.platform.tasks import TaskBatch
 from policies.base import AllocationPolicy, build_assignment, held_ranks, publish_order
 
 

@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from mcsim.allocation import Assignment, PlatformState
-from mcsim.tasks import TaskBatch
+from mcsim.platform.allocation import Assignment, PlatformState
+from mcsim.platform.tasks import TaskBatch
 from policies.base import (
     AllocationPolicy,
     build_assignment,
@@ -53,7 +53,7 @@ from policies.base import (
 )
 
 if TYPE_CHECKING:
-    from mcsim.patterns import PatternBase
+    from mcsim.mining.patterns import PatternBase
 
 #: A strategy's ranking key from (matlg, matdg); works element-wise on arrays and on scalars.
 #: Larger is better, compared as a tuple.

@@ -1,7 +1,7 @@
 """The paper's probabilistic baselines IGA and BGA (Wang et al. 2018, Sec. 5.2.2).
 
 Both work on the same bipartite graph: an edge joins user u and task t when u *qualifies*,
-p(loc_t | u) > P_thld (the :class:`~mcsim.locations.LocationModel` probability, 0.5 in the
+p(loc_t | u) > P_thld (the :class:`~mcsim.mining.locations.LocationModel` probability, 0.5 in the
 paper), u has capacity left and does not hold t yet. :func:`qualified_edges` builds it once,
 vectorised, for both; they differ only in how they walk it. The coverage degree each claims
 for a pair is p(loc_t | u).
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mcsim.allocation import Assignment, PlatformState
-from mcsim.tasks import TaskBatch
+from mcsim.platform.allocation import Assignment, PlatformState
+from mcsim.platform.tasks import TaskBatch
 from policies.base import (
     AllocationPolicy,
     build_assignment,

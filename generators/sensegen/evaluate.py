@@ -45,8 +45,8 @@ from generators.sensegen.model import (
     load_checkpoint,
 )
 from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
+from mcsim.data.outputs import atomic_file, save_figure
 from mcsim.errors import InputError
-from mcsim.outputs import atomic_file, save_figure
 
 AXES = ("x", "y", "z")
 

@@ -24,8 +24,8 @@ from generators.sensegen.model import (
     generator_from_checkpoint,
     load_checkpoint,
 )
+from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
-from mcsim.outputs import atomic_file
 
 _NOT_STARTED = -1  # condition slot of a phone whose stream has not started yet
 

@@ -51,8 +51,8 @@ from generators.sensegen.model import (
     SenseGenGenerator,
     load_checkpoint,
 )
+from mcsim.data.outputs import atomic_file, save_figure
 from mcsim.errors import CheckpointError, InputError
-from mcsim.outputs import atomic_file, save_figure
 
 CHECKPOINT_NAME = "checkpoint.pt"  # full, resumable state
 MODEL_NAME = "model.pt"  # weights, config, statistics and metadata only (what ships)

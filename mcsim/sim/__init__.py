@@ -1,13 +1,13 @@
 """The SimPy world of mcsim: users moving through simulated days, a platform, phones.
 
 * :mod:`mcsim.sim.days`: :class:`DayPlan`, all users' visits for one simulated cycle;
-* :mod:`mcsim.sim.mobility`: where days come from (replay, pattern-driven, ground truth);
+* :mod:`mcsim.sim.sources`: where days come from (replay, pattern-driven, ground truth);
 * :mod:`mcsim.sim.sensing`: batched phone readings;
 * :mod:`mcsim.sim.world`: the steppable :class:`World` and the closed loop :func:`simulate`.
 """
 
 from mcsim.sim.days import DayPlan
-from mcsim.sim.mobility import (
+from mcsim.sim.sources import (
     GroundTruthSource,
     MobilitySource,
     PatternDaySource,

@@ -2,7 +2,7 @@
 
 A :class:`DayPlan` holds the visits of all users for one simulated cycle in flat CSR arrays
 (user ``u`` owns ``offsets[u]:offsets[u + 1]``), the same layout as
-:class:`~mcsim.cycles.CycleTable`, so a replayed test cycle, a pattern-driven day and a synthetic
+:class:`~mcsim.mining.cycles.CycleTable`, so a replayed test cycle, a pattern-driven day and a synthetic
 ground-truth day all reach the SimPy world in one shape and 100,000 users cost a few arrays.
 
 Invariants (enforced by :meth:`DayPlan.build`): within a user, visits are in arrival order and
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mcsim.cycles import CycleTable
+from mcsim.mining.cycles import CycleTable
 
 
 @dataclass(frozen=True, eq=False)

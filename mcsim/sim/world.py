@@ -7,7 +7,7 @@ Processes (plain SimPy generators taking the environment, as in SimPy's own exam
   senses every task it holds there whose window is open;
 * one *platform* process: at each publish time it pauses the clock at a **decision point**
   (:meth:`World.run_until_decision` returns a :class:`Decision` with the open tasks and the
-  :class:`~mcsim.allocation.PlatformState`), waits for :meth:`World.apply`, records the
+  :class:`~mcsim.platform.allocation.PlatformState`), waits for :meth:`World.apply`, records the
   assignment and lets the day go on. A closed loop (:func:`simulate`) asks a policy; a
   Gymnasium env can instead answer each decision step by step.
 
@@ -43,13 +43,13 @@ import simpy
 from simpy.core import URGENT
 
 from generators.sensors import SensorGenerator
-from mcsim.allocation import Assignment, PlatformState, check_assignment
-from mcsim.cycles import CycleTable
-from mcsim.locations import LocationModel, Locations
-from mcsim.patterns import PatternBase
+from mcsim.mining.cycles import CycleTable
+from mcsim.mining.locations import LocationModel, Locations
+from mcsim.mining.patterns import PatternBase
+from mcsim.platform.allocation import Assignment, PlatformState, check_assignment
+from mcsim.platform.tasks import TaskBatch
 from mcsim.sim.days import DayPlan
 from mcsim.sim.sensing import SAMPLE_RATE_HZ, Reading, ReadingBuffer, activity_for_dwell
-from mcsim.tasks import TaskBatch
 
 EVENT_KINDS = ("publish", "allocate", "visit", "reading", "complete")
 _PUBLISH, _ALLOCATE, _VISIT, _READING, _COMPLETE = range(len(EVENT_KINDS))

@@ -26,8 +26,8 @@ from generators.mobility import (
     to_ap_log,
 )
 from generators.realism import realism_report
-from mcsim.cycles import cut_cycles
-from mcsim.traces import Trace
+from mcsim.data.traces import Trace
+from mcsim.mining.cycles import cut_cycles
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from mcsim.allocation import PlatformState
-from mcsim.locations import LocationModel, Locations
-from mcsim.patterns import PatternBase
-from mcsim.tasks import Task, TaskBatch
+from mcsim.mining.locations import LocationModel, Locations
+from mcsim.mining.patterns import PatternBase
+from mcsim.platform.allocation import PlatformState
+from mcsim.platform.tasks import Task, TaskBatch
 
 
 def make_tasks(*rows: tuple[int, int, float, int]) -> TaskBatch:

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcsim.allocation import PlatformState
-from mcsim.tasks import TaskBatch
+from mcsim.platform.allocation import PlatformState
+from mcsim.platform.tasks import TaskBatch
 from policies import make_policy
 from policies.base import publish_order
 

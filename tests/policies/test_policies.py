@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcsim.allocation import ConstraintViolation
 from mcsim.errors import PolicyError
+from mcsim.platform.allocation import ConstraintViolation
 from policies import AllocationPolicy, available_policies, check_policy, make_policy
 from policies.base import build_assignment, publish_order
 from policies.checker import random_instance

@@ -1,0 +1,1 @@
+"""Gymnasium environments over the simulated world, and agents that act in them."""

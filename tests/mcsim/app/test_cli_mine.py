@@ -1,0 +1,166 @@
+"""`mcsim mine`: the public contract of cycles.parquet and patterns.parquet, and clean failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mcsim.app.cli import main
+from mcsim.data.geolife import read_geolife
+
+PATTERN_COLUMNS = ["user", "pattern", "support", "count", "n_cycles"]
+
+
+def gps_csv(tmp_path: Path) -> Path:
+    """Two users, three days each: home at night, the same lab by day."""
+    rows = ["user,time,latitude,longitude"]
+    start = 1_709_251_200  # 2024-03-01T00:00Z
+    places = {"home": (39.90, 116.30), "lab": (39.93, 116.33)}
+    for user in ("ana", "ben"):
+        for day in range(3):
+            t0 = start + day * 86400
+            for place, first_h, last_h in (("home", 5, 7), ("lab", 9, 12), ("home", 18, 20)):
+                lat, lon = places[place]
+                rows += [
+                    f"{user},{t0 + first_h * 3600 + s},{lat},{lon}"
+                    for s in range(0, (last_h - first_h) * 3600, 60)
+                ]
+    path = tmp_path / "gps.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_mine_gps_csv_writes_the_contract(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "mined"
+    assert (
+        main(
+            [
+                "mine",
+                str(gps_csv(tmp_path)),
+                "--minsup",
+                "0.5",
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    cycles = pd.read_parquet(out / "cycles.parquet")
+    patterns = pd.read_parquet(out / "patterns.parquet")
+    assert {"user", "cycle", "sequence"} <= set(cycles.columns)
+    assert list(patterns.columns) == PATTERN_COLUMNS
+    assert len(cycles) == 6 and set(cycles["user"]) == {"ana", "ben"}
+    home_lab_home = patterns[patterns["pattern"].map(len) == 3]
+    assert len(home_lab_home) == 2  # both users, every day
+    assert (home_lab_home["support"] == 1.0).all() and (home_lab_home["n_cycles"] == 3).all()
+    assert "patterns at minsup 0.5" in capsys.readouterr().out
+
+
+def test_mine_geolife(tmp_path: Path, geolife_dir: Path) -> None:
+    out = tmp_path / "geolife"
+    assert (
+        main(
+            [
+                "mine",
+                str(geolife_dir),
+                "--minsup",
+                "0.5",
+                "--timezone",
+                "Asia/Shanghai",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    patterns = pd.read_parquet(out / "patterns.parquet")
+    assert list(patterns.columns) == PATTERN_COLUMNS
+    assert (patterns["support"] >= 0.5).all()
+    assert (patterns["support"] == patterns["count"] / patterns["n_cycles"]).all()
+
+
+def test_geolife_as_gps_csv_gives_the_same_cycles(tmp_path: Path, geolife_dir: Path) -> None:
+    fixes = read_geolife(geolife_dir / "003")
+    fixes["time"] = fixes["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    fixes.to_csv(tmp_path / "003.csv", index=False)
+    for name, source in (("folder", geolife_dir / "003"), ("csv", tmp_path / "003.csv")):
+        assert (
+            main(
+                [
+                    "mine",
+                    str(source),
+                    "--minsup",
+                    "0.5",
+                    "--out",
+                    str(tmp_path / name),
+                    "--quiet",
+                    "--workers",
+                    "1",
+                ]
+            )
+            == 0
+        )
+    a = pd.read_parquet(tmp_path / "folder" / "cycles.parquet")
+    b = pd.read_parquet(tmp_path / "csv" / "cycles.parquet")
+    assert a["sequence"].map(list).tolist() == b["sequence"].map(list).tolist()
+
+
+def test_bad_trace_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user,location,time\nu,a,2024-01-01\nu,b,not-a-time\n")
+    out = tmp_path / "out"
+    assert main(["mine", str(bad), "--minsup", "0.5", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{bad}, line 3, column 'time'" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--minsup", "0"],
+        ["--minsup", "1.5"],
+        ["--minsup", "0.5", "--max-length", "0"],
+        ["--minsup", "0.5", "--timezone", "Nowhere/City"],
+    ],
+)
+def test_bad_options_fail_cleanly(
+    tmp_path: Path, args: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    assert main(["mine", str(gps_csv(tmp_path)), *args, "--out", str(out)]) == 1
+    assert "mcsim: error:" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_existing_output_needs_overwrite(tmp_path: Path) -> None:
+    trace = gps_csv(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["mine", str(trace), "--minsup", "0.5", "--out", str(out), "--quiet"]) == 1
+    assert (out / "keep.txt").exists()
+    assert (
+        main(["mine", str(trace), "--minsup", "0.5", "--out", str(out), "--quiet", "--overwrite"])
+        == 0
+    )
+    assert not (out / "keep.txt").exists() and (out / "patterns.parquet").exists()
+
+
+def test_python_dash_m_entry_point() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mcsim", "mine", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "--minsup" in done.stdout

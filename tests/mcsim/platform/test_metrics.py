@@ -1,0 +1,90 @@
+"""Metrics: reference values for the paper's completion ratio and the per-day summary."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import sparse
+
+from mcsim.mining.locations import LocationModel
+from mcsim.platform.metrics import METRIC_COLUMNS, completion_ratios, day_metrics, mean_claim
+from mcsim.sim.world import SimResult
+
+
+def test_completion_ratio_reference_values() -> None:
+    # User 0: 1 of 2 done; user 1: 1 of 1 done -> mean over users 0.75, pooled 2/3.
+    per_user, overall = completion_ratios(np.array([0, 0, 1]), np.array([True, False, True]))
+    assert per_user == pytest.approx(0.75)
+    assert overall == pytest.approx(2 / 3)
+    assert all(math.isnan(x) for x in completion_ratios(np.zeros(0), np.zeros(0, bool)))
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.booleans()), min_size=1, max_size=40))
+def test_completion_ratios_lie_in_unit_interval(pairs: list[tuple[int, bool]]) -> None:
+    user = np.array([u for u, _ in pairs])
+    done = np.array([d for _, d in pairs])
+    per_user, overall = completion_ratios(user, done)
+    assert 0.0 <= per_user <= 1.0 and 0.0 <= overall <= 1.0
+    if done.all() or not done.any():
+        assert per_user == overall
+
+
+def test_mean_claim_skips_missing_claims() -> None:
+    assert mean_claim(np.array([0.5, np.nan, 1.0])) == pytest.approx(0.75)
+    assert math.isnan(mean_claim(np.array([np.nan])))
+
+
+def test_day_metrics_reference_values() -> None:
+    pairs = pd.DataFrame(
+        {
+            "decision": [0, 0, 1],
+            "assigned_s": [0.0, 0.0, 10.0],
+            "user": [0, 0, 2],
+            "task": [1, 2, 1],
+            "location": [0, 1, 0],
+            "coverage": [0.9, 0.7, np.nan],
+            "completed": [True, False, False],
+            "sensed_s": [5.0, np.nan, np.nan],
+        }
+    )
+    decisions = pd.DataFrame(
+        {
+            "decision": [0, 1],
+            "time_s": [0.0, 10.0],
+            "tasks": [2, 1],
+            "copies": [3, 1],
+            "assigned": [2, 1],
+            "iterations": [4, 1],
+            "seconds": [0.25, 0.5],
+            "unassigned": [1, 0],
+        }
+    )
+    result = SimResult(
+        pairs,
+        decisions,
+        pd.DataFrame(),
+        np.zeros((1, 8, 3), np.float32),
+        np.array([0]),
+        unassigned=0,
+        active=np.array([True, False, False]),
+        visits=7,
+        sensor_calls=1,
+    )
+    # p_test(loc | u): user 0 visits location 0 on half its test days, location 1 never;
+    # user 2 visits location 0 always.
+    test_model = LocationModel(sparse.csr_matrix(np.array([[0.5, 0.0], [0.0, 0.0], [1.0, 0.0]])))
+    m = day_metrics(result, test_model)
+    assert set(m) == set(METRIC_COLUMNS)
+    assert m["completion_ratio"] == pytest.approx((0.5 + 0.0) / 2)
+    assert m["completion_ratio_active"] == pytest.approx(0.5)  # user 2 did not move that day
+    assert m["completion_ratio_overall"] == pytest.approx(1 / 3)
+    assert m["coverage"] == pytest.approx(0.8)
+    assert m["coverage_empirical"] == pytest.approx(0.5)
+    assert m["tasks_per_user"] == pytest.approx(1.5)
+    assert (m["users_recruited"], m["assigned"], m["completed"]) == (2, 3, 1)
+    assert (m["iterations"], m["alloc_seconds"], m["readings"]) == (5, 0.75, 1)
