@@ -15,9 +15,10 @@ import time
 import numpy as np
 import torch
 
+from generators.sensegen import SHIPPED_CHECKPOINT
 from generators.sensegen.data import Normalizer
 from generators.sensegen.model import GeneratorConfig, SenseGenGenerator
-from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
+from generators.sensegen.sample import Sampler
 
 
 def _sampler(device: str) -> Sampler:

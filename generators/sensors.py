@@ -1,45 +1,25 @@
-"""Sensor generators for simulated phones: the interface the simulator uses and two sources.
+"""Phone sensors for the simulator: SenseGen, a noise stand-in, and the registry that names them.
 
-The simulator only needs "continue these phones' accelerometer streams by T samples", so the
-interface is two methods (:class:`SensorGenerator`). ``SenseGenSensor`` serves the trained
-SenseGen model; ``NoiseSensor`` is a cheap seeded stand-in for tests and for ``sensor: none``.
-``load_sensor`` maps a scenario's sensor spec to one of them.
+The world only needs the :class:`~mcsim.sim.sensing.SensorGenerator` protocol ("continue these
+phones' accelerometer streams by T samples"), defined in the core beside the world that calls
+it. This module implements it twice: ``SenseGenSensor`` serves a trained SenseGen checkpoint,
+``NoiseSensor`` is a cheap seeded stand-in for tests and for ``sensor: none``.
+
+A scenario names its sensor with one string, parsed here once (:func:`parse_sensor_spec`) for
+both validation and loading: a registered name (``none``, ``sensegen``, or any name added with
+:func:`register_sensor`) or the path of a SenseGen ``.pt`` checkpoint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from mcsim.errors import InputError
-
-N_AXES = 3  # accelerometer axes x, y, z
-
-
-@runtime_checkable
-class SensorGenerator(Protocol):
-    """A source of per-phone 50 Hz 3-axis body-acceleration streams in g."""
-
-    def reset(self, n_phones: int, seed: int) -> None:
-        """Start ``n_phones`` fresh streams seeded by ``seed``."""
-        ...
-
-    def sample(
-        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Continue each listed phone's stream by ``steps`` samples.
-
-        Args:
-            phones: distinct integer phone indices, shape (n,).
-            steps: samples per phone.
-            activities: optional integer HAPT activity ids per phone (0 = unspecified).
-
-        Returns:
-            float32 array (n, steps, 3) [g].
-        """
-        ...
+from mcsim.sim.sensing import N_AXES, SensorGenerator
 
 
 class SenseGenSensor:
@@ -54,6 +34,11 @@ class SenseGenSensor:
         from generators.sensegen.sample import Sampler  # torch only when SenseGen is used
 
         self.sampler = Sampler.from_checkpoint(checkpoint, device=device)
+
+    @property
+    def conditions_on_activity(self) -> bool:
+        """True when the checkpoint was trained with activity conditions."""
+        return self.sampler.model.config.n_conditions > 0
 
     def reset(self, n_phones: int, seed: int) -> None:
         """Start ``n_phones`` fresh streams seeded by ``seed``."""
@@ -75,6 +60,8 @@ class NoiseSensor:
     Args:
         std_g: standard deviation of every axis [g] (0.1 g is roughly HAPT walking).
     """
+
+    conditions_on_activity = False  # the activity does not change the noise
 
     def __init__(self, std_g: float = 0.1) -> None:
         self.std_g = std_g
@@ -104,23 +91,74 @@ class NoiseSensor:
         return out
 
 
-def load_sensor(spec: str | None) -> SensorGenerator:
-    """The sensor generator for a scenario's ``sensor`` value.
+SensorFactory = Callable[[], SensorGenerator]
+
+#: Sensor names a scenario may use -> a factory (lower-case names; see :func:`register_sensor`).
+SENSORS: dict[str, SensorFactory] = {"none": NoiseSensor, "sensegen": SenseGenSensor}
+
+
+def register_sensor(name: str, factory: SensorFactory) -> None:
+    """Make ``sensor: NAME`` in a scenario build ``factory()`` (a :class:`SensorGenerator`)."""
+    key = name.strip().lower()
+    if not key or key.endswith(".pt"):
+        raise InputError(f"bad sensor name {name!r}; expected a word (not a .pt path)")
+    SENSORS[key] = factory
+
+
+@dataclass(frozen=True)
+class SensorSpec:
+    """A parsed ``sensor`` value: a registered name, or a checkpoint path (name ``sensegen``)."""
+
+    name: str
+    checkpoint: Path | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.checkpoint is None else str(self.checkpoint)
+
+
+def parse_sensor_spec(spec: str | None, base: Path | None = None) -> SensorSpec:
+    """Read a scenario's ``sensor`` value (checked here, before anything is loaded).
 
     Args:
-        spec: ``"sensegen"`` (the shipped checkpoint), a path to a ``.pt`` checkpoint, or
-            ``"none"``/None (``NoiseSensor``: no learned model, for tests and fast runs).
+        spec: a registered name (case-insensitive), a ``.pt`` path, or None (``none``).
+        base: folder that a relative checkpoint path is relative to (the scenario's).
+
+    Raises:
+        InputError: an unknown name, a missing checkpoint file or a missing shipped checkpoint.
+    """
+    text = "none" if spec is None else spec.strip()
+    key = text.lower()
+    if key in SENSORS:
+        if key == "sensegen":
+            from generators.sensegen import SHIPPED_CHECKPOINT
+
+            if not SHIPPED_CHECKPOINT.is_file():
+                raise InputError(
+                    f"the shipped SenseGen checkpoint {SHIPPED_CHECKPOINT} is missing; "
+                    "expected 'none' or a path to a .pt checkpoint"
+                )
+        return SensorSpec(key)
+    if not text.endswith(".pt"):
+        names = ", ".join(repr(n) for n in sorted(SENSORS))
+        raise InputError(
+            f"unknown sensor {spec!r}; expected one of {names} or a path to a SenseGen .pt "
+            "checkpoint"
+        )
+    path = Path(text).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = (base / path).resolve()
+    if not path.is_file():
+        raise InputError(f"no such checkpoint {str(path)!r}")
+    return SensorSpec("sensegen", path)
+
+
+def load_sensor(spec: str | SensorSpec | None) -> SensorGenerator:
+    """The sensor generator for a scenario's ``sensor`` value (see :func:`parse_sensor_spec`).
 
     Raises:
         InputError: an unknown spec; CheckpointError: a bad checkpoint file.
     """
-    if spec is None or spec.strip().lower() == "none":
-        return NoiseSensor()
-    if spec.strip().lower() == "sensegen":
-        return SenseGenSensor()
-    if spec.endswith(".pt"):
-        return SenseGenSensor(Path(spec))
-    raise InputError(
-        f"unknown sensor {spec!r}; expected 'sensegen', 'none' or a path to a "
-        "SenseGen .pt checkpoint"
-    )
+    parsed = spec if isinstance(spec, SensorSpec) else parse_sensor_spec(spec)
+    if parsed.checkpoint is not None:
+        return SenseGenSensor(parsed.checkpoint)
+    return SENSORS[parsed.name]()

@@ -6,3 +6,10 @@ Modules: ``model`` (networks, checkpoints), ``data`` (HAPT loading and batches),
 held-out users) and ``cli`` (``mcsim sensegen train | sample | eval``). Most callers need only
 ``generators.sensors.load_sensor`` or ``generators.sensegen.sample.Sampler``.
 """
+
+from importlib import resources
+from pathlib import Path
+
+#: The checkpoint trained on HAPT users 1-20 that ships with the package (package data, found
+#: through importlib.resources so that it works from a wheel as from the source tree).
+SHIPPED_CHECKPOINT = Path(str(resources.files("generators") / "checkpoints" / "sensegen_hapt.pt"))

@@ -27,8 +27,8 @@ import torch
 from scipy.signal import butter, filtfilt
 
 from mcsim.errors import InputError
+from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 50.0  # HAPT sampling rate [Hz]
 GRAVITY_CUTOFF_HZ = 0.3  # low-pass cut-off of the gravity estimate [Hz]
 GRAVITY_ORDER = 3  # Butterworth order of the gravity estimate
 UNLABELLED = 0  # label id of samples outside every labelled segment

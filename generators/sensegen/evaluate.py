@@ -32,8 +32,8 @@ from scipy.signal import welch
 from scipy.stats import wasserstein_distance
 from torch import nn
 
+from generators.sensegen import SHIPPED_CHECKPOINT
 from generators.sensegen.data import (
-    SAMPLE_RATE_HZ,
     Normalizer,
     Series,
     load_hapt,
@@ -44,9 +44,10 @@ from generators.sensegen.model import (
     SenseGenDiscriminator,
     load_checkpoint,
 )
-from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
+from generators.sensegen.sample import Sampler
 from mcsim.data.outputs import atomic_file, save_figure
 from mcsim.errors import InputError
+from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
 AXES = ("x", "y", "z")
 

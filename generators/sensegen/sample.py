@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from generators.sensegen import SHIPPED_CHECKPOINT
 from generators.sensegen.data import Normalizer
 from generators.sensegen.model import (
     LSTMState,
@@ -28,9 +29,6 @@ from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
 
 _NOT_STARTED = -1  # condition slot of a phone whose stream has not started yet
-
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "sensegen_hapt.pt"
-"""The checkpoint trained on HAPT users 1-20 that ships with the package."""
 
 
 class Sampler:

@@ -39,7 +39,8 @@ from pydantic import (
     model_validator,
 )
 
-from mcsim.errors import ScenarioError
+from generators.sensors import parse_sensor_spec
+from mcsim.errors import MCSimError, ScenarioError
 
 MAX_BYTES = 1_000_000  # [bytes] largest scenario file accepted
 MAX_ALIASES = 100  # alias references (*name) allowed in one file
@@ -256,7 +257,6 @@ class PolicyConfig(_Config):
 
     @model_validator(mode="after")
     def _buildable(self) -> PolicyConfig:
-        from mcsim.errors import MCSimError
         from policies import make_policy
 
         try:
@@ -300,24 +300,11 @@ class Scenario(_Config):
     @field_validator("sensor")
     @classmethod
     def _sensor(cls, value: str, info: ValidationInfo) -> str:
-        spec = value.strip()
-        if spec.lower() == "none":
-            return "none"
-        if spec.lower() == "sensegen":
-            if not shipped_checkpoint().exists():
-                raise ValueError(
-                    f"the shipped SenseGen checkpoint {shipped_checkpoint()} is "
-                    "missing; expected 'none' or a path to a .pt checkpoint"
-                )
-            return "sensegen"
-        if not spec.endswith(".pt"):
-            raise ValueError(
-                f"expected 'sensegen', 'none' or a path to a .pt checkpoint, got {value!r}"
-            )
-        path = _resolve(Path(spec), info)
-        if not path.is_file():
-            raise ValueError(f"no such checkpoint {str(path)!r}")
-        return str(path)
+        base = (info.context or {}).get("base")
+        try:
+            return str(parse_sensor_spec(value, None if base is None else Path(base)))
+        except MCSimError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("output")
     @classmethod
@@ -369,13 +356,6 @@ class Scenario(_Config):
             return self.trace.file.timezone
         assert self.trace.synthetic is not None
         return str(self.trace.synthetic.campus_config().timezone)
-
-
-def shipped_checkpoint() -> Path:
-    """Where the package's SenseGen checkpoint lives (without importing torch)."""
-    import generators
-
-    return Path(generators.__file__).resolve().parent / "checkpoints" / "sensegen_hapt.pt"
 
 
 @dataclass(frozen=True)

@@ -23,22 +23,47 @@ unconditioned requests (the paper's SenseGen).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from generators.sensors import N_AXES, SensorGenerator
-
 HAPT_WALKING = 1  # HAPT activity id "WALKING"
 HAPT_STANDING = 5  # HAPT activity id "STANDING"
-SAMPLE_RATE_HZ = 50.0  # [Hz] HAPT / SenseGen sampling rate
+SAMPLE_RATE_HZ = 50.0  # [Hz] phone accelerometer rate (HAPT, SenseGen): the one definition
+N_AXES = 3  # accelerometer axes x, y, z
 
 
-def conditions_on_activity(sensor: SensorGenerator) -> bool:
-    """Whether ``sensor`` accepts activity ids (a SenseGen checkpoint trained without them
-    rejects any; sensors that ignore them, like ``NoiseSensor``, accept them)."""
-    sampler = getattr(sensor, "sampler", None)
-    model = getattr(sampler, "model", None)
-    return model is None or getattr(model.config, "n_conditions", 1) > 0
+@runtime_checkable
+class SensorGenerator(Protocol):
+    """A source of per-phone 50 Hz 3-axis body-acceleration streams in g.
+
+    The world calls it; implementations live above the core (``generators.sensors``:
+    SenseGen, a noise stand-in) and are chosen by name through that module's registry.
+    """
+
+    @property
+    def conditions_on_activity(self) -> bool:
+        """Whether :meth:`sample` uses activity ids (False: the world passes none)."""
+        ...
+
+    def reset(self, n_phones: int, seed: int) -> None:
+        """Start ``n_phones`` fresh streams seeded by ``seed``."""
+        ...
+
+    def sample(
+        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Continue each listed phone's stream by ``steps`` samples.
+
+        Args:
+            phones: distinct integer phone indices, shape (n,).
+            steps: samples per phone.
+            activities: optional integer HAPT activity ids per phone (0 = unspecified).
+
+        Returns:
+            float32 array (n, steps, 3) [g].
+        """
+        ...
 
 
 def activity_for_dwell(dwell_s: float, walking_dwell_s: float) -> int:
@@ -67,7 +92,7 @@ class ReadingBuffer:
     def __init__(self, sensor: SensorGenerator, steps: int, *, conditioned: bool = True) -> None:
         self.sensor = sensor
         self.steps = steps
-        self._conditioned = conditioned and conditions_on_activity(sensor)
+        self._conditioned = conditioned and sensor.conditions_on_activity
         self._pending: list[Reading] = []
         self._done: list[Reading] = []
         self._windows: list[np.ndarray] = []

@@ -42,14 +42,19 @@ import pandas as pd
 import simpy
 from simpy.core import URGENT
 
-from generators.sensors import SensorGenerator
 from mcsim.mining.cycles import CycleTable
 from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import PatternBase
 from mcsim.platform.allocation import Assignment, PlatformState, check_assignment
 from mcsim.platform.tasks import TaskBatch
 from mcsim.sim.days import DayPlan
-from mcsim.sim.sensing import SAMPLE_RATE_HZ, Reading, ReadingBuffer, activity_for_dwell
+from mcsim.sim.sensing import (
+    SAMPLE_RATE_HZ,
+    Reading,
+    ReadingBuffer,
+    SensorGenerator,
+    activity_for_dwell,
+)
 
 EVENT_KINDS = ("publish", "allocate", "visit", "reading", "complete")
 _PUBLISH, _ALLOCATE, _VISIT, _READING, _COMPLETE = range(len(EVENT_KINDS))

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from generators.sensegen import SHIPPED_CHECKPOINT
 from generators.sensegen.cli import register
 from generators.sensegen.model import CHECKPOINT_FORMAT
-from generators.sensegen.sample import SHIPPED_CHECKPOINT, Sampler
+from generators.sensegen.sample import Sampler
 from mcsim.errors import CheckpointError, InputError
 
 

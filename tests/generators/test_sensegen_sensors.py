@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generators.sensors import NoiseSensor, SenseGenSensor, SensorGenerator, load_sensor
+from generators.sensors import NoiseSensor, SenseGenSensor, load_sensor
 from mcsim.errors import InputError
+from mcsim.sim.sensing import SensorGenerator
 
 
 def test_noise_sensor_is_seeded_and_per_phone() -> None:
@@ -35,5 +36,5 @@ def test_load_sensor_specs() -> None:
     assert isinstance(load_sensor("none"), NoiseSensor)
     assert isinstance(load_sensor(None), NoiseSensor)
     assert isinstance(NoiseSensor(), SensorGenerator)
-    with pytest.raises(InputError, match="expected 'sensegen', 'none'"):
+    with pytest.raises(InputError, match="expected one of 'none', 'sensegen'"):
         load_sensor("gan")

@@ -21,7 +21,7 @@ from mcsim.mining.patterns import mine_patterns
 from mcsim.platform.allocation import Assignment, ConstraintViolation, PlatformState
 from mcsim.platform.tasks import Task, TaskBatch
 from mcsim.sim import DayPlan, Knowledge, World, WorldOptions, simulate
-from mcsim.sim.sensing import HAPT_STANDING, HAPT_WALKING, conditions_on_activity
+from mcsim.sim.sensing import HAPT_STANDING, HAPT_WALKING
 
 HOME, SHOP = 0, 1  # location codes
 
@@ -201,6 +201,8 @@ def test_readings_are_batched_and_activity_conditioned() -> None:
     calls: list[tuple[list[int], int, list[int]]] = []
 
     class Recorder(NoiseSensor):
+        conditions_on_activity = True  # a conditioned model: the world passes activities
+
         def sample(
             self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
         ) -> np.ndarray:
@@ -376,7 +378,7 @@ def tiny_sensegen(path: Path, n_conditions: int) -> Path:
 @pytest.mark.parametrize("n_conditions", [0, len(HAPT_NAMES)])
 def test_readings_come_from_the_phones_sensegen_stream(tmp_path: Path, n_conditions: int) -> None:
     sensor = load_sensor(str(tiny_sensegen(tmp_path / "tiny.pt", n_conditions)))
-    assert conditions_on_activity(sensor) is (n_conditions > 0)
+    assert sensor.conditions_on_activity is (n_conditions > 0)
     plan = day((0, SHOP, 150.0, 160.0), (1, SHOP, 120.0, 3720.0))
     tasks = TaskBatch.from_tasks([Task(0, SHOP, 100.0, 2, 9000.0)])
 
