@@ -58,3 +58,11 @@ class PolicyError(MCSimError):
 
 class CheckpointError(InputError):
     """A missing, corrupt or mismatched model checkpoint."""
+
+
+class ConstraintViolation(MCSimError, ValueError):
+    """An assignment that breaks the problem's constraints (names the rule and the pair).
+
+    Also a ValueError: it is a bad value returned by a policy, and callers that guarded
+    ``allocate`` with ``except ValueError`` keep working.
+    """

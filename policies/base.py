@@ -25,10 +25,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from mcsim.errors import PolicyError
+from mcsim.errors import ConstraintViolation, PolicyError
 from mcsim.platform.allocation import (
     Assignment,
-    ConstraintViolation,
     PlatformState,
     check_assignment,
 )

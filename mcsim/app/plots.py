@@ -1,16 +1,22 @@
-"""Matplotlib figures in the style of the paper's allocation results (Wang et al. 2018).
+"""Figures of a results folder, on matplotlib's Figure API (no pyplot, no backend switch).
 
-* Figs. 5 and 6: grouped bars per task pool (one bar per policy) of tasks per user and of
-  coverage (claimed, with the held-out empirical coverage as a second panel);
-* Fig. 7: tasks per user and coverage against the workload cap g;
-* Fig. 8: allocation iterations per task pool (g = 8).
+Figures are built on :class:`matplotlib.figure.Figure` directly, so plotting keeps no global
+state, needs no display and never calls ``matplotlib.use`` at import. :func:`write_plots` picks
+the set for the run's mode:
 
-Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot), so plotting keeps
-no global state and needs no display.
+* ``mode: simulate``: ``completion.png``, completion ratio per policy (mean over repetitions,
+  error bars one standard deviation), one group of bars per sweep variant: the paper's Table 3
+  as a chart; ``cost_coverage.png``, tasks per user against claimed coverage per policy (the
+  paper's two competing goals), one marker per variant;
+* ``mode: allocate`` (the paper's Figs. 5-8, Wang et al. 2018): ``fig5_tasks_per_user.png`` and
+  ``fig6_coverage.png``, grouped bars per task pool (one bar per policy) at g = 6;
+  ``fig7_workload.png``, tasks per user and coverage against g for one pool (40-78);
+  ``fig8_iterations.png``, allocation iterations per pool at the largest g (8).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +28,108 @@ from mcsim.data.outputs import save_figure
 
 POLICY_ORDER = ("MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA")
 _MARKERS = dict(zip(POLICY_ORDER, "osD^vxP", strict=True))
+POOL_G = 6  # g of the task-pool figures (the paper's default)
+WORKLOAD_POOL = "40-78"  # pool of the workload figure (the paper's Fig. 7)
+
+
+def write_plots(
+    metrics: pd.DataFrame, folder: Path, settings: Iterable[str], *, mode: str, title: str
+) -> list[str]:
+    """Write the run's figures into ``folder``; returns their file names."""
+    if mode == "allocate":
+        return [p.name for p in allocation_figures(allocation_summary(metrics), folder, title)]
+    return _run_figures(metrics, folder, list(settings))
+
+
+def _variant_labels(metrics: pd.DataFrame, settings: list[str]) -> dict[int, str]:
+    labels = {}
+    for variant, rows in metrics.groupby("variant", sort=True):
+        first = rows.iloc[0]
+        text = ", ".join(
+            f"{k.split('.')[-1]}={first[k]}" for k in settings if k in rows and pd.notna(first[k])
+        )
+        labels[int(variant)] = text or f"variant {variant}"
+    return labels
+
+
+def _run_figures(metrics: pd.DataFrame, folder: Path, settings: list[str]) -> list[str]:
+    labels = _variant_labels(metrics, settings)
+    policies = list(dict.fromkeys(metrics["policy"]))
+    stats = (
+        metrics.groupby(["variant", "policy"], sort=False)
+        .agg(
+            ratio=("completion_ratio", "mean"),
+            spread=("completion_ratio", "std"),
+            tasks=("tasks_per_user", "mean"),
+            coverage=("coverage", "mean"),
+        )
+        .reset_index()
+    )
+    stats["spread"] = stats["spread"].fillna(0.0)
+
+    # [in] about 0.3 in per bar, within a readable page width
+    figure = Figure(
+        figsize=(min(14.0, max(6.0, 1.0 + len(policies) * (0.3 * len(labels) + 0.3))), 4.0)
+    )
+    ax = figure.add_subplot()
+    width = 0.8 / max(len(labels), 1)
+    for k, (variant, label) in enumerate(labels.items()):
+        rows = stats[stats["variant"] == variant].set_index("policy").reindex(policies)
+        positions = [i + (k - (len(labels) - 1) / 2) * width for i in range(len(policies))]
+        ax.bar(positions, rows["ratio"], width, yerr=rows["spread"], capsize=2, label=label)
+    ax.set_xticks(range(len(policies)), policies)
+    ax.set_ylabel("completion ratio (mean over users)")
+    ax.set_ylim(0, 1)
+    if len(labels) > 1:
+        ax.legend(fontsize="small", ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    ax.set_title("Task completion on the simulated days")
+    save_figure(figure, folder / "completion.png", bbox_inches="tight")
+
+    figure = Figure(figsize=(6.0, 4.5))
+    ax = figure.add_subplot()
+    markers = "osD^v<>PX*"
+    for k, variant in enumerate(labels):
+        rows = stats[stats["variant"] == variant]
+        for i, policy in enumerate(policies):
+            row = rows[rows["policy"] == policy]
+            ax.scatter(
+                row["tasks"],
+                row["coverage"],
+                marker=markers[k % len(markers)],
+                color=f"C{i}",
+                label=policy if k == 0 else None,
+            )
+    ax.set_xlabel("tasks per recruited user (higher: cheaper)")
+    ax.set_ylabel("claimed coverage degree per pair")
+    ax.legend(fontsize="small")
+    ax.set_title("Cost against coverage")
+    _save(figure, folder / "cost_coverage.png")
+    return ["completion.png", "cost_coverage.png"]
+
+
+def allocation_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Means over repetitions per (variant, policy) of an allocate-mode run, with its pool
+    (``tasks-copies``), g and the number of repetitions."""
+    numeric = [
+        c
+        for c in metrics.columns
+        if c not in ("variant", "repetition", "policy")
+        and pd.api.types.is_numeric_dtype(metrics[c])
+    ]
+    keys = ["variant", "policy"]
+    summary = metrics.groupby(keys, sort=False)[numeric].mean().reset_index()
+    summary["repetitions"] = metrics.groupby(keys, sort=False).size().to_numpy()
+    summary.insert(
+        2,
+        "pool",
+        [
+            f"{t:d}-{c:d}"
+            for t, c in zip(
+                summary["tasks"].astype(int), summary["copies"].astype(int), strict=True
+            )
+        ],
+    )
+    return summary
 
 
 def _policies(frame: pd.DataFrame) -> list[str]:
@@ -68,22 +176,25 @@ def _save(figure: Figure, path: Path) -> Path:
     return save_figure(figure, path, dpi=150)
 
 
-def allocation_figures(summary: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Write the Fig. 5-8 style PNGs of an ``mcsim allocate`` summary into ``out``.
+def allocation_figures(summary: pd.DataFrame, out: str | Path, preset: str) -> list[Path]:
+    """Write the Fig. 5-8 style PNGs of an allocate-mode summary into ``out``.
 
     Args:
-        summary: :func:`mcsim.app.experiments.summarise` output (one row per study, setting,
-            policy).
+        summary: :func:`allocation_summary` of the run (one row per variant and policy).
         out: folder to write into.
+        preset: what the population is, for the titles.
 
     Returns:
         The paths written.
     """
     out = Path(out)
-    preset = ", ".join(dict.fromkeys(summary["preset"]))
-    pool = summary[summary["study"] == "pool"]
-    workload = summary[summary["study"] == "workload"]
-    efficiency = summary[summary["study"] == "efficiency"]
+    g_values = sorted(summary["g"].unique())
+    pool_g = POOL_G if POOL_G in g_values else g_values[len(g_values) // 2]
+    pool = summary[summary["g"] == pool_g]
+    pools = list(dict.fromkeys(summary["pool"]))
+    workload_pool = WORKLOAD_POOL if WORKLOAD_POOL in pools else pools[len(pools) // 2]
+    workload = summary[summary["pool"] == workload_pool]
+    efficiency = summary[summary["g"] == g_values[-1]]
     g_pool = ", ".join(str(g) for g in dict.fromkeys(pool["g"]))
     written = []
 

@@ -45,11 +45,11 @@ def read_plt(path: Path, user: str) -> pd.DataFrame:
     if not lines:
         raise TraceError(f"has no fixes after the {HEADER_LINES} header lines", path=path)
     fields = [line.split(",") for line in lines]
-    for number, row in enumerate(fields, start=HEADER_LINES + 1):
-        if len(row) != PLT_FIELDS:
+    for number, line_fields in enumerate(fields, start=HEADER_LINES + 1):
+        if len(line_fields) != PLT_FIELDS:
             raise TraceError(
                 f"expected {PLT_FIELDS} comma-separated fields "
-                f"(lat,lon,0,altitude,days,date,time), found {len(row)}",
+                f"(lat,lon,0,altitude,days,date,time), found {len(line_fields)}",
                 path=path,
                 row=number,
             )
@@ -59,12 +59,12 @@ def read_plt(path: Path, user: str) -> pd.DataFrame:
     for name, values, limit in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
         bad = ~np.isfinite(values) | (np.abs(values) > limit)
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            first = int(np.flatnonzero(bad)[0])
             raise TraceError(
-                f"{name} {fields[row][0 if name == 'latitude' else 1]!r} is invalid; expected "
+                f"{name} {fields[first][0 if name == 'latitude' else 1]!r} is invalid; expected "
                 f"a finite number in [-{limit:g}, {limit:g}]",
                 path=path,
-                row=row + HEADER_LINES + 1,
+                row=first + HEADER_LINES + 1,
                 column=name,
             )
     times = pd.to_datetime(
@@ -75,12 +75,12 @@ def read_plt(path: Path, user: str) -> pd.DataFrame:
     )
     bad_time = times.isna().to_numpy()
     if bad_time.any():
-        row = int(np.flatnonzero(bad_time)[0])
+        first = int(np.flatnonzero(bad_time)[0])
         raise TraceError(
-            f"cannot parse date/time {fields[row][5]!r} {fields[row][6]!r}; "
+            f"cannot parse date/time {fields[first][5]!r} {fields[first][6]!r}; "
             "expected YYYY-MM-DD and HH:MM:SS",
             path=path,
-            row=row + HEADER_LINES + 1,
+            row=first + HEADER_LINES + 1,
             column="time",
         )
     return pd.DataFrame({"user": user, "time": times, "latitude": lat, "longitude": lon})
@@ -88,7 +88,7 @@ def read_plt(path: Path, user: str) -> pd.DataFrame:
 
 def read_geolife(root: Path) -> pd.DataFrame:
     """All fixes of a GeoLife folder, sorted by user and time."""
-    frames = []
+    frames: list[pd.DataFrame] = []
     for user, folder in _user_folders(root):
         files = sorted(folder.glob("*.plt"))
         if not files:

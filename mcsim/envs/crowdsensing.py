@@ -2,7 +2,7 @@
 
 ``mcsim/Crowdsensing-v0`` (:class:`CrowdsensingEnv`) wraps the very :class:`~mcsim.sim.World`
 that ``mcsim run`` simulates (same scenario loading, preparation, task pools and sensing rule),
-so an agent is scored on the runner's days by the runner's metrics. :class:`PolicyAgent` runs
+so an agent is scored on the runner's days by the runner's metrics. :class:`~mcsim.envs.agents.PolicyAgent` runs
 any :class:`~policies.AllocationPolicy` as an agent in the same loop, as the baseline to beat.
 
 Why one copy per step: at a decision the platform must answer a whole batch with an ATU matrix,
@@ -92,6 +92,7 @@ Example:
     ...     obs, reward, terminated, truncated, info = env.step(action)
     >>> info["metrics"]["completed"] == info["completed"]
     True
+    >>> from mcsim.envs.agents import PolicyAgent
     >>> agent = PolicyAgent("MDP")
     >>> obs, info = env.reset(seed=0)
     >>> while not env.step(agent.act(env))[2]:
@@ -101,7 +102,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -110,61 +110,26 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from generators.sensors import load_sensor
-from mcsim.app.runner import (
-    DAY,
-    SENSOR,
-    TASKS,
-    prepare,
-    rng_for,
-    seed_for,
-    task_pool,
-    world_options,
-)
-from mcsim.app.scenario import load_scenario
+from mcsim.app.pipeline import Pipeline
+from mcsim.app.scenario import load_scenario, shipped_scenario
+from mcsim.envs.features import CANDIDATE_FEATURES, TASK_FEATURES, CandidateFeatures, LocationView
 from mcsim.platform.allocation import Assignment
 from mcsim.platform.metrics import day_metrics
 from mcsim.platform.tasks import TaskBatch
 from mcsim.sim import DayPlan, Decision, World
-from policies import AllocationPolicy, make_policy
 
-#: The shipped default scenario (source tree: ``scenarios/`` beside the package).
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "campus.yaml"
+#: The shipped default scenario (package data).
+DEFAULT_SCENARIO = "campus"
 #: Overrides applied under the caller's: no learned sensor model, so that reset stays fast.
 DEFAULT_OVERRIDES: Mapping[str, Any] = MappingProxyType({"sensor": "none"})
-TASK_FEATURES = ("time_of_day", "copies_left", "deadline_left", "queue_left")
-CANDIDATE_FEATURES = ("p_loc", "bundle", "bundle_support", "load", "distance_km", "valid")
 Reward = Literal["completion", "coverage"]
-
-
-@dataclass(frozen=True, eq=False)
-class _Site:
-    """What the training knowledge says about one task location (cached per env)."""
-
-    p: np.ndarray  # p(loc | u) per user
-    holder: np.ndarray  # holder of each pattern containing loc
-    support: np.ndarray  # support of each pattern containing loc
-    owner: np.ndarray  # distinct (pattern, location) pairs of those patterns: pattern
-    item: np.ndarray  # owner[j] (an index into holder) contains location item[j]
-    km_from: np.ndarray  # [km] from every location code to loc; inf when unknown, and at
-    # index -1, so that "no location reported yet" (-1) reads inf
-
-
-@dataclass(frozen=True, eq=False)
-class _LocationView:
-    """Per-user features of one task location at one decision."""
-
-    p: np.ndarray  # p(loc | u)
-    bundle: np.ndarray  # longest match / g, clipped
-    support: np.ndarray  # support of that match
-    distance: np.ndarray  # [km] from the last reported location, inf when unknown
 
 
 class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
     """One simulated day of task allocation, one task copy per step (see the module doc).
 
     Args:
-        scenario: scenario YAML file; None: the shipped ``scenarios/campus.yaml``.
+        scenario: scenario YAML file; None: the shipped ``campus`` scenario.
         overrides: dotted key -> value, applied to the scenario over
             :data:`DEFAULT_OVERRIDES` (e.g. ``{"tasks.count": 20, "tasks.copies": 44}``).
         variant: which sweep variant of the scenario to run (0 without a sweep).
@@ -201,25 +166,24 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         if not max_distance_km > 0:
             raise ValueError(f"max_distance_km must be > 0, got {max_distance_km}")
         file = load_scenario(
-            DEFAULT_SCENARIO if scenario is None else scenario,
+            shipped_scenario(DEFAULT_SCENARIO) if scenario is None else scenario,
             {**DEFAULT_OVERRIDES, **(overrides or {})},
         )
         if not 0 <= variant < len(file.variants):
             raise ValueError(f"variant must lie in 0..{len(file.variants) - 1}, got {variant}")
         self.variant = variant
         self.scenario = file.variants[variant].scenario
-        self.setting = prepare(self.scenario, cache_dir=cache_dir)
-        s = self.scenario
-        # The runner's rules of the day (mcsim.app.runner.run_job); tests compare the two.
-        self.options = world_options(s)
-        self._sensor = load_sensor(s.sensor)
+        # The runner's pipeline: same preparation, task pools and rules of the day.
+        self.pipeline = Pipeline(self.scenario, variant, cache_dir=cache_dir)
+        self.options = self.pipeline.options
         self.n_candidates = n_candidates
         self.reward_kind: Reward = reward
         self.max_distance_km = float(max_distance_km)
         self.render_mode = render_mode
-        knowledge = self.setting.knowledge
+        knowledge = self.pipeline.prepared.knowledge
         self._n_users = len(knowledge.patterns.users)
-        self._sites: dict[int, _Site] = {}
+        self._n_locations = len(knowledge.patterns.locations)
+        self._features_of = CandidateFeatures(knowledge, self.options.g)
         k = n_candidates
         high = np.concatenate(
             [
@@ -254,29 +218,21 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         repetition = options.pop("repetition", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; expected 'repetition'")
-        s, base_seed = self.scenario, self.scenario.seed
+        pipeline = self.pipeline
         if repetition is None:
-            repetition = int(self.np_random.integers(s.repetitions))
+            repetition = int(self.np_random.integers(self.scenario.repetitions))
             day_rng, task_rng, sensor_rng = self.np_random.spawn(3)
-            sensor_seed = int(sensor_rng.integers(2**32))
+            self._world = pipeline.world(
+                repetition,
+                day=pipeline.day(repetition, day_rng),
+                tasks=pipeline.tasks(repetition, task_rng),
+                sensor_seed=int(sensor_rng.integers(2**32)),
+            )
         else:
             if int(repetition) < 0:
                 raise ValueError(f"repetition must be >= 0, got {repetition}")
-            repetition = int(repetition)
-            day_rng = rng_for(base_seed, DAY, repetition)
-            task_rng = rng_for(base_seed, TASKS, self.variant, repetition)
-            sensor_seed = seed_for(base_seed, SENSOR, self.variant, repetition)
-        day = self.setting.source.day(repetition, day_rng)
-        tasks = task_pool(s, self.setting, task_rng)
-        self._world = World(
-            day,
-            tasks,
-            self.setting.knowledge,
-            self.options,
-            sensor=self._sensor,
-            sensor_seed=sensor_seed,
-        )
-        self._tasks = tasks
+            self._world = pipeline.world(int(repetition))  # exactly the runner's job
+        self._tasks = self._world.tasks
         self._done = False
         self._decision = None
         self._decisions_done = 0
@@ -317,7 +273,7 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             reward = float(self._completed - before)
         info = self._info(invalid=invalid)
         if self._done:
-            info["metrics"] = day_metrics(self.world.result(), self.setting.test_model)
+            info["metrics"] = day_metrics(self.world.result(), self.pipeline.prepared.test_model)
         return self._observation(), reward, self._done, False, info
 
     def action_masks(self) -> np.ndarray:
@@ -403,10 +359,8 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             if task in self._holders:
                 self._holders[task].add(user)
         self._picks: list[tuple[int, int, float]] = []
-        self._views: dict[int, _LocationView] = {}
-        self._tasks_at = np.bincount(
-            tasks.location, minlength=len(self.setting.knowledge.patterns.locations)
-        )
+        self._views: dict[int, LocationView] = {}
+        self._tasks_at = np.bincount(tasks.location, minlength=self._n_locations)
 
     def _offer(self) -> bool:
         """Rank the current item's eligible users; False when there is none."""
@@ -415,7 +369,10 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         task = int(self._queue[self._item])
         pos = self._position[task]
         loc = int(decision.tasks.location[pos])
-        view = self._location_view(loc)
+        if loc not in self._views:
+            last = decision.state.last_location
+            self._views[loc] = self._features_of.view(loc, self._tasks_at, last)
+        view = self._views[loc]
         eligible = self._load < self.options.g
         eligible[list(self._holders[task])] = False
         users = np.flatnonzero(eligible)
@@ -444,63 +401,6 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         )
         self._features = features
         return True
-
-    def _location_view(self, loc: int) -> _LocationView:
-        """Every user's features for a task at ``loc`` at this decision (cached per decision):
-        the best pattern match against the decision's tasks, and the distance."""
-        if loc in self._views:
-            return self._views[loc]
-        decision = self._decision
-        assert decision is not None
-        site = self._site(loc)
-        n = self._n_users
-        bundle, support = np.zeros(n), np.zeros(n)
-        if len(site.holder):
-            # matlg of each pattern: the decision's tasks at its distinct locations.
-            matlg = np.bincount(
-                site.owner, weights=self._tasks_at[site.item], minlength=len(site.holder)
-            )
-            # Per holder, the longest match, then the highest support: sort, keep the last.
-            best = np.lexsort((site.support, matlg, site.holder))
-            last = np.append(site.holder[best][1:] != site.holder[best][:-1], True)
-            winner = best[last]
-            bundle[site.holder[winner]] = np.minimum(matlg[winner] / self.options.g, 1.0)
-            support[site.holder[winner]] = site.support[winner]
-        view = _LocationView(site.p, bundle, support, site.km_from[decision.state.last_location])
-        self._views[loc] = view
-        return view
-
-    def _site(self, loc: int) -> _Site:
-        """The static knowledge about ``loc`` (computed once per env and location)."""
-        if loc in self._sites:
-            return self._sites[loc]
-        knowledge = self.setting.knowledge
-        patterns = knowledge.patterns
-        n_locations = len(patterns.locations)
-        p = np.zeros(self._n_users)
-        users, probs = knowledge.location_model.users_at(loc)
-        p[users] = probs
-        ids = patterns.containing(loc)
-        sizes = patterns.lengths()[ids]
-        items = patterns.items[
-            np.repeat(patterns.offsets[ids] - np.cumsum(sizes) + sizes, sizes)
-            + np.arange(int(sizes.sum()))
-        ]
-        key = np.unique(
-            np.repeat(np.arange(len(ids)), sizes) * n_locations + items.astype(np.int64)
-        )
-        metres = knowledge.locations.distance_m(np.arange(n_locations), loc)
-        km_from = np.append(np.where(np.isnan(metres), np.inf, metres / 1000.0), np.inf)
-        site = _Site(
-            p,
-            patterns.holder[ids],
-            patterns.support[ids],
-            key // n_locations,
-            key % n_locations,
-            km_from,
-        )
-        self._sites[loc] = site
-        return site
 
     def _pick(self, user: int, p: float) -> None:
         task = int(self._queue[self._item])
@@ -560,52 +460,3 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             "action_mask": self._mask.copy(),
             "invalid_action": invalid,
         }
-
-
-class PolicyAgent:
-    """Any allocation policy as an agent of :class:`CrowdsensingEnv`.
-
-    At each new decision it asks the policy for its assignment of the whole batch (the same
-    ``allocate`` call the closed loop :func:`mcsim.sim.simulate` makes), then answers each copy
-    with the candidate slot of a user the policy gave that task, or skip. So the same policy
-    object runs in ``mcsim run`` and in the Gym loop. With K at least the number of users every
-    eligible user is a candidate and the env applies exactly the policy's pairs: completions
-    equal the closed loop's (only the claimed coverage, p(loc | u) here, and the iteration
-    count, steps here, differ). With a smaller K a user the policy chose may not be offered;
-    that copy is skipped, and the day can differ from the closed loop.
-
-    Args:
-        policy: a policy object, or a name / ``module:Class`` for :func:`policies.make_policy`.
-        **params: the policy's parameters when ``policy`` is a name.
-
-    Example:
-        >>> PolicyAgent("IU1", delta=0.8).policy
-        IU1(delta=0.8)
-    """
-
-    def __init__(self, policy: AllocationPolicy | str, **params: Any) -> None:
-        self.policy = make_policy(policy, **params) if isinstance(policy, str) else policy
-        self._decision: Decision | None = None
-        self._chosen: dict[int, list[int]] = {}
-
-    def act(self, env: gymnasium.Env) -> int:
-        """The action for the env's current copy (``env`` may be wrapped)."""
-        core = env.unwrapped
-        if not isinstance(core, CrowdsensingEnv):
-            raise TypeError(f"PolicyAgent acts in a CrowdsensingEnv, got {type(core).__name__}")
-        decision = core.decision
-        if decision is None:
-            raise RuntimeError("the episode is over; call reset()")
-        if decision is not self._decision:
-            assignment = self.policy.allocate(decision.tasks, decision.state)
-            self._chosen = {}
-            for user, task in zip(assignment.user.tolist(), assignment.task.tolist(), strict=True):
-                self._chosen.setdefault(task, []).append(user)
-            self._decision = decision
-        chosen = self._chosen.get(core.current_task, [])
-        candidates = core.candidates.tolist()
-        for user in chosen:
-            if user in candidates:
-                chosen.remove(user)
-                return candidates.index(user)
-        return core.n_candidates

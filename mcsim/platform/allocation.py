@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from mcsim.errors import ConstraintViolation
 from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import PatternBase
 from mcsim.platform.tasks import TaskBatch
@@ -104,10 +105,6 @@ class Assignment:
     def tasks_per_user(self) -> np.ndarray:
         """Number of tasks of each recruited user (users with none are left out)."""
         return np.unique(self.user, return_counts=True)[1]
-
-
-class ConstraintViolation(ValueError):
-    """An assignment that breaks the problem's constraints (names the rule and the pair)."""
 
 
 def check_assignment(assignment: Assignment, tasks: TaskBatch, state: PlatformState) -> None:

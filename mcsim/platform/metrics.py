@@ -17,14 +17,37 @@ Definitions (paper Section 5.2.1 and 5.3.5; ``pairs`` are assigned (user, task) 
 * ``tasks_per_user``: pairs / users recruited (the paper's cost proxy; higher is cheaper).
 * ``users_recruited``, ``assigned``, ``completed``, ``unassigned`` (copies never placed),
   ``iterations`` and ``alloc_seconds`` (summed over the day's decisions), ``readings``.
+
+An *allocation alone* (no simulated day: the paper's Figs. 5-8, a scenario's ``mode:
+allocate``) is scored against every held-out day at once (:class:`HeldOutDays`,
+:func:`allocation_metrics`), with, besides the measures above:
+
+* ``coverage_sum``: the claims summed over pairs (the paper's objective, sum of Cov: a policy
+  that places fewer copies can have a higher mean claim but a lower sum);
+* ``coverage_empirical``: here the share of (held-out day, pair)s whose user visits the task's
+  location that day (a user absent that day counts as a miss);
+* ``coverage_empirical_active``: the same share over the (day, pair)s whose user is active that
+  day, the event the claims are conditioned on (support counts valid cycles only);
+* ``completion_ratio``: per held-out day, the paper's per-user completed / assigned with
+  "completed" = visited that day; the mean over the held-out days.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+
+from mcsim.mining.cycles import CycleTable
 from mcsim.mining.locations import LocationModel
-from mcsim.sim.world import SimResult
+from mcsim.platform.allocation import Assignment
+from mcsim.platform.tasks import TaskBatch
+
+if TYPE_CHECKING:  # the world imports this package; its result type is only annotated here
+    from mcsim.sim.world import SimResult
 
 METRIC_COLUMNS = (
     "completion_ratio",
@@ -57,6 +80,11 @@ def completion_ratios(user: np.ndarray, completed: np.ndarray) -> tuple[float, f
     users, inverse, assigned = np.unique(user, return_inverse=True, return_counts=True)
     done = np.bincount(inverse, weights=completed, minlength=len(users))
     return float(np.mean(done / assigned)), float(completed.mean())
+
+
+def coverage_sum(coverage: np.ndarray) -> float:
+    """The claims summed over pairs (the paper's objective; pairs without a claim add 0)."""
+    return float(np.nansum(np.asarray(coverage, dtype=np.float64)))
 
 
 def mean_claim(coverage: np.ndarray) -> float:
@@ -98,4 +126,82 @@ def day_metrics(result: SimResult, test_model: LocationModel | None = None) -> d
         "iterations": int(result.decisions["iterations"].sum()),
         "alloc_seconds": float(result.decisions["seconds"].sum()),
         "readings": len(result.readings),
+    }
+
+
+#: Columns of an allocation scored without a simulated day (``mode: allocate``), in order.
+ALLOCATION_METRIC_COLUMNS = (
+    "tasks_per_user", "coverage", "coverage_sum", "coverage_empirical",
+    "coverage_empirical_active", "completion_ratio", "iterations", "alloc_seconds",
+    "unassigned", "assigned", "users_recruited",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class HeldOutDays:
+    """Who visited which location on each held-out day: what an allocation is scored against.
+
+    Attributes:
+        test: the held-out cycles.
+        days: their calendar cycle indices (a day on which nobody moved still counts).
+        n_users, n_locations: sizes of the user and location universes (codes below them).
+    """
+
+    test: CycleTable
+    days: np.ndarray
+    n_users: int
+    n_locations: int
+
+    def _key(self, day: np.ndarray, user: np.ndarray, location: np.ndarray) -> np.ndarray:
+        return (np.asarray(day, np.int64) * self.n_users + user) * self.n_locations + location
+
+    @cached_property
+    def _visits(self) -> np.ndarray:
+        """Sorted keys (day, user, location) of every held-out visit."""
+        test = self.test
+        lengths = np.diff(test.offsets)
+        day = np.repeat(np.searchsorted(self.days, test.cycle), lengths)
+        user = np.repeat(test.user, lengths).astype(np.int64)
+        return np.unique(self._key(day, user, test.location))
+
+    @cached_property
+    def _active(self) -> np.ndarray:
+        """Sorted keys (day, user) of every held-out valid cycle."""
+        day = np.searchsorted(self.days, self.test.cycle).astype(np.int64)
+        return np.unique(day * self.n_users + self.test.user)
+
+    def visited(self, user: np.ndarray, location: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Held-out days x pairs: (the pair's user passed its location, the user was active)."""
+        days = np.arange(len(self.days))[:, None]
+        user = np.asarray(user, np.int64)[None, :]
+        keys = self._key(days, user, np.asarray(location, np.int64)[None, :])
+        return np.isin(keys, self._visits), np.isin(days * self.n_users + user, self._active)
+
+
+def allocation_metrics(
+    assignment: Assignment, tasks: TaskBatch, held_out: HeldOutDays
+) -> dict[str, float]:
+    """The metrics of one allocation scored on every held-out day (see the module docstring)."""
+    user = assignment.user
+    location = tasks.location[pd.Index(tasks.id).get_indexer(assignment.task)]
+    recruited = len(np.unique(user))
+    empirical = empirical_active = completion = float("nan")
+    if len(user) and len(held_out.days):
+        visited, active = held_out.visited(user, location)
+        empirical = float(visited.mean())
+        if active.any():
+            empirical_active = float(visited[active].mean())
+        completion = float(np.mean([completion_ratios(user, day)[0] for day in visited]))
+    return {
+        "tasks_per_user": len(user) / recruited if recruited else float("nan"),
+        "coverage": mean_claim(assignment.coverage),
+        "coverage_sum": coverage_sum(assignment.coverage),
+        "coverage_empirical": empirical,
+        "coverage_empirical_active": empirical_active,
+        "completion_ratio": completion,
+        "iterations": assignment.iterations,
+        "alloc_seconds": assignment.seconds,
+        "unassigned": sum(assignment.unassigned.values()),
+        "assigned": len(user),
+        "users_recruited": recruited,
     }

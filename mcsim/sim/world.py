@@ -82,6 +82,24 @@ class Knowledge:
         initial[has] = train.location[train.offsets[stops[has]] - 1]
         return cls(patterns, LocationModel.from_cycles(train), locations, initial)
 
+    def initial_state(self, g: int) -> PlatformState:
+        """The platform before the day's first decision: no load, nothing held, each user last
+        seen where its training history ended."""
+        return PlatformState(
+            patterns=self.patterns,
+            location_model=self.location_model,
+            locations=self.locations,
+            g=g,
+            load=np.zeros(len(self.patterns.users), dtype=np.int32),
+            last_location=self.last_locations(),
+        )
+
+    def last_locations(self) -> np.ndarray:
+        """A fresh int32 array: each user's last reported location before the day (-1: none)."""
+        if self.initial_location is None:
+            return np.full(len(self.patterns.users), -1, dtype=np.int32)
+        return self.initial_location.astype(np.int32)
+
 
 @dataclass(frozen=True)
 class WorldOptions:
@@ -222,11 +240,7 @@ class World:
         self._batch_times = np.unique(tasks.publish_s).tolist()
         # Users' state (per user code) and the platform's records.
         self._load = np.zeros(self.n_users, dtype=np.int32)
-        self._last_location = (
-            np.full(self.n_users, -1, dtype=np.int32)
-            if knowledge.initial_location is None
-            else knowledge.initial_location.astype(np.int32)
-        )
+        self._last_location = knowledge.last_locations()
         self._current = np.full(self.n_users, -1, dtype=np.int64).tolist()
         self._held: set[tuple[int, int]] = set()
         self._pending: dict[int, dict[int, list[int]]] = {}
@@ -373,6 +387,11 @@ class World:
         self._decision = None
         answered, self._ask, self._answered = self._answered, self.env.event(), self.env.event()
         answered.succeed()
+
+    @property
+    def tasks(self) -> TaskBatch:
+        """The day's whole task pool (published over the day)."""
+        return self._pool
 
     @property
     def finished(self) -> bool:

@@ -8,7 +8,6 @@ and review the diff.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from collections.abc import Iterator
@@ -18,8 +17,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import mcsim.app.report
-from mcsim.app.runner import register, run_scenario
+import mcsim.app.runner
+from mcsim.app.cli import main
+from mcsim.app.runner import run_scenario
 from mcsim.app.scenario import load_scenario
 from mcsim.errors import MCSimError, ScenarioError
 
@@ -153,10 +153,10 @@ def test_same_seed_same_metrics_whatever_the_workers(tmp_path: Path, campus_run)
 
 
 def test_failure_mid_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: object) -> list[str]:
+    def broken(*args: object, **kwargs: object) -> list[str]:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(mcsim.app.report, "write_plots", broken)
+    monkeypatch.setattr(mcsim.app.runner, "write_plots", broken)
     out = tmp_path / "results"
     with pytest.raises(RuntimeError, match="disk full"):
         run_scenario(SCENARIOS / "campus.yaml", out, quiet=True, overrides=SMALL["campus"])
@@ -179,9 +179,10 @@ def test_existing_folder_is_refused_without_overwrite(tmp_path: Path) -> None:
 
 
 def cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="mcsim")
-    register(parser.add_subparsers())
-    args = parser.parse_args(argv)
+    """The command's function, called without main's error handling (errors propagate)."""
+    from mcsim.app.cli import build_parser
+
+    args = build_parser().parse_args(argv)
     return args.func(args)
 
 
@@ -211,9 +212,6 @@ def test_cli_run_writes_and_summarises(
 def test_main_cli_reports_errors_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("mcsim.app.experiments", reason="the full mcsim CLI is not wired yet")
-    from mcsim.app.cli import main
-
     bad = HERE / "bad_scenarios" / "out_of_range.yaml"
     assert main(["run", str(bad), "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err

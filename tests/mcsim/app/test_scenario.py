@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from mcsim.app.scenario import MAX_BYTES, Scenario, key_path, load_scenario
+from mcsim.app.scenario import Scenario, key_path, load_scenario
+from mcsim.app.scenario.safe_yaml import MAX_BYTES
 from mcsim.errors import ScenarioError
 
 HERE = Path(__file__).resolve().parent

@@ -16,9 +16,12 @@ from gymnasium.utils.env_checker import check_env
 
 import mcsim
 import mcsim.envs.crowdsensing
-from mcsim.app.runner import run_job
-from mcsim.app.scenario import load_scenario
-from mcsim.envs.crowdsensing import CANDIDATE_FEATURES, TASK_FEATURES, CrowdsensingEnv, PolicyAgent
+from mcsim.app.jobs import run_job
+from mcsim.app.pipeline import PreparedCache
+from mcsim.app.scenario import load_scenario, shipped_scenario
+from mcsim.envs.agents import PolicyAgent
+from mcsim.envs.crowdsensing import CrowdsensingEnv
+from mcsim.envs.features import CANDIDATE_FEATURES, TASK_FEATURES
 from mcsim.sim import World, simulate
 from policies import make_policy
 
@@ -237,7 +240,7 @@ def test_coverage_reward_pays_p_loc_of_each_pick() -> None:
     dense = CrowdsensingEnv(reward="coverage")
     total, _, _ = run_episode(dense, random_masked(2), seed=2)
     pairs = dense.world.result().pairs
-    model = dense.setting.knowledge.location_model
+    model = dense.pipeline.prepared.knowledge.location_model
     p = model.prob(pairs["user"].to_numpy(), pairs["location"].to_numpy())
     assert total == pytest.approx(p.sum())
     assert np.allclose(pairs["coverage"], p)
@@ -260,7 +263,9 @@ def test_policy_agent_reproduces_the_closed_loop(
 ) -> None:
     agent = PolicyAgent(name)
     total, info, _ = run_episode(wide_env, lambda info: agent.act(wide_env), seed=seed)
-    world = World(wide_env.day, wide_env.tasks, wide_env.setting.knowledge, wide_env.options)
+    world = World(
+        wide_env.day, wide_env.tasks, wide_env.pipeline.prepared.knowledge, wide_env.options
+    )
     closed = simulate(world, make_policy(name))
     ours = wide_env.world.result().pairs
     assert total == info["completed"] == int(closed.pairs["completed"].sum())
@@ -276,9 +281,9 @@ def test_policy_agent_reproduces_the_closed_loop(
 
 def test_policy_agent_replays_the_runners_job(wide_env: CrowdsensingEnv) -> None:
     variant = load_scenario(
-        mcsim.envs.crowdsensing.DEFAULT_SCENARIO, {"policies": ["MDP"], "sensor": "none"}
+        shipped_scenario("campus"), {"policies": ["MDP"], "sensor": "none"}
     ).variants[0]
-    expected = run_job(variant, 1, cache_dir=None).metrics[0]
+    expected = run_job(variant, 1, PreparedCache(), cache_dir=None).metrics[0]
     agent = PolicyAgent(make_policy("MDP"))
     _, info, _ = run_episode(
         wide_env, lambda info: agent.act(wide_env), seed=0, options={"repetition": 1}
@@ -301,7 +306,7 @@ def test_policy_agent_replays_the_runners_job(wide_env: CrowdsensingEnv) -> None
 def test_policy_agent_with_small_k_only_skips_unoffered_users(env: CrowdsensingEnv) -> None:
     agent = PolicyAgent("MLP")
     run_episode(env, lambda info: agent.act(env), seed=0)
-    world = World(env.day, env.tasks, env.setting.knowledge, env.options)
+    world = World(env.day, env.tasks, env.pipeline.prepared.knowledge, env.options)
     closed = simulate(world, make_policy("MLP"))
 
     def first_decision(pairs: Any) -> set[tuple[int, int]]:

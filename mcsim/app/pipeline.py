@@ -1,0 +1,399 @@
+"""The one pipeline: from a validated scenario to the days, task pools and worlds that run.
+
+``mcsim run``, the Gymnasium env and the paper's allocation experiments all go through
+:class:`Pipeline`, so a day, a task pool or a phone seed is the same object whichever of them
+asks (ARCHITECTURE.md, "Data flow"):
+
+1. **Preparation** (:func:`prepare`, once per distinct trace/cycles/mining/split/mobility
+   setting): build or read the trace, cut it into cycles, split train/test, mine the training
+   cycles (cached by content hash on disk), set up the mobility source and what the platform
+   knows (:class:`~mcsim.sim.Knowledge`). Variants of a sweep that share those settings share
+   one :class:`Prepared`, kept in a bounded, per-process :class:`PreparedCache`.
+2. **A job** (variant, repetition): the repetition's day, the variant's task pool and the
+   phones' seed, each from its own seed stream (:mod:`mcsim.seeding`).
+
+Randomness (stream keys of :class:`~mcsim.seeding.Stream`): the synthetic trace ``(TRACE,)``;
+a virtual population ``(POPULATION,)``; the order of replayed test days ``(DAY_ORDER,)``; a day
+``(DAY, repetition)`` (paired across task-pool variants); a task pool
+``(TASKS, variant, repetition)``; phones ``(SENSOR, variant, repetition)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from generators.mobility import SyntheticCampus, generate_campus
+from generators.sensors import load_sensor
+from mcsim.app.mobility import SourceMaterial, build_source
+from mcsim.app.scenario import Scenario
+from mcsim.data.geo import GridSpec, StayPointOptions
+from mcsim.data.traces import Trace, load_trace
+from mcsim.errors import ScenarioError
+from mcsim.mining.cycles import CycleOptions, CycleTable, cut_cycles, split_cycles
+from mcsim.mining.locations import LocationModel, Locations
+from mcsim.mining.patterns import PatternBase, mine_patterns
+from mcsim.platform.metrics import HeldOutDays
+from mcsim.platform.tasks import TaskBatch, generate_task_pool
+from mcsim.seeding import Stream, rng_for, seed_for
+from mcsim.sim import DayPlan, Knowledge, MobilitySource, World, WorldOptions, scale_population
+from mcsim.sim.sensing import SensorGenerator
+
+PREPARED_KEPT = 4  # preparations kept per process (a 100,000-user one holds ~1 GB)
+
+
+def default_cache_dir() -> Path:
+    """Where mined patterns are cached: ``$MCSIM_CACHE_DIR`` or ``.mcsim-cache/`` (git-ignored)."""
+    return Path(os.environ.get("MCSIM_CACHE_DIR", ".mcsim-cache"))
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Everything a setting's jobs share: the trace, its cycles and the mined knowledge.
+
+    Attributes:
+        trace: the trace (synthetic or read from a file).
+        train, test: training and held-out cycles (of the virtual population, if any).
+        test_days: calendar cycle indices of the held-out days (days nobody moved included).
+        knowledge: what the platform learned from ``train``.
+        test_model: p(loc | u) of ``test`` (the empirical coverage of a simulated day).
+        task_locations: location codes tasks may be published at.
+        task_weights: sampling weights over them (None: uniform).
+        source: where simulated days come from.
+    """
+
+    trace: Trace
+    train: CycleTable
+    test: CycleTable
+    test_days: np.ndarray
+    knowledge: Knowledge
+    test_model: LocationModel
+    task_locations: np.ndarray
+    task_weights: np.ndarray | None
+    source: MobilitySource
+
+    def held_out(self) -> HeldOutDays:
+        """The held-out days, to score an allocation without simulating a day."""
+        return HeldOutDays(
+            self.test, self.test_days, len(self.train.users), len(self.train.locations)
+        )
+
+
+def preparation_key(scenario: Scenario) -> str:
+    """Hash of the settings that determine a :class:`Prepared` (not tasks, policies, g...)."""
+    dumped = scenario.model_dump(mode="json")
+    parts = {k: dumped[k] for k in ("seed", "trace", "cycles", "mining", "split", "mobility")}
+    parts["task_locations"] = scenario.tasks.locations
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+class PreparedCache:
+    """A bounded least-recently-used store of preparations and loaded sensors, per process.
+
+    Args:
+        maxsize: preparations kept; the least recently used is dropped first.
+    """
+
+    def __init__(self, maxsize: int = PREPARED_KEPT) -> None:
+        self.maxsize = maxsize
+        self._prepared: OrderedDict[str, Prepared] = OrderedDict()
+        self._sensors: dict[str, SensorGenerator] = {}
+
+    def prepared(self, key: str, build: Callable[[], Prepared]) -> Prepared:
+        """The preparation under ``key``, built with ``build()`` when missing."""
+        if key in self._prepared:
+            self._prepared.move_to_end(key)
+            return self._prepared[key]
+        value = build()
+        self._prepared[key] = value
+        while len(self._prepared) > self.maxsize:
+            self._prepared.popitem(last=False)
+        return value
+
+    def sensor(self, spec: str) -> SensorGenerator:
+        """The loaded sensor of a scenario's ``sensor`` value (loaded once per process).
+
+        A SenseGen model runs torch single-threaded: the simulator's batches are tens of
+        phones, and with two OpenMP threads on a busy 2-core machine a 128-step roll-out took
+        ~30x longer (measured 14 s instead of 0.4 s for 30 phones).
+        """
+        if spec not in self._sensors:
+            if spec != "none":
+                import torch
+
+                torch.set_num_threads(1)
+            self._sensors[spec] = load_sensor(spec)
+        return self._sensors[spec]
+
+
+def _read_trace(scenario: Scenario) -> tuple[Trace, SyntheticCampus | None]:
+    """The scenario's trace, and the campus that generated it (None for a file)."""
+    if scenario.trace.synthetic is not None:
+        config = scenario.trace.synthetic.campus_config()
+        campus = generate_campus(config, seed=seed_for(scenario.seed, Stream.TRACE))
+        return campus.trace, campus
+    spec = scenario.trace.file
+    assert spec is not None  # the schema requires exactly one of synthetic and file
+    trace = load_trace(
+        spec.path,
+        format=spec.format,
+        timezone=spec.timezone,
+        grid=GridSpec(spec.grid_m),
+        stay_points=StayPointOptions(spec.stay_radius_m, spec.stay_min_s),
+    )
+    return trace, None
+
+
+def _split(cycles: CycleTable, scenario: Scenario) -> tuple[CycleTable, CycleTable, np.ndarray]:
+    """Train/test cycles and the held-out calendar days; ``test_from`` becomes a cycle count."""
+    split = scenario.split
+    if len(cycles) == 0:
+        return cycles, cycles, np.zeros(0, np.int64)
+    first, last = int(cycles.cycle.min()), int(cycles.cycle.max())
+    if split.test_from is None:
+        train, test = split_cycles(
+            cycles, train_cycles=split.train_cycles, train_fraction=split.train_fraction
+        )
+        boundary = int(train.cycle.max()) + 1 if len(train) else first
+        if split.train_cycles is not None:
+            boundary = first + split.train_cycles
+        return train, test, np.arange(boundary, last + 1, dtype=np.int64)
+    starts = cycles.start_times()
+    first_test = pd.Timestamp(split.test_from).tz_localize(scenario.cycle_timezone())
+    boundary_cycles = cycles.cycle[np.asarray(starts >= first_test)]
+    if len(boundary_cycles) == 0:
+        raise ScenarioError(
+            f"no cycle starts on or after {split.test_from}; expected a date within the trace",
+            column="split.test_from",
+        )
+    train_cycles = int(boundary_cycles.min() - first)
+    if train_cycles < 1:
+        raise ScenarioError(
+            f"no cycle starts before {split.test_from}; expected a date within the trace",
+            column="split.test_from",
+        )
+    train, test = split_cycles(cycles, train_cycles=train_cycles)
+    return train, test, np.arange(first + train_cycles, last + 1, dtype=np.int64)
+
+
+def _check_split(cycles: CycleTable, train: CycleTable, test: CycleTable, source: str) -> None:
+    if len(train) == 0:
+        raise ScenarioError("the split leaves no training cycles", column="split")
+    if len(test) == 0 and source == "replay":
+        raise ScenarioError(
+            f"the split leaves no test cycles to replay (the trace spans "
+            f"{len(np.unique(cycles.cycle))} cycles); expected fewer training cycles",
+            column="split",
+        )
+
+
+def prepare(
+    scenario: Scenario, *, cache_dir: Path | None = None, workers: int = 1, progress: bool = False
+) -> Prepared:
+    """Build the trace, cut and split it, mine it (cached) and set up the mobility source.
+
+    Args:
+        scenario: one variant's scenario.
+        cache_dir: mining cache folder (None: mine in memory, write nothing).
+        workers: processes for mining.
+        progress: show mining progress.
+
+    Raises:
+        MCSimError: a trace that cannot be read, or a split that leaves no training or test
+            cycles (naming the scenario key to change).
+    """
+    trace, campus = _read_trace(scenario)
+    c = scenario.cycles
+    options = CycleOptions(
+        length_h=c.length_h,
+        origin_hour=c.origin_hour,
+        timezone=scenario.cycle_timezone(),
+        min_dwell_s=c.min_dwell_s,
+    )
+    cycles = cut_cycles(trace, options)
+    train, test, test_days = _split(cycles, scenario)
+    _check_split(cycles, train, test, scenario.mobility.source)
+
+    def mine(cycles: CycleTable) -> PatternBase:
+        return mine_patterns(
+            cycles,
+            scenario.mining.minsup,
+            max_length=scenario.mining.max_length,
+            workers=workers,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
+
+    patterns = mine(train)
+    if scenario.mobility.users is not None:
+        train, test, test_days = _virtual_population(scenario, train, test, patterns)
+        patterns = mine(train)
+    knowledge = Knowledge.from_training(train, patterns, Locations.from_trace(trace))
+    locations = scenario.tasks.locations
+    seen, visits = np.unique(
+        patterns.items if locations == "frequent" else train.location, return_counts=True
+    )
+    material = SourceMaterial(
+        train, test, patterns, options, campus, rng_for(scenario.seed, Stream.DAY_ORDER)
+    )
+    return Prepared(
+        trace=trace,
+        train=train,
+        test=test,
+        test_days=test_days,
+        knowledge=knowledge,
+        test_model=LocationModel.from_cycles(test),
+        task_locations=seen.astype(np.int32),
+        task_weights=visits.astype(float) if locations == "visits" else None,
+        source=build_source(scenario.mobility.source, material),
+    )
+
+
+def _virtual_population(
+    scenario: Scenario, train: CycleTable, test: CycleTable, patterns: PatternBase
+) -> tuple[CycleTable, CycleTable, np.ndarray]:
+    """A virtual population driven by the trace's pattern model, split like the trace."""
+    assert scenario.mobility.users is not None
+    first_test = int(test.cycle.min()) if len(test) else int(train.cycle.max()) + 1
+    n_train = first_test - int(train.cycle.min())
+    n_test = int(test.cycle.max()) - first_test + 1 if len(test) else 1
+    population = scale_population(
+        train,
+        patterns,
+        scenario.mobility.users,
+        n_train + n_test,
+        rng_for(scenario.seed, Stream.POPULATION),
+    )
+    train, test = split_cycles(population, train_cycles=n_train)
+    return train, test, np.arange(first_test, first_test + n_test, dtype=np.int64)
+
+
+def world_options(scenario: Scenario) -> WorldOptions:
+    """The rules of a simulated day that a scenario sets."""
+    return WorldOptions(
+        g=scenario.g,
+        reading_s=scenario.reading_s,
+        walking_dwell_s=scenario.walking_dwell_s,
+        condition_on_activity=scenario.sensor_activity,
+        carry_over=scenario.tasks.carry_over,
+    )
+
+
+class Pipeline:
+    """One variant of a scenario, prepared: its days, task pools, phones and worlds.
+
+    Args:
+        scenario: the variant's complete scenario (no sweep).
+        variant: its index in the sweep grid (keys the task-pool and phone streams).
+        cache: the per-process store of preparations and sensors (None: a private one).
+        cache_dir: mining cache folder (None: mine in memory).
+        workers: processes for mining.
+        progress: show mining progress.
+
+    Example:
+        >>> from mcsim.app.scenario import load_scenario, shipped_scenario
+        >>> file = load_scenario(shipped_scenario("campus"), {"trace.synthetic.days": 32,
+        ...                                                  "sensor": "none"})
+        >>> pipeline = Pipeline(file.scenario)
+        >>> world = pipeline.world(repetition=0)
+        >>> world.n_users, len(pipeline.tasks(0))
+        (68, 30)
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        variant: int = 0,
+        *,
+        cache: PreparedCache | None = None,
+        cache_dir: Path | None = None,
+        workers: int = 1,
+        progress: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.variant = variant
+        self.cache = PreparedCache() if cache is None else cache
+        self._cache_dir = cache_dir
+        self._workers = workers
+        self._progress = progress
+        self.options = world_options(scenario)
+
+    @property
+    def prepared(self) -> Prepared:
+        """The variant's preparation (built on first use, shared through the cache)."""
+        return self.cache.prepared(
+            preparation_key(self.scenario),
+            lambda: prepare(
+                self.scenario,
+                cache_dir=self._cache_dir,
+                workers=self._workers,
+                progress=self._progress,
+            ),
+        )
+
+    def day(self, repetition: int, rng: np.random.Generator | None = None) -> DayPlan:
+        """The simulated day of ``repetition`` (``rng``: another stream, e.g. the env's)."""
+        if rng is None:
+            rng = rng_for(self.scenario.seed, Stream.DAY, repetition)
+        return self.prepared.source.day(repetition, rng)
+
+    def tasks(self, repetition: int, rng: np.random.Generator | None = None) -> TaskBatch:
+        """The task pool of (this variant, ``repetition``) (paper: m tasks, sum c_i copies)."""
+        if rng is None:
+            rng = rng_for(self.scenario.seed, Stream.TASKS, self.variant, repetition)
+        t = self.scenario.tasks
+        start = t.publish.start_h * 3600.0  # [s]
+        end = (t.publish.end_h if t.publish.end_h is not None else t.publish.start_h) * 3600.0
+        prepared = self.prepared
+        try:
+            return generate_task_pool(
+                n_tasks=t.count,
+                total_copies=t.copies,
+                max_copies=t.max_copies,
+                locations=prepared.task_locations,
+                rng=rng,
+                weights=prepared.task_weights,
+                publish_window_s=(start, end),
+                n_batches=t.publish.batches,
+                deadline_s=float("inf") if t.deadline_h is None else t.deadline_h * 3600.0,
+            )
+        except ValueError as exc:
+            raise ScenarioError(str(exc), column="tasks") from None
+
+    def sensor_seed(self, repetition: int) -> int:
+        """The seed of the phones' streams in (this variant, ``repetition``)."""
+        return seed_for(self.scenario.seed, Stream.SENSOR, self.variant, repetition)
+
+    def sensor(self) -> SensorGenerator:
+        """The phones' generator (loaded once per process)."""
+        return self.cache.sensor(self.scenario.sensor)
+
+    def world(
+        self,
+        repetition: int,
+        *,
+        day: DayPlan | None = None,
+        tasks: TaskBatch | None = None,
+        sensor_seed: int | None = None,
+    ) -> World:
+        """A fresh world of (this variant, ``repetition``): the job every policy runs.
+
+        ``day``, ``tasks`` and ``sensor_seed`` replace the job's own (the env draws them from
+        its episode generator instead).
+        """
+        return World(
+            self.day(repetition) if day is None else day,
+            self.tasks(repetition) if tasks is None else tasks,
+            self.prepared.knowledge,
+            self.options,
+            sensor=self.sensor(),
+            sensor_seed=self.sensor_seed(repetition) if sensor_seed is None else sensor_seed,
+        )

@@ -1,0 +1,109 @@
+"""What an agent sees of a task copy and of each candidate user (the env's observation).
+
+The features are computed from the platform's training knowledge only (p(loc | u), mined
+patterns, last reported locations), never from the simulated day. :class:`CandidateFeatures`
+caches what does not change during an episode (per location: who has a pattern there, the
+distances), so that a step costs a few vector operations over the users.
+
+With ``p_loc`` (MDP's degree), ``bundle`` (MLP's matching length) and their product (IU2), the
+paper's strategies are expressible from the observation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcsim.sim import Knowledge
+
+TASK_FEATURES = ("time_of_day", "copies_left", "deadline_left", "queue_left")
+CANDIDATE_FEATURES = ("p_loc", "bundle", "bundle_support", "load", "distance_km", "valid")
+
+
+@dataclass(frozen=True, eq=False)
+class Site:
+    """What the training knowledge says about one task location (cached per env)."""
+
+    p: np.ndarray  # p(loc | u) per user
+    holder: np.ndarray  # holder of each pattern containing loc
+    support: np.ndarray  # support of each pattern containing loc
+    owner: np.ndarray  # distinct (pattern, location) pairs of those patterns: pattern
+    item: np.ndarray  # owner[j] (an index into holder) contains location item[j]
+    km_from: np.ndarray  # [km] from every location code to loc; inf when unknown, and at
+    # index -1, so that "no location reported yet" (-1) reads inf
+
+
+@dataclass(frozen=True, eq=False)
+class LocationView:
+    """Per-user features of one task location at one decision."""
+
+    p: np.ndarray  # p(loc | u)
+    bundle: np.ndarray  # longest match / g, clipped
+    support: np.ndarray  # support of that match
+    distance: np.ndarray  # [km] from the last reported location, inf when unknown
+
+
+class CandidateFeatures:
+    """Per-user features of task locations, from the platform's knowledge.
+
+    Args:
+        knowledge: what the platform learned from the training cycles.
+        g: the workload cap (``bundle`` is a share of it).
+    """
+
+    def __init__(self, knowledge: Knowledge, g: int) -> None:
+        self.knowledge = knowledge
+        self.g = g
+        self.n_users = len(knowledge.patterns.users)
+        self._sites: dict[int, Site] = {}
+
+    def view(self, loc: int, tasks_at: np.ndarray, last_location: np.ndarray) -> LocationView:
+        """Every user's features for a task at ``loc`` at a decision: the best pattern match
+        against the decision's tasks (``tasks_at``: tasks per location code) and the distance
+        from each user's ``last_location``."""
+        site = self.site(loc)
+        n = self.n_users
+        bundle, support = np.zeros(n), np.zeros(n)
+        if len(site.holder):
+            # matlg of each pattern: the decision's tasks at its distinct locations.
+            matlg = np.bincount(site.owner, weights=tasks_at[site.item], minlength=len(site.holder))
+            # Per holder, the longest match, then the highest support: sort, keep the last.
+            best = np.lexsort((site.support, matlg, site.holder))
+            last = np.append(site.holder[best][1:] != site.holder[best][:-1], True)
+            winner = best[last]
+            bundle[site.holder[winner]] = np.minimum(matlg[winner] / self.g, 1.0)
+            support[site.holder[winner]] = site.support[winner]
+        return LocationView(site.p, bundle, support, site.km_from[last_location])
+
+    def site(self, loc: int) -> Site:
+        """The static knowledge about ``loc`` (computed once per location)."""
+        if loc in self._sites:
+            return self._sites[loc]
+        knowledge = self.knowledge
+        patterns = knowledge.patterns
+        n_locations = len(patterns.locations)
+        p = np.zeros(self.n_users)
+        users, probs = knowledge.location_model.users_at(loc)
+        p[users] = probs
+        ids = patterns.containing(loc)
+        sizes = patterns.lengths()[ids]
+        items = patterns.items[
+            np.repeat(patterns.offsets[ids] - np.cumsum(sizes) + sizes, sizes)
+            + np.arange(int(sizes.sum()))
+        ]
+        key = np.unique(
+            np.repeat(np.arange(len(ids)), sizes) * n_locations + items.astype(np.int64)
+        )
+        metres = knowledge.locations.distance_m(np.arange(n_locations), loc)
+        km_from = np.append(np.where(np.isnan(metres), np.inf, metres / 1000.0), np.inf)
+        site = Site(
+            p,
+            patterns.holder[ids],
+            patterns.support[ids],
+            key // n_locations,
+            key % n_locations,
+            km_from,
+        )
+        self._sites[loc] = site
+        return site
