@@ -18,16 +18,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## the main job: the default campus scenario on embedded defaults
 	$(BIN)/mcsim run scenarios/campus.yaml --out runs/campus --overwrite
 
-test: $(STAMP)  ## lint and the test suite (slow training tests are skipped unless MCSIM_SLOW=1)
-	$(BIN)/ruff check .
+test: lint  ## lint, then the test suite (slow training tests are skipped unless MCSIM_SLOW=1)
 	$(BIN)/python -m pytest -n 2 -q --durations=15
 
-lint: $(STAMP)
+lint: $(STAMP)  ## style, formatting, types, complexity and the layering contract
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache .mypy_cache .hypothesis

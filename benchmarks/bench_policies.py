@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from mcsim.app.experiments import World, build_world
 
 from generators.mobility import CampusConfig, generate_campus
-from mcsim.app.experiments import World, build_world
 from mcsim.platform.allocation import PlatformState
 from mcsim.platform.tasks import TaskBatch, generate_task_pool
 from policies import make_policy

@@ -21,12 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: chosen before pyplot is imported
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from generators.mobility import CampusConfig, extend_trace, generate_campus
 from mcsim.data.geo import StayPointOptions, haversine_m
@@ -103,7 +100,10 @@ def realism_report(
     patterns = _pattern_counts(cycles, minsups, workers)
     if patterns is not None:
         wide = patterns.pivot_table(index="trace", columns=["kind", "minsup"], values="patterns")
-        wide.columns = [f"patterns_{kind}@{minsup:g}" for kind, minsup in wide.columns]
+        kinds, levels = (wide.columns.get_level_values(i) for i in (0, 1))
+        wide.columns = pd.Index(
+            [f"patterns_{kind}@{minsup:g}" for kind, minsup in zip(kinds, levels, strict=True)]
+        )
         summary = summary.join(wide)
         patterns.to_csv(out / "patterns.csv", index=False)
         _plot_patterns(patterns, out / "patterns_vs_minsup.png")
@@ -193,9 +193,10 @@ def _pattern_counts(
 
 
 def _plot_per_day(per_day: Mapping[str, np.ndarray], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
     top = max(int(v.max()) for v in per_day.values())
-    bins = np.arange(0.5, top + 1.5)
+    bins = np.arange(0.5, top + 1.5).tolist()
     for name, values in per_day.items():
         ax.hist(
             values,
@@ -212,7 +213,8 @@ def _plot_per_day(per_day: Mapping[str, np.ndarray], path: Path) -> None:
 
 
 def _plot_ranks(ranks: Mapping[str, np.ndarray], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
     for name, curve in ranks.items():
         ok = curve > 0
         ax.loglog(
@@ -229,7 +231,8 @@ def _plot_ranks(ranks: Mapping[str, np.ndarray], path: Path) -> None:
 
 
 def _plot_gyration(gyration: Mapping[str, np.ndarray], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
     for name, values in gyration.items():
         v = np.sort(values[np.isfinite(values)])
         if len(v) == 0:
@@ -248,15 +251,16 @@ def _plot_gyration(gyration: Mapping[str, np.ndarray], path: Path) -> None:
 
 
 def _plot_patterns(patterns: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
     styles = {"total": "-", "intra_closed": "--", "inter_closed": ":"}
-    colours = {}
+    colours: dict[str, str] = {}
     for (name, kind), group in patterns.groupby(["trace", "kind"], sort=False):
-        colour = colours.setdefault(name, f"C{len(colours)}")
+        colour = colours.setdefault(str(name), f"C{len(colours)}")
         ax.semilogy(
             group["minsup"],
             np.maximum(group["patterns"], 1),
-            styles[kind],
+            styles[str(kind)],
             marker="o",
             markersize=3,
             color=colour,
@@ -268,7 +272,7 @@ def _plot_patterns(patterns: pd.DataFrame, path: Path) -> None:
     _save(fig, path)
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     fig.tight_layout()
     save_figure(fig, path)
 

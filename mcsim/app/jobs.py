@@ -82,13 +82,13 @@ def _simulate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
     scenario, prepared = pipeline.scenario, pipeline.prepared
     day = pipeline.day(repetition)
     tasks = pipeline.tasks(repetition)
-    job = {"variant": variant.index, "repetition": repetition}
+    job: dict[str, Any] = {"variant": variant.index, "repetition": repetition}
     settings = _settings(pipeline, variant, day.label)
     rows, assignments, events = [], [], []
     for spec in scenario.policies:
         policy = make_policy(spec.name, **spec.params)
         result = simulate(pipeline.world(repetition, day=day, tasks=tasks), policy)
-        mine = {**job, "policy": spec.display}
+        mine: dict[str, Any] = {**job, "policy": spec.display}
         rows.append({**mine, **settings, **day_metrics(result, prepared.test_model)})
         assignments.append(result.pairs.assign(**mine))
         log = result.events
@@ -108,13 +108,13 @@ def _allocate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
     held_out = prepared.held_out()
     days = prepared.test_days
     label = f"held-out days {days.min()}-{days.max()}" if len(days) else "no held-out day"
-    job = {"variant": variant.index, "repetition": repetition}
+    job: dict[str, Any] = {"variant": variant.index, "repetition": repetition}
     settings = _settings(pipeline, variant, label)
     rows, assignments = [], []
     location_of = pd.Series(tasks.location, index=tasks.id)
     for spec in scenario.policies:
         result = make_policy(spec.name, **spec.params).allocate(tasks, state)
-        mine = {**job, "policy": spec.display}
+        mine: dict[str, Any] = {**job, "policy": spec.display}
         rows.append({**mine, **settings, **allocation_metrics(result, tasks, held_out)})
         pairs = pd.DataFrame(
             {

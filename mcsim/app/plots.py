@@ -42,13 +42,13 @@ def write_plots(
 
 
 def _variant_labels(metrics: pd.DataFrame, settings: list[str]) -> dict[int, str]:
-    labels = {}
+    labels: dict[int, str] = {}
     for variant, rows in metrics.groupby("variant", sort=True):
         first = rows.iloc[0]
         text = ", ".join(
             f"{k.split('.')[-1]}={first[k]}" for k in settings if k in rows and pd.notna(first[k])
         )
-        labels[int(variant)] = text or f"variant {variant}"
+        labels[int(str(variant))] = text or f"variant {variant}"
     return labels
 
 
@@ -218,8 +218,8 @@ def allocation_figures(summary: pd.DataFrame, out: str | Path, preset: str) -> l
     left, right = figure.subplots(1, 2)
     _lines(left, workload, "tasks_per_user", "average assigned tasks per user")
     _lines(right, workload, "coverage", "average coverage degree per task copy")
-    pools = ", ".join(dict.fromkeys(workload["pool"]))
-    left.set_title(f"Fig. 7 style: workload ({preset}, pool {pools})")
+    shown = ", ".join(dict.fromkeys(workload["pool"]))
+    left.set_title(f"Fig. 7 style: workload ({preset}, pool {shown})")
     right.set_title("coverage against g")
     left.legend(ncols=2, fontsize="small")
     written.append(_save(figure, out / "fig7_workload.png"))

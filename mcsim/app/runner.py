@@ -76,7 +76,7 @@ def _run_jobs(
     file: ScenarioFile,
     cache: PreparedCache,
     cache_dir: Path | None,
-    on_done: Callable[[], None],
+    on_done: Callable[[], object],
 ) -> list[JobResult]:
     """Every (variant, repetition) job, in this process or in ``workers`` processes."""
     scenario = file.scenario

@@ -192,6 +192,7 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             ]
         )
         self.observation_space = spaces.Box(0.0, high.astype(np.float32), dtype=np.float32)
+        self._observation_size = len(high)
         self.action_space = spaces.Discrete(k + 1)
         self._world: World | None = None
         self._tasks: TaskBatch | None = None
@@ -428,7 +429,7 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         )
 
     def _observation(self) -> np.ndarray:
-        obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        obs = np.zeros(self._observation_size, dtype=np.float32)
         if self._done:
             return obs
         decision = self._decision

@@ -168,7 +168,10 @@ class PatternDaySource:
         trace drive a large population (:func:`scale_population`).
         """
         users = np.arange(len(templates)) if users is None else users
-        who, locs, arrivals, departures = [], [], [], []
+        who: list[int] = []
+        locs: list[int] = []
+        arrivals: list[float] = []
+        departures: list[float] = []
         for u, template in zip(users.tolist(), templates.tolist(), strict=True):
             model = self._models[template]
             if rng.random() >= model.p_active:

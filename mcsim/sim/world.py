@@ -568,7 +568,9 @@ class World:
             }
         )
         events = events.sort_values(["time_s", "kind", "user", "task"], kind="stable")
-        events["kind"] = pd.Categorical.from_codes(events["kind"].to_numpy(), EVENT_KINDS)
+        events["kind"] = pd.Categorical.from_codes(
+            events["kind"].to_numpy(), categories=pd.Index(EVENT_KINDS)
+        )
         return events.reset_index(drop=True)
 
 

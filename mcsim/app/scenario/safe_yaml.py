@@ -30,7 +30,7 @@ class _Loader(yaml.SafeLoader):
         self.aliases = 0
         self.mapping_paths: dict[int, tuple[Any, ...]] = {}  # id(mapping node) -> key path
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
@@ -46,7 +46,7 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             try:
                 first = seen.setdefault(key, key_node.start_mark.line + 1)
             except TypeError:
@@ -135,7 +135,7 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
         problem = f"{exc.context + ': ' if exc.context else ''}{exc.problem}"
         if "could not determine a constructor" in str(exc.problem):
             problem = (
-                f"unsupported tag {exc.problem.split('tag ')[-1]}; expected plain YAML "
+                f"unsupported tag {str(exc.problem).split('tag ')[-1]}; expected plain YAML "
                 "(tags such as !!python/... are never executed)"
             )
         row = None if mark is None else mark.line + 1
