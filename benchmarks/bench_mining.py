@@ -5,7 +5,7 @@ routine-based users in the same run, outputs asserted identical, throughput and 
 (b) :func:`mcsim.mining.patterns.mine_patterns` over 10,000 users x 30 cycles at minsup 0.5 with every
 core, against the 60 s target. Timings are printed, never asserted (the machine is shared).
 
-The users come from a small routine generator kept here until ``generators/mobility.py`` lands:
+The users come from a small routine generator kept here (independent of ``generators.mobility``):
 a home, a workplace and a few favourite places, each visited on a day with its own probability
 at its own hour. Uniform random visits would have almost no patterns and measure nothing.
 

@@ -32,9 +32,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from mcsim.app.experiments import World, build_world
 
-from generators.mobility import CampusConfig, generate_campus
+from generators.mobility import CampusConfig, SyntheticCampus, generate_campus
+from mcsim.mining.cycles import cut_cycles
+from mcsim.mining.locations import Locations
+from mcsim.mining.patterns import mine_patterns
 from mcsim.platform.allocation import PlatformState
 from mcsim.platform.tasks import TaskBatch, generate_task_pool
 from policies import make_policy
@@ -46,6 +48,28 @@ SCALE = Path(__file__).resolve().parents[1] / "scenarios" / "scale_100k.yaml"
 LARGE_TARGET_S = {"IGA": 60.0}  # every other policy: 10 s
 DEFAULT_LARGE_TARGET_S = 10.0
 G = 6
+
+
+class World:
+    """A mined campus: the platform's knowledge of every observed day, as a policy sees it."""
+
+    def __init__(self, campus: SyntheticCampus, workers: int | None = 1) -> None:
+        from mcsim.sim import Knowledge
+
+        cycles = cut_cycles(campus.trace, campus.cycle_options())
+        self.patterns = mine_patterns(cycles, 0.5, workers=workers)
+        self.knowledge = Knowledge.from_training(
+            cycles, self.patterns, Locations.from_trace(campus.trace)
+        )
+        self.n_users = len(cycles.users)
+        self.seen_locations = np.unique(cycles.location)
+
+    def state(self, g: int) -> PlatformState:
+        return self.knowledge.initial_state(g)
+
+
+def build_world(campus: SyntheticCampus, workers: int | None = 1) -> World:
+    return World(campus, workers)
 
 
 def city(n_users: int, seed: int, workers: int | None) -> World:
@@ -94,7 +118,7 @@ def floor_pass(tasks: TaskBatch, state: PlatformState) -> Callable[[], np.ndarra
 
 
 def paper_scale(seed: int, repeats: int) -> None:
-    config = CampusConfig.preset("wtd-extended")
+    config = CampusConfig.preset("wtd-extended", n_days=30)
     world = build_world(generate_campus(config, seed=seed))
     tasks = generate_task_pool(
         n_tasks=200,
@@ -105,7 +129,7 @@ def paper_scale(seed: int, repeats: int) -> None:
     )
     state = world.state(G)
     print(
-        f"(a) paper scale: {len(world.train.users)} users, {len(world.patterns):,} patterns, "
+        f"(a) paper scale: {world.n_users} users, {len(world.patterns):,} patterns, "
         f"{len(tasks)} tasks / {tasks.total_copies} measurements, g = {G}, "
         f"median of {repeats}"
     )
@@ -149,7 +173,7 @@ def large_scale(n_users: int, n_tasks: int, seed: int, workers: int | None) -> W
 def growth(
     world: World, task_sizes: list[int], user_sizes: list[int], seed: int, workers: int | None
 ) -> None:
-    n_users = len(world.train.users)
+    n_users = world.n_users
     rows = {}
     state = world.state(G)
     for n_tasks in task_sizes:
@@ -187,14 +211,14 @@ def growth(
 
 def scale_day(names: Sequence[str], workers: int) -> None:
     """Allocation seconds of each policy over its own simulated 100,000-user day."""
-    from mcsim.app.runner import DAY, TASKS, default_cache_dir, prepare, rng_for, task_pool
+    from mcsim.app.pipeline import Pipeline, default_cache_dir
     from mcsim.app.scenario import load_scenario
     from mcsim.sim import World, WorldOptions, simulate
 
     scenario = load_scenario(SCALE).variants[0].scenario
-    setting = prepare(scenario, cache_dir=default_cache_dir(), workers=workers)
-    day = setting.source.day(0, rng_for(scenario.seed, DAY, 0))
-    tasks = task_pool(scenario, setting, rng_for(scenario.seed, TASKS, 0, 0))
+    pipeline = Pipeline(scenario, cache_dir=default_cache_dir(), workers=workers)
+    setting = pipeline.prepared
+    day, tasks = pipeline.day(0), pipeline.tasks(0)
     patterns = setting.knowledge.patterns
     print(
         f"(d) one day of {SCALE.name}: {len(patterns.users):,} users, {len(patterns):,} "

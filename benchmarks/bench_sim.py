@@ -111,7 +111,7 @@ def world_visits(arrival: np.ndarray, location: np.ndarray) -> tuple[float, int]
 
 def warm_cache() -> None:
     """Mine the scale scenario once (cached), in this process."""
-    from mcsim.app.runner import default_cache_dir, prepare
+    from mcsim.app.pipeline import default_cache_dir, prepare
     from mcsim.app.scenario import load_scenario
 
     prepare(load_scenario(SCALE).variants[0].scenario, cache_dir=default_cache_dir(), workers=2)
@@ -119,42 +119,25 @@ def warm_cache() -> None:
 
 def scale_day() -> None:
     """Time each stage of one 100,000-user day end to end (mining read from the cache)."""
-    from mcsim.app.runner import (
-        DAY,
-        SENSOR,
-        TASKS,
-        _sensor,
-        default_cache_dir,
-        prepare,
-        rng_for,
-        seed_for,
-        task_pool,
-    )
+    from mcsim.app.pipeline import Pipeline, default_cache_dir
     from mcsim.app.scenario import load_scenario
     from mcsim.platform.metrics import day_metrics
-    from mcsim.sim import World, WorldOptions, simulate
+    from mcsim.sim import simulate
     from policies import make_policy
 
     subprocess.run([sys.executable, __file__, "--warm-cache"], check=True, cwd=REPO)
     stages: dict[str, float] = {}
     t0 = start = time.perf_counter()
     scenario = load_scenario(SCALE).variants[0].scenario
-    setting = prepare(scenario, cache_dir=default_cache_dir())
+    pipeline = Pipeline(scenario, cache_dir=default_cache_dir())
+    setting = pipeline.prepared
     stages["trace, cycles, knowledge"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    day = setting.source.day(0, rng_for(scenario.seed, DAY, 0))
-    tasks = task_pool(scenario, setting, rng_for(scenario.seed, TASKS, 0, 0))
+    day, tasks = pipeline.day(0), pipeline.tasks(0)
     stages["day and task pool"] = time.perf_counter() - t0
     spec = scenario.policies[0]
     t0 = time.perf_counter()
-    world = World(
-        day,
-        tasks,
-        setting.knowledge,
-        WorldOptions(g=scenario.g),
-        sensor=_sensor(scenario.sensor),
-        sensor_seed=seed_for(scenario.seed, SENSOR, 0, 0),
-    )
+    world = pipeline.world(0, day=day, tasks=tasks)
     stages["world (processes, phones)"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = simulate(world, make_policy(spec.name, **spec.params))

@@ -7,7 +7,8 @@ many repetitive patterns mining finds as minsup falls (the paper's Fig. 4: expon
 total > intra-closed > inter-closed). :func:`realism_report` computes these for any named
 traces, writes one PNG per statistic and a CSV of the summary numbers; the module's script
 compares the default synthetic campus (as generated, and keeping only stays as long as GeoLife's
-stay points) and GeoLife with virtual users added by :func:`~generators.mobility.extend_trace`
+stay points) and a virtual population driven by GeoLife's pattern model (the one way mcsim adds
+virtual users, :func:`mcsim.sim.scale_population`, as a scenario's ``mobility.users`` does)
 with the GeoLife sample::
 
     python -m generators.realism --out results/realism [--geolife PATH] [--preset wtd]
@@ -18,42 +19,75 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from generators.mobility import CampusConfig, extend_trace, generate_campus
+from generators.mobility import CampusConfig, generate_campus
 from mcsim.data.geo import StayPointOptions, haversine_m
 from mcsim.data.outputs import save_figure
 from mcsim.data.traces import Trace, load_trace
 from mcsim.mining.cycles import CycleOptions, CycleTable, cut_cycles
+from mcsim.mining.locations import Locations
+from mcsim.mining.patterns import mine_patterns
+from mcsim.sim import scale_population
 
 DEFAULT_GEOLIFE = Path(__file__).resolve().parents[2] / "shared" / "data" / "geolife"
 GEOLIFE_TIMEZONE = "Asia/Shanghai"  # GeoLife volunteers lived in Beijing
 MAX_RANK = 30  # ranks shown on the rank-frequency curve
 
 
+@dataclass(frozen=True, eq=False)
+class Observed:
+    """Mobility to compare: daily cycles, where their locations are, and the source's size.
+
+    Attributes:
+        cycles: the daily cycles (24 h from 04:00 local time for a trace, see :func:`observe`).
+        locations: coordinates of the location codes (NaN where unknown: no gyration then).
+        rows: rows of the source (trace rows, or visits of a virtual population).
+    """
+
+    cycles: CycleTable
+    locations: Locations
+    rows: int
+
+
+def observe(trace: Trace, timezone: str = "UTC") -> Observed:
+    """A trace cut into 24 h cycles starting 04:00 in ``timezone`` ("a day" means the same
+    thing for every trace compared)."""
+    cycles = cut_cycles(trace, CycleOptions(timezone=timezone))
+    return Observed(cycles, Locations.from_trace(trace), len(trace))
+
+
+def virtual_population(
+    real: Observed, n_users: int, *, minsup: float = 0.5, seed: int = 0
+) -> Observed:
+    """``n_users`` virtual users driven by the pattern model of ``real`` (mined at ``minsup``),
+    over as many calendar days: what a scenario's ``mobility.users`` simulates."""
+    cycles = real.cycles
+    patterns = mine_patterns(cycles, minsup, workers=1)
+    n_days = int(cycles.cycle.max() - cycles.cycle.min()) + 1
+    virtual = scale_population(cycles, patterns, n_users, n_days, np.random.default_rng(seed))
+    return Observed(virtual, real.locations, len(virtual.location))
+
+
 def realism_report(
-    traces: Mapping[str, Trace],
+    observed: Mapping[str, Observed],
     out_dir: str | Path,
     *,
     minsups: Sequence[float] = (0.6, 0.7, 0.8, 0.9),
-    timezone_by_name: Mapping[str, str] | None = None,
     workers: int | None = 1,
 ) -> pd.DataFrame:
-    """Compare traces on the statistics the allocators rely on; write PNGs and CSVs.
-
-    Every trace is cut into 24 h cycles starting 04:00 in its own time zone (UTC unless
-    ``timezone_by_name`` says otherwise), so "a day" means the same thing for all of them.
+    """Compare mobility on the statistics the allocators rely on; write PNGs and CSVs.
 
     Args:
-        traces: name -> trace (visits or AP log; coordinates needed for the radius of gyration).
+        observed: name -> cycles to compare (:func:`observe` a trace; coordinates are needed
+            for the radius of gyration).
         out_dir: folder for ``summary.csv``, ``patterns.csv`` and the PNGs (created).
         minsups: minimum supports of the patterns-vs-minsup panel (paper Fig. 4).
-        timezone_by_name: IANA zone of each trace's wall clock.
         workers: pattern-mining processes (``None``: every core; 1 suits the small traces a
             report compares).
 
@@ -64,23 +98,19 @@ def realism_report(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    zones = dict(timezone_by_name or {})
-    cycles = {
-        name: cut_cycles(trace, CycleOptions(timezone=zones.get(name, "UTC")))
-        for name, trace in traces.items()
-    }
+    cycles = {name: o.cycles for name, o in observed.items()}
     rows = {}
     per_day = {name: _distinct_per_day(c) for name, c in cycles.items()}
     ranks = {name: _rank_curve(c) for name, c in cycles.items()}
-    gyration = {name: _gyration_km(trace, cycles[name]) for name, trace in traces.items()}
-    for name, trace in traces.items():
+    gyration = {name: _gyration_km(o) for name, o in observed.items()}
+    for name, o in observed.items():
         c = cycles[name]
         n = c.n_cycles()[c.n_cycles() > 0]
         curve = ranks[name]
         rows[name] = {
             "users": int((c.n_cycles() > 0).sum()),
-            "locations": int(trace.frame["location"].nunique()),
-            "rows": len(trace),
+            "locations": len(np.unique(c.location)),
+            "rows": o.rows,
             "valid_cycles": len(c),
             "n_u_mean": float(n.mean()),
             "n_u_min": int(n.min()),
@@ -151,15 +181,17 @@ def _quantile(values: np.ndarray, q: float) -> float:
     return float(np.quantile(finite, q)) if len(finite) else float("nan")
 
 
-def _gyration_km(trace: Trace, cycles: CycleTable) -> np.ndarray:
+def _gyration_km(observed: Observed) -> np.ndarray:
     """Radius of gyration (km) of each user's visits (one point per visit, not per sighting);
-    empty for a trace without coordinates."""
-    if not trace.has_coordinates:
-        return np.array([])
-    coords = trace.location_coordinates()
-    lat = coords["latitude"].to_numpy(float)[cycles.location]
-    lon = coords["longitude"].to_numpy(float)[cycles.location]
+    empty without coordinates."""
+    cycles, locations = observed.cycles, observed.locations
+    lat = locations.latitude[cycles.location]
+    lon = locations.longitude[cycles.location]
     user_of = np.repeat(cycles.user, np.diff(cycles.offsets))
+    placed = np.isfinite(lat) & np.isfinite(lon)  # visits of places with coordinates
+    if not placed.any():
+        return np.array([])
+    lat, lon, user_of = lat[placed], lon[placed], user_of[placed]
     n_users = len(cycles.users)
     count = np.bincount(user_of, minlength=n_users).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -302,22 +334,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     frame = campus.trace.frame
     long_stays = frame[(frame["end"] - frame["time"]).dt.total_seconds() >= min_stay]
     stays_name = f"{name} (stays >= {min_stay / 60:g} min)"
-    traces = {
-        name: campus.trace,
-        stays_name: Trace(long_stays.reset_index(drop=True), campus.trace.source),
+    zone = str(campus.config.timezone)
+    observed = {
+        name: observe(campus.trace, zone),
+        stays_name: observe(Trace(long_stays.reset_index(drop=True), campus.trace.source), zone),
     }
-    zones = {name: campus.config.timezone, stays_name: campus.config.timezone}
     geolife = Path(args.geolife)
     if geolife.is_dir():
-        real = load_trace(geolife)
-        traces["geolife"] = real
-        traces["geolife+virtual"] = extend_trace(
-            real, len(real.users), seed=args.seed, options=CycleOptions(timezone=GEOLIFE_TIMEZONE)
-        )
-        zones["geolife"] = zones["geolife+virtual"] = GEOLIFE_TIMEZONE
+        real = observe(load_trace(geolife), GEOLIFE_TIMEZONE)
+        observed["geolife"] = real
+        n_users = 2 * len(real.cycles.users)
+        observed["geolife+virtual"] = virtual_population(real, n_users, seed=args.seed)
     else:
         print(f"GeoLife folder {geolife} not found: synthetic statistics only")
-    summary = realism_report(traces, args.out, timezone_by_name=zones)
+    summary = realism_report(observed, args.out)
     with pd.option_context("display.width", 200, "display.max_columns", 50):
         print(summary.T.to_string())
     print(f"wrote {args.out}")

@@ -1,4 +1,4 @@
-"""Synthetic campus/city mobility with daily routines, and virtual users cloned from real traces.
+"""Synthetic campus/city mobility with daily routines.
 
 Why it exists: the paper's experiments run on the UCSD WTD AP trace (68 users, 124 APs) and on an
 extension with virtual users (168 users, 284 APs); neither ships with mcsim, and scale tests need
@@ -14,8 +14,9 @@ extension with virtual users (168 users, 284 APs); neither ships with mcsim, and
   very active users (so N(u) is heavy-tailed), plus the short sightings by APs passed on the
   way between buildings, as in a WiFi AP log (``passby_radius_m``). :func:`to_ap_log` turns
   visits into the WTD form of one sighting per ~20 s.
-* :func:`extend_trace` adds virtual users to any trace by resampling real users' days, as the
-  paper did to go from 68 to 168 users.
+
+Virtual users added to a real trace come from one mechanism, the trace's pattern model
+(:func:`mcsim.sim.scale_population`, a scenario's ``mobility.users``), not from this package.
 
 Randomness is *counter-based*: every random number is a SplitMix64 hash of (seed, user, day,
 variate index), so user u's day d is the same whatever the population size, the chunking or the
@@ -35,8 +36,7 @@ The package re-exports the public API; each module has one job, in the order dat
 * :mod:`~generators.mobility.days`: days as visits, with the home stays around the activities;
 * :mod:`~generators.mobility.passby`: the APs passed on the way between buildings;
 * :mod:`~generators.mobility.campus`: :func:`generate_campus` and :class:`SyntheticCampus`;
-* :mod:`~generators.mobility.aplog`: :func:`to_ap_log`;
-* :mod:`~generators.mobility.virtual`: :func:`extend_trace`.
+* :mod:`~generators.mobility.aplog`: :func:`to_ap_log`.
 """
 
 from generators.mobility.aplog import to_ap_log
@@ -45,7 +45,6 @@ from generators.mobility.config import KINDS, WEEKDAYS, CampusConfig
 from generators.mobility.days import DAY_VARIATES
 from generators.mobility.layout import CampusLayout
 from generators.mobility.routines import Routines
-from generators.mobility.virtual import extend_trace
 
 __all__ = [
     "DAY_VARIATES",
@@ -55,7 +54,6 @@ __all__ = [
     "CampusLayout",
     "Routines",
     "SyntheticCampus",
-    "extend_trace",
     "generate_campus",
     "to_ap_log",
 ]
