@@ -87,6 +87,14 @@ class _UserModel:
     gaps: np.ndarray  # departure -> next arrival
 
 
+def _grouped(keys: np.ndarray, values: np.ndarray) -> dict[int, np.ndarray]:
+    """``values`` grouped by ``keys`` (each group in its original order); {} when empty."""
+    order = np.argsort(keys, kind="stable")
+    unique, first_at = np.unique(keys[order], return_index=True)
+    groups = np.split(values[order], first_at[1:]) if len(unique) else []
+    return dict(zip(unique.tolist(), groups, strict=True))
+
+
 class PatternDaySource:
     """Days where users follow their mined patterns (a stochastic model of the training days).
 
@@ -116,14 +124,9 @@ class PatternDaySource:
         same_cycle = np.ones(len(loc), dtype=bool)
         same_cycle[heads] = False  # element i continues the cycle of element i - 1
         follows = np.flatnonzero(same_cycle)
-        order = np.argsort(loc[follows - 1], kind="stable")
-        prev, nxt = loc[follows - 1][order], loc[follows][order]
-        keys, first_at = np.unique(prev, return_index=True)
-        transitions = dict(zip(keys.tolist(), np.split(nxt, first_at[1:]), strict=True))
+        transitions = _grouped(loc[follows - 1], loc[follows])
         dwell_all = departure - arrival
-        order = np.argsort(loc, kind="stable")
-        keys, first_at = np.unique(loc[order], return_index=True)
-        dwell = dict(zip(keys.tolist(), np.split(dwell_all[order], first_at[1:]), strict=True))
+        dwell = _grouped(loc, dwell_all)
         ids = patterns.of_user(u)
         return _UserModel(
             p_active=min(1.0, (stop - start) / n_days),
