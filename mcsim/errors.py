@@ -66,3 +66,7 @@ class ConstraintViolation(MCSimError, ValueError):
     Also a ValueError: it is a bad value returned by a policy, and callers that guarded
     ``allocate`` with ``except ValueError`` keep working.
     """
+
+
+class CacheWarning(UserWarning):
+    """A cached artefact could not be used or written; it was rebuilt (results unaffected)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -34,9 +35,10 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
+from mcsim.errors import CacheWarning
 from mcsim.mining.cycles import CycleTable
 from mcsim.mining.patterns.base import PatternBase, make_base
-from mcsim.mining.patterns.cache import cache_path, read_cache, write_cache
+from mcsim.mining.patterns.cache import CacheProblem, cache_path, read_cache, write_cache
 
 # Bump when the miner's output for the same input could change: it is part of the cache key.
 MINER_VERSION = "patterns-1"
@@ -320,11 +322,16 @@ def mine_patterns(
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    cache = None
-    if cache_dir is not None:
-        cache = cache_path(cache_dir, cycles, minsup, max_length, MINER_VERSION)
-        if cache.exists():
-            return read_cache(cache, cycles, minsup, max_length)
+    cache = _usable_cache(cache_dir, cycles, minsup, max_length)
+    if cache is not None and (cache.exists() or cache.is_symlink()):
+        try:
+            return read_cache(cache, cycles, minsup, max_length, _key(cache))
+        except CacheProblem as problem:
+            warnings.warn(
+                f"pattern cache {cache} is unusable ({problem}); mining again",
+                CacheWarning,
+                stacklevel=2,
+            )
     n_cycles = cycles.n_cycles()
     need = np.array([min_count(minsup, n) for n in n_cycles.tolist()], dtype=np.int64)
     mined = _mine_all(cycles, need, max_length, workers, progress)
@@ -340,5 +347,35 @@ def mine_patterns(
         max_length,
     )
     if cache is not None:
-        write_cache(cache, base)
+        try:
+            if cache.is_dir() or cache.is_symlink():
+                raise IsADirectoryError(f"{cache} is in the way")
+            write_cache(cache, base, _key(cache))
+        except OSError as exc:
+            warnings.warn(
+                f"pattern cache {cache} could not be written ({exc}); results are unaffected",
+                CacheWarning,
+                stacklevel=2,
+            )
     return base
+
+
+def _key(cache: Path) -> str:
+    return cache.stem.removeprefix("patterns-")
+
+
+def _usable_cache(
+    cache_dir: str | Path | None, cycles: CycleTable, minsup: float, max_length: int | None
+) -> Path | None:
+    """The cache file of this input, or None (with a warning) when the folder is unusable."""
+    if cache_dir is None:
+        return None
+    folder = Path(cache_dir)
+    if folder.exists() and not folder.is_dir():
+        warnings.warn(
+            f"cache folder {folder} is not a folder; mining without a cache",
+            CacheWarning,
+            stacklevel=3,
+        )
+        return None
+    return cache_path(folder, cycles, minsup, max_length, MINER_VERSION)
