@@ -190,7 +190,7 @@ def _add_mine(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_mine(args: argparse.Namespace) -> int:
     from mcsim.data.geo import GridSpec
-    from mcsim.data.outputs import atomic_output_dir
+    from mcsim.data.outputs import atomic_output_dir, check_output_target
     from mcsim.data.traces import load_trace
     from mcsim.mining.cycles import CycleOptions, cut_cycles
     from mcsim.mining.patterns import mine_patterns
@@ -209,6 +209,7 @@ def _run_mine(args: argparse.Namespace) -> int:
             raise ValueError(f"--max-length must be >= 1, got {args.max_length}")
     except ValueError as exc:
         raise MCSimError(str(exc)) from exc
+    check_output_target(args.out, overwrite=args.overwrite)
     started = time.perf_counter()
     trace = load_trace(args.trace, format=args.format, grid=grid, timezone=args.timezone)
     cycles = cut_cycles(trace, options)

@@ -35,8 +35,8 @@ from mcsim.app.jobs import JobResult, run_job
 from mcsim.app.pipeline import Pipeline, PreparedCache, default_cache_dir
 from mcsim.app.plots import allocation_summary, write_plots
 from mcsim.app.scenario import ScenarioFile, Variant, dump_scenario, load_scenario
-from mcsim.data.outputs import atomic_output_dir
-from mcsim.errors import MCSimError, ScenarioError
+from mcsim.data.outputs import atomic_output_dir, check_output_target
+from mcsim.errors import ScenarioError
 from mcsim.platform.metrics import ALLOCATION_METRIC_COLUMNS, METRIC_COLUMNS
 
 SUMMARY_COLUMNS = (
@@ -229,8 +229,7 @@ def run_scenario(
     file = load_scenario(path, merged)
     scenario = file.scenario
     out = resolve_out(path, file, out)
-    if out.exists() and not overwrite:
-        raise MCSimError(f"{out} already exists; choose another --out or pass --overwrite")
+    check_output_target(out, overwrite=overwrite)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     cache = PreparedCache()
     t0 = time.perf_counter()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,37 +20,108 @@ from typing import Any
 
 from mcsim.errors import MCSimError
 
+STALE_S = 60.0  # [s] an ownerless staging folder older than this belongs to no live run
+
+
+def check_output_target(out: str | Path, *, overwrite: bool = False) -> Path:
+    """Refuse, before any work, a results folder that cannot be written.
+
+    Raises:
+        MCSimError: ``out`` exists (without ``overwrite``) or is not a folder, or a parent of
+            it is a file.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MCSimError(f"{out} exists and is not a folder; choose another --out")
+    if out.exists() and not overwrite:
+        raise MCSimError(f"{out} already exists; choose another --out or pass --overwrite")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise MCSimError(f"cannot create {out}: {parent} is a file, not a folder")
+            break
+    return out
+
+
+def remove_dead_staging(out: Path) -> list[Path]:
+    """Remove the staging folders that killed runs left beside ``out``; returns them.
+
+    A staging folder records the process that owns it (``.owner``); one whose process is gone,
+    or an ownerless one older than :data:`STALE_S`, belongs to no live run.
+    """
+    removed = []
+    for folder in out.parent.glob(f".{out.name}.*-*"):
+        if not folder.is_dir() or folder.name.split(".")[-1].split("-")[0] not in ("tmp", "old"):
+            continue
+        if _alive(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(folder: Path) -> bool:
+    owner = folder / ".owner"
+    try:
+        pid = int(owner.read_text().strip())
+    except (OSError, ValueError):
+        try:
+            return folder.stat().st_mtime > time.time() - STALE_S
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 @contextmanager
 def atomic_output_dir(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``out`` when the block succeeds.
+
+    Staging folders of killed runs beside ``out`` are removed first. The publish step never
+    replaces a folder that another run published meanwhile unless ``overwrite`` is set.
 
     Args:
         out: the final folder.
         overwrite: replace an existing ``out`` (only once the new results are complete).
 
     Raises:
-        MCSimError: ``out`` exists and ``overwrite`` is false (checked before any work).
+        MCSimError: ``out`` exists and ``overwrite`` is false (checked before any work), or
+            ``out`` appeared while this run was writing (this run's results are discarded).
     """
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise MCSimError(f"{out} already exists; choose another --out or pass --overwrite")
-    if out.exists() and not out.is_dir():
-        raise MCSimError(f"{out} exists and is not a folder")
+    out = check_output_target(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_staging(out)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    (work / ".owner").write_text(f"{os.getpid()}\n")
     try:
         yield work
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            out.rename(old / out.name)
-            work.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            work.rename(out)
+        (work / ".owner").unlink()
+        _publish(work, out, overwrite)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _publish(work: Path, out: Path, overwrite: bool) -> None:
+    if overwrite and out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        (old / ".owner").write_text(f"{os.getpid()}\n")
+        out.rename(old / out.name)
+        work.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    try:
+        os.rename(work, out)  # fails when another run published a folder there meanwhile
+    except OSError:
+        raise MCSimError(
+            f"{out} appeared while this run was writing (another run?); it was left as it is "
+            "and this run's results were discarded; choose another --out or pass --overwrite"
+        ) from None
 
 
 @contextmanager

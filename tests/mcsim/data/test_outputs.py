@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from mcsim.data.outputs import atomic_file, atomic_output_dir
+from mcsim.data.outputs import (
+    atomic_file,
+    atomic_output_dir,
+    check_output_target,
+    remove_dead_staging,
+)
 from mcsim.errors import MCSimError
 
 
@@ -48,3 +56,53 @@ def test_file_is_replaced_only_on_success(tmp_path: Path) -> None:
     with atomic_file(path) as tmp:
         tmp.write_text("new")
     assert path.read_text() == "new" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_folder_published_meanwhile_is_kept_and_this_run_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    refused = pytest.raises(MCSimError, match="appeared while this run was writing")
+    with refused, atomic_output_dir(out) as work:
+        (work / "mine.csv").write_text("mine")
+        out.mkdir()  # another run publishes first
+        (out / "theirs.csv").write_text("theirs")
+    assert [p.name for p in out.iterdir()] == ["theirs.csv"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging left
+
+
+@pytest.mark.parametrize(
+    ("parent", "message"), [("file", "is a file"), ("file/deeper", "is a file")]
+)
+def test_an_out_inside_a_file_is_refused_before_any_work(
+    tmp_path: Path, parent: str, message: str
+) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(MCSimError, match=message):
+        check_output_target(tmp_path / parent / "run")
+    with pytest.raises(MCSimError, match="not a folder"):
+        check_output_target(tmp_path / "file", overwrite=True)
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_staging_folders_of_dead_runs_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    dead, live, fresh, old, other = (
+        tmp_path / f".run.tmp-{name}" for name in ("dead", "live", "fresh", "old", "x")
+    )
+    for folder in (dead, live, fresh, old):
+        folder.mkdir()
+        (folder / "metrics.csv").write_text("half")
+    (dead / ".owner").write_text(f"{_dead_pid()}\n")
+    (live / ".owner").write_text(f"{os.getpid()}\n")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    (tmp_path / ".runner.tmp-y").mkdir()  # another output's staging: not ours to judge
+    removed = remove_dead_staging(out)
+    assert sorted(p.name for p in removed) == [dead.name, old.name]
+    assert live.exists() and fresh.exists() and not other.exists()
+    with atomic_output_dir(out) as work:
+        assert (work / ".owner").read_text().strip() == str(os.getpid())
+    assert not (out / ".owner").exists()
