@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import platform
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -38,6 +36,7 @@ from mcsim.app.scenario import ScenarioFile, Variant, dump_scenario, load_scenar
 from mcsim.data.outputs import atomic_output_dir, check_output_target
 from mcsim.errors import ScenarioError
 from mcsim.platform.metrics import ALLOCATION_METRIC_COLUMNS, METRIC_COLUMNS
+from mcsim.processes import process_pool
 
 SUMMARY_COLUMNS = (
     "completion_ratio", "completion_ratio_active", "completion_ratio_overall", "coverage",
@@ -88,12 +87,8 @@ def _run_jobs(
             on_done()
         return results
     # "spawn": workers must not inherit torch/OpenMP thread state from this process.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(scenario.workers, len(jobs)),
-        mp_context=context,
-        initializer=_start_worker,
-    ) as pool:
+    workers = min(scenario.workers, len(jobs))
+    with process_pool(workers, spawn=True, initializer=_start_worker) as pool:
         futures = [pool.submit(_run_in_worker, v, r, cache_dir) for v, r in jobs]
         results = []
         for future in futures:

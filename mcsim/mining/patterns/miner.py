@@ -27,7 +27,6 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -39,6 +38,7 @@ from mcsim.errors import CacheWarning
 from mcsim.mining.cycles import CycleTable
 from mcsim.mining.patterns.base import PatternBase, make_base
 from mcsim.mining.patterns.cache import CacheProblem, cache_path, read_cache, write_cache
+from mcsim.processes import process_pool
 
 # Bump when the miner's output for the same input could change: it is part of the cache key.
 MINER_VERSION = "patterns-1"
@@ -284,7 +284,7 @@ def _mine_all(
             parts.append(_mine_chunk(*task))
             bar.update(u1 - u0)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        with process_pool(min(workers, len(tasks))) as pool:
             futures = [pool.submit(_mine_chunk, *task) for task in tasks]
             for (u0, u1, _, _), future in zip(chunks, futures, strict=True):
                 parts.append(future.result())
