@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcsim.data.geo import (
     EARTH_RADIUS_M,
@@ -203,3 +205,51 @@ def test_radius_of_gyration_by_hand() -> None:
     )
     assert radius_of_gyration_m(np.array([5.0]), np.array([5.0])) == 0.0
     assert math.isnan(radius_of_gyration_m(np.array([]), np.array([])))
+
+
+def _classic_stays(t: np.ndarray, lat: np.ndarray, lon: np.ndarray, options) -> list:
+    """The O(n^2) reading of Li et al. 2008: the oracle of the windowed search."""
+    stays, i, n = [], 0, len(t)
+    while i < n - 1:
+        j = i + 1
+        while j < n and haversine_m(lat[i], lon[i], lat[j], lon[j]) <= options.max_distance_m:
+            j += 1
+        if t[j - 1] - t[i] >= options.min_duration_s:
+            stays.append((i, j))
+            i = j
+        else:
+            i += 1
+    return stays
+
+
+@given(
+    steps=st.lists(st.tuples(st.integers(1, 600), st.floats(-0.004, 0.004)), max_size=80),
+    radius=st.sampled_from([50.0, 200.0]),
+    minutes=st.sampled_from([5.0, 20.0]),
+)
+@settings(max_examples=150, deadline=None)
+def test_windowed_stays_equal_the_classic_algorithm(steps, radius, minutes) -> None:
+    from mcsim.data.geo import _stays_of_user
+
+    t = np.cumsum([0, *(s for s, _ in steps)]).astype(float)
+    lat = 40.0 + np.cumsum([0.0, *(d for _, d in steps)])
+    lon = np.full(len(t), 116.0)
+    options = StayPointOptions(radius, minutes * 60)
+    assert _stays_of_user(t, lat, lon, options) == _classic_stays(t, lat, lon, options)
+
+
+def test_dense_fixes_cost_no_distance_work_when_no_window_closes(monkeypatch) -> None:
+    from mcsim.data import geo
+
+    calls = []
+    real = geo.haversine_m
+    monkeypatch.setattr(geo, "haversine_m", lambda *a: calls.append(1) or real(*a))
+    n = 100_000  # one user, all within 10 minutes (the adversarial case: O(n^2) before)
+    t = np.linspace(0.0, 600.0, n)
+    lat, lon = np.full(n, 40.0), np.full(n, 116.0)
+    assert geo._stays_of_user(t, lat, lon, StayPointOptions(200.0, 1200.0)) == []
+    assert calls == []
+    # The same fixes over 40 minutes: one stay, found with a few vector operations.
+    t = np.linspace(0.0, 2400.0, n)
+    assert geo._stays_of_user(t, lat, lon, StayPointOptions(200.0, 1200.0)) == [(0, n)]
+    assert len(calls) < 40
