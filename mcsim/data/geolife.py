@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mcsim.data.files import check_regular_file
 from mcsim.errors import TraceError
 
+MAX_PLT_BYTES = 256 * 2**20  # [bytes] largest .plt file read (real ones are < 1 MB)
 HEADER_LINES = 6
 PLT_FIELDS = 7
 
@@ -35,6 +37,9 @@ def _user_folders(root: Path) -> list[tuple[str, Path]]:
 
 def read_plt(path: Path, user: str) -> pd.DataFrame:
     """One .plt file as fixes (user, time, latitude, longitude), validated line by line."""
+    check_regular_file(
+        path, max_bytes=MAX_PLT_BYTES, expected="a GeoLife .plt file", error=TraceError
+    )
     try:
         text = path.read_bytes()
     except OSError as exc:

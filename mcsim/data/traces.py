@@ -27,10 +27,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from mcsim.data.files import check_regular_file
 from mcsim.data.geo import GridSpec, StayPointOptions, detect_stay_points
 from mcsim.errors import TraceError
 
 TraceFormat = Literal["ap", "gps", "geolife"]
+MAX_TRACE_BYTES = 4 * 2**30  # [bytes] largest trace file read (4 GiB)
 FORMATS: tuple[TraceFormat, ...] = ("ap", "gps", "geolife")
 
 REQUIRED_COLUMNS = ("user", "location", "time")
@@ -167,7 +169,10 @@ def _line_offset(path: Path) -> int:
 
 def _read_table(path: Path) -> pd.DataFrame:
     """Read CSV or Parquet as strings/objects, turning parser failures into TraceErrors."""
-    if path.stat().st_size == 0:
+    size = check_regular_file(
+        path, max_bytes=MAX_TRACE_BYTES, expected="a CSV or Parquet trace", error=TraceError
+    )
+    if size == 0:
         raise TraceError("file is empty; expected a header line and rows", path=path)
     if path.suffix.lower() == ".parquet":
         try:

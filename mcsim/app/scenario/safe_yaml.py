@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from mcsim.data.files import check_regular_file
 from mcsim.errors import ScenarioError
 
 MAX_BYTES = 1_000_000  # [bytes] largest scenario file accepted
@@ -105,11 +106,7 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
             alias bombs, or a top level that is not a mapping.
     """
     source = str(path)
-    if not path.is_file():
-        raise ScenarioError("no such file; expected a YAML scenario", path=source)
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise ScenarioError(f"file is {size:,} bytes; expected at most {MAX_BYTES:,}", path=source)
+    check_regular_file(path, max_bytes=MAX_BYTES, expected="a YAML scenario", error=ScenarioError)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
