@@ -21,6 +21,7 @@ import abc
 import dataclasses
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -180,9 +181,9 @@ def held_ranks(tasks: TaskBatch, state: PlatformState, order: np.ndarray) -> dic
 def build_assignment(
     tasks: TaskBatch,
     order: np.ndarray,
-    user: list[int],
-    rank: list[int],
-    coverage: list[float],
+    user: Sequence[int] | np.ndarray,
+    rank: Sequence[int] | np.ndarray,
+    coverage: Sequence[float] | np.ndarray,
     remaining: np.ndarray,
     iterations: int,
 ) -> Assignment:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
@@ -55,9 +55,22 @@ from policies.base import (
 if TYPE_CHECKING:
     from mcsim.mining.patterns import PatternBase
 
-#: A strategy's ranking key from (matlg, matdg); works element-wise on arrays and on scalars.
-#: Larger is better, compared as a tuple.
-Utility = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+_Score = TypeVar("_Score", np.ndarray, float)
+
+
+class Utility(Protocol):
+    """A strategy's ranking key from (matlg, matdg), larger is better, compared as a tuple.
+
+    It works element-wise on arrays (the first scores of all candidates) and on floats (one
+    re-scored candidate), and returns the same kind it is given.
+    """
+
+    def __call__(self, matlg: _Score, matdg: _Score, /) -> tuple[_Score, _Score]: ...
+
+
+#: A queue entry: (-key[0], -key[1], holder, candidate, matlg the key was computed with); the
+#: smallest entry is the best pattern.
+_Entry = tuple[float, float, int, int, int]
 
 
 def greedy_match(
@@ -77,7 +90,7 @@ def greedy_match(
     Args:
         tasks: the batch.
         state: the platform's knowledge.
-        utility: the strategy's key (see :data:`Utility`).
+        utility: the strategy's key (see :class:`Utility`).
         eligible: optional per-pattern filter (bool over the whole pattern base).
 
     Returns:
@@ -88,61 +101,117 @@ def greedy_match(
         return build_assignment(tasks, order, [], [], [], tasks.copies, 0)
     rank_location = tasks.location[order].astype(np.int64)
     capacity = state.capacity.astype(np.int64)
-    held = held_ranks(tasks, state, order)
-    # Python lists, not arrays: the greedy loop reads and writes them one scalar at a time.
-    copies_left = tasks.copies[order].tolist()  # copies still needed, by rank
-    room_left = capacity.tolist()  # tasks each user may still take
-
-    # T* by location: ranks of the tasks still needing copies, in rank order.
-    active: dict[int, list[int]] = {}
-    task_location = rank_location.tolist()
-    for rank, location in enumerate(task_location):
-        active.setdefault(location, []).append(rank)
-
+    book = _Book.open(tasks, state, order, rank_location, capacity)
     found = _candidates(state.patterns, rank_location, capacity, eligible)
-    first, second = utility(found.bound.astype(np.float64), found.support)
-    neg_first = -np.asarray(first, dtype=np.float64)
-    neg_second = -np.asarray(second, dtype=np.float64)
-    # Entries: (-key, holder, candidate, matlg the key was computed with); the smallest entry
-    # is the best pattern. Candidates are in pattern-id order, so the candidate index breaks
-    # ties exactly as the pattern id does. The first scores are sorted once with numpy (a
-    # stream popped front to back, much cheaper than heap pops: most candidates are popped
-    # once and found dead); only re-scored entries go to the heap. The best entry is the
-    # smaller of the stream's head and the heap's top (a candidate is in one of them only).
-    by_key = np.lexsort((np.arange(len(neg_first)), found.holder, neg_second, neg_first))
-    stream = list(
-        zip(
-            neg_first[by_key].tolist(),
-            neg_second[by_key].tolist(),
-            found.holder[by_key].tolist(),
-            by_key.tolist(),
-            found.bound[by_key].tolist(),
-            strict=True,
-        )
+    picks = _pick_patterns(found, utility, book)
+    return build_assignment(
+        tasks,
+        order,
+        picks.users,
+        picks.ranks,
+        picks.coverage,
+        np.asarray(book.copies_left),
+        picks.iterations,
     )
-    heap: list[tuple[float, float, int, int, int]] = []
+
+
+@dataclass(eq=False)
+class _Book:
+    """What the greedy loop reads and updates, as Python lists and dicts (one scalar at a time).
+
+    Tasks are numbered by publish rank (see :func:`~policies.base.publish_order`).
+
+    Attributes:
+        copies_left: copies each task still needs.
+        room_left: tasks each user may still take (capacity g - load, minus what it got here).
+        held: user -> ranks it holds (before the batch or given earlier in this allocation).
+        task_location: location of each task.
+        active: T* by location: ranks of the tasks still needing copies, in rank order.
+    """
+
+    copies_left: list[int]
+    room_left: list[int]
+    held: dict[int, set[int]]
+    task_location: list[int]
+    active: dict[int, list[int]]
+
+    @classmethod
+    def open(
+        cls,
+        tasks: TaskBatch,
+        state: PlatformState,
+        order: np.ndarray,
+        rank_location: np.ndarray,
+        capacity: np.ndarray,
+    ) -> _Book:
+        """The book before any pattern is chosen: every task of the batch is in T*."""
+        task_location = rank_location.tolist()
+        active: dict[int, list[int]] = {}
+        for rank, location in enumerate(task_location):
+            active.setdefault(location, []).append(rank)
+        return cls(
+            copies_left=tasks.copies[order].tolist(),
+            room_left=capacity.tolist(),
+            held=held_ranks(tasks, state, order),
+            task_location=task_location,
+            active=active,
+        )
+
+    def shared_tasks(self, found: _Candidates) -> Callable[[int, int], list[int]]:
+        """``shared(candidate, holder)``: ranks of the candidate's shared tasks now, capped at
+        its holder's room, earliest published (then lowest id) first.
+
+        A closure over local names rather than a method: it runs once per popped candidate,
+        which is the hot path of the whole allocation.
+        """
+        room_left, held, active = self.room_left, self.held, self.active
+        location_ptr = found.location_ptr.tolist()
+        locations = found.location.tolist()
+
+        def shared(candidate: int, user: int) -> list[int]:
+            room = room_left[user]
+            if room <= 0:
+                return []
+            mine = held.get(user)
+            start, stop = location_ptr[candidate], location_ptr[candidate + 1]
+            if stop - start == 1:  # most candidates: one list, already in rank order
+                here = active[locations[start]]
+                return [rank for rank in here if rank not in mine][:room] if mine else here[:room]
+            ranks: list[int] = []
+            for location in locations[start:stop]:
+                ranks.extend(rank for rank in active[location] if not mine or rank not in mine)
+            ranks.sort()  # earliest published first, then lowest id
+            return ranks[:room]
+
+        return shared
+
+
+@dataclass(eq=False)
+class _Picks:
+    """The assigned (user, task rank, coverage) pairs in order, and the pattern choices."""
+
+    users: list[int]
+    ranks: list[int]
+    coverage: list[float]
+    iterations: int
+
+
+def _pick_patterns(found: _Candidates, utility: Utility, book: _Book) -> _Picks:
+    """The greedy loop: pop the best candidate, re-score it if its matlg fell, else let it win.
+
+    The first scores come as a sorted stream (see :func:`_first_scores`), popped front to back,
+    much cheaper than heap pops: most candidates are popped once and found dead. Only re-scored
+    entries go to the heap. The best entry is the smaller of the stream's head and the heap's
+    top (a candidate is in one of them only). ``book`` is updated in place.
+    """
+    stream = _first_scores(found, utility)
+    heap: list[_Entry] = []
     head = 0
-    open_tasks = len(copies_left)
     support = found.support.tolist()
-    location_ptr = found.location_ptr.tolist()
-    locations = found.location.tolist()
-
-    def shared(candidate: int, user: int) -> list[int]:
-        """Ranks of the candidate's shared tasks now, capped at its holder's capacity."""
-        room = room_left[user]
-        if room <= 0:
-            return []
-        mine = held.get(user)
-        start, stop = location_ptr[candidate], location_ptr[candidate + 1]
-        if stop - start == 1:  # most candidates: one list, already in rank order
-            here = active[locations[start]]
-            return [rank for rank in here if rank not in mine][:room] if mine else here[:room]
-        ranks: list[int] = []
-        for location in locations[start:stop]:
-            ranks.extend(rank for rank in active[location] if not mine or rank not in mine)
-        ranks.sort()  # earliest published first, then lowest id
-        return ranks[:room]
-
+    shared = book.shared_tasks(found)
+    held, room_left, copies_left = book.held, book.room_left, book.copies_left
+    active, task_location = book.active, book.task_location
+    open_tasks = len(copies_left)  # tasks still needing copies
     users: list[int] = []
     ranks: list[int] = []
     coverage: list[float] = []
@@ -163,8 +232,9 @@ def greedy_match(
             key = utility(float(len(chosen)), support[candidate])
             heapq.heappush(heap, (-key[0], -key[1], user, candidate, len(chosen)))
             continue
-        # The winner: its shared tasks go to its holder. It matches nothing afterwards (all
-        # its shared tasks are now held, or its holder is full), so it is not pushed back.
+        # The winner: each shared task gets one copy from its holder (inline, not a helper:
+        # a call per winner measurably slowed small batches). It matches nothing afterwards
+        # (all its shared tasks are now held, or its holder is full): not pushed back.
         iterations += 1
         claim = support[candidate]
         mine = held.setdefault(user, set())
@@ -175,12 +245,31 @@ def greedy_match(
             coverage.append(claim)
             mine.add(rank)
             copies_left[rank] -= 1
-            if copies_left[rank] == 0:
+            if copies_left[rank] == 0:  # the task leaves T*
                 active[task_location[rank]].remove(rank)
                 open_tasks -= 1
+    return _Picks(users, ranks, coverage, iterations)
 
-    return build_assignment(
-        tasks, order, users, ranks, coverage, np.asarray(copies_left), iterations
+
+def _first_scores(found: _Candidates, utility: Utility) -> list[_Entry]:
+    """Every candidate's entry with its first score (matlg = its bound), best first.
+
+    Sorted once with numpy instead of heapified. Candidates are in pattern-id order, so the
+    candidate index breaks ties exactly as the pattern id does.
+    """
+    first, second = utility(found.bound.astype(np.float64), found.support)
+    neg_first = -np.asarray(first, dtype=np.float64)
+    neg_second = -np.asarray(second, dtype=np.float64)
+    by_key = np.lexsort((np.arange(len(neg_first)), found.holder, neg_second, neg_first))
+    return list(
+        zip(
+            neg_first[by_key].tolist(),
+            neg_second[by_key].tolist(),
+            found.holder[by_key].tolist(),
+            by_key.tolist(),
+            found.bound[by_key].tolist(),
+            strict=True,
+        )
     )
 
 
@@ -283,15 +372,15 @@ class PatternPolicy(AllocationPolicy):
         return greedy_match(tasks, state, type(self).utility, self._eligible(state))
 
 
-def _length_first(matlg: np.ndarray, matdg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _length_first(matlg: _Score, matdg: _Score, /) -> tuple[_Score, _Score]:
     return matlg, matdg
 
 
-def _degree_first(matlg: np.ndarray, matdg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _degree_first(matlg: _Score, matdg: _Score, /) -> tuple[_Score, _Score]:
     return matdg, matlg
 
 
-def _product(matlg: np.ndarray, matdg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _product(matlg: _Score, matdg: _Score, /) -> tuple[_Score, _Score]:
     return matlg * matdg, matlg
 
 

@@ -69,7 +69,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(venv: Path, tmp_path: Path, *argv: str) -> str:
     result = subprocess.run(
         [str(venv / "bin" / argv[0]), *argv[1:]],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "MCSIM_CACHE_DIR": str(tmp_path / "cache")},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

@@ -9,8 +9,8 @@ of lecture rooms, the most courses a student takes, and the time units used thro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar, get_origin, get_type_hints
 
 import pandas as pd
 
@@ -26,6 +26,9 @@ _MWF, _TR = 0b0010101, 0b0001010
 TIMETABLE_SLOTS = tuple(
     [(_MWF, 8.0 + h, 50) for h in range(9)] + [(_TR, 8.0 + 1.5 * i, 80) for i in range(7)]
 )
+
+
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", tuple: "a list"}
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,29 @@ class CampusConfig:
         if problems:
             raise ValueError("invalid CampusConfig: " + "; ".join(problems))
         pd.Timestamp(self.start_date).tz_localize(self.timezone)  # raises on a bad date/zone
+
+    @classmethod
+    def field_problem(cls, name: str, value: Any) -> str | None:
+        """What is wrong with overriding field ``name`` by ``value`` (None: nothing).
+
+        Checks the name and the value's type against the field's annotation, so that a bad
+        override is named before the generator compares a string with a number.
+        """
+        hints = get_type_hints(cls)
+        if name not in {f.name for f in fields(cls)}:
+            known = ", ".join(sorted(f.name for f in fields(cls) if f.name != "n_days"))
+            return f"unknown campus parameter {name!r}; expected one of {known}"
+        expected = hints[name]
+        origin = get_origin(expected) or expected
+        if isinstance(value, bool) and origin is not bool:
+            return f"expected {_TYPE_WORDS.get(origin, origin)}, got {value!r}"
+        if origin is float and isinstance(value, int | float):
+            return None
+        if origin is tuple and isinstance(value, list | tuple):
+            return None
+        if not isinstance(value, origin):
+            return f"expected {_TYPE_WORDS.get(origin, origin)}, got {value!r}"
+        return None
 
     @classmethod
     def paper(cls) -> CampusConfig:

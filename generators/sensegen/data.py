@@ -19,13 +19,13 @@ import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy.signal import butter, filtfilt
 
+from generators.sensegen.config import StoredConfig
 from mcsim.errors import InputError
 from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
@@ -197,8 +197,8 @@ def split_by_user(
 
 
 @dataclass(frozen=True)
-class Normalizer:
-    """Per-axis standardisation; the statistics travel in the checkpoint.
+class Normalizer(StoredConfig):
+    """Per-axis standardisation; the statistics travel in the checkpoint (as a plain dict).
 
     Attributes:
         mean: per-axis mean [g].
@@ -221,15 +221,6 @@ class Normalizer:
     def denormalize(self, z: np.ndarray) -> np.ndarray:
         """Normalised -> physical [g], float32."""
         return (z * np.asarray(self.std) + np.asarray(self.mean)).astype(np.float32)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for a ``weights_only`` checkpoint."""
-        return {"mean": list(self.mean), "std": list(self.std)}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Normalizer:
-        """Inverse of :meth:`to_dict`."""
-        return cls(tuple(float(v) for v in raw["mean"]), tuple(float(v) for v in raw["std"]))
 
 
 class Series:

@@ -42,9 +42,11 @@ from generators.sensegen.data import (
 from generators.sensegen.model import (
     DiscriminatorConfig,
     SenseGenDiscriminator,
+    config_from_checkpoint,
     load_checkpoint,
 )
 from generators.sensegen.sample import Sampler
+from generators.sensegen.train import TrainConfig
 from mcsim.data.outputs import atomic_file, save_figure
 from mcsim.errors import InputError
 from mcsim.sim.sensing import SAMPLE_RATE_HZ
@@ -221,7 +223,13 @@ def evaluate(
     path = SHIPPED_CHECKPOINT if checkpoint is None else Path(checkpoint)
     sampler = Sampler.from_checkpoint(path)
     ckpt = load_checkpoint(path)
-    val_users = tuple(ckpt.get("train_config", {}).get("val_users", (21, 22, 23, 24)))
+    # The users the model was validated on (TrainConfig's default if the checkpoint has none).
+    trained = (
+        config_from_checkpoint(TrainConfig, ckpt, "train_config", path)
+        if "train_config" in ckpt
+        else TrainConfig()
+    )
+    val_users = trained.val_users
     norm: Normalizer = sampler.normalizer
     train_recs, val_recs = split_by_user(load_hapt(data_dir), val_users)
     val_series, train_series = Series(val_recs, norm), Series(train_recs, norm)

@@ -2,7 +2,8 @@
 
 This file holds only the networks and their configuration (nanoGPT layout): data preparation
 lives in ``data.py``, the training schedule in ``train.py`` and batched streaming in
-``sample.py``. Both networks work on *normalised* data; converting to and from physical units
+``sample.py``; how the configs are written to and read from a checkpoint is ``config.py``.
+Both networks work on *normalised* data; converting to and from physical units
 (g) is the job of ``data.Normalizer`` so the networks stay unit-free.
 
 Generator (paper, Sec. 3): input x_t (and, beyond the paper, a one-hot activity condition),
@@ -14,39 +15,27 @@ K mixture logits, K × d means and K × d scales.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
+from generators.sensegen.config import ConfigError, StoredConfig
 from mcsim.errors import CheckpointError
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 """(h, c), each of shape (num_layers, batch, hidden_size), as ``torch.nn.LSTM`` uses them."""
 
-
-class _StoredConfig:
-    """A config that travels inside a ``weights_only`` checkpoint as a plain dict."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for a ``weights_only`` checkpoint."""
-        return asdict(self)  # type: ignore[call-overload]
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Self:
-        """Inverse of :meth:`to_dict`; unknown or missing keys raise ``KeyError``/``TypeError``."""
-        unknown = set(raw) - {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        if unknown:
-            raise KeyError(f"unknown {cls.__name__} keys {sorted(unknown)}")
-        return cls(**raw)
+_Config = TypeVar("_Config", bound=StoredConfig)
 
 
 @dataclass(frozen=True)
-class GeneratorConfig(_StoredConfig):
+class GeneratorConfig(StoredConfig):
     """Shape of the SenseGen generator; stored in every checkpoint so the model can be rebuilt.
 
     Attributes:
@@ -75,7 +64,7 @@ class GeneratorConfig(_StoredConfig):
 
 
 @dataclass(frozen=True)
-class DiscriminatorConfig(_StoredConfig):
+class DiscriminatorConfig(StoredConfig):
     """Shape of the paper's discriminator (Sec. 3.2).
 
     Attributes:
@@ -349,14 +338,31 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+def config_from_checkpoint(
+    cls: type[_Config], ckpt: Mapping[str, Any], key: str, path: str | Path
+) -> _Config:
+    """Read the stored settings ``ckpt[key]`` strictly (see :class:`~.config.StoredConfig`).
+
+    Raises:
+        CheckpointError: the entry is missing or does not fit ``cls``; names the file and key.
+    """
+    if key not in ckpt:
+        raise CheckpointError(f"missing key {key!r} ({cls.__name__})", path=path)
+    try:
+        return cls.from_dict(ckpt[key])
+    except ConfigError as exc:
+        raise CheckpointError(f"entry {key!r}: {exc}", path=path) from exc
+
+
 def generator_from_checkpoint(ckpt: dict[str, Any], path: str | Path) -> SenseGenGenerator:
     """Rebuild the generator from a checkpoint's config and load its weights.
 
     Raises:
-        CheckpointError: a config that does not build or weights of another shape.
+        CheckpointError: a config with unknown or missing keys, one that does not build, or
+            weights of another shape.
     """
+    config = config_from_checkpoint(GeneratorConfig, ckpt, "config", path)
     try:
-        config = GeneratorConfig.from_dict(dict(ckpt["config"]))
         model = SenseGenGenerator(config)
         model.load_state_dict(ckpt["generator"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

@@ -22,6 +22,7 @@ from generators.sensegen.data import Normalizer
 from generators.sensegen.model import (
     LSTMState,
     SenseGenGenerator,
+    config_from_checkpoint,
     generator_from_checkpoint,
     load_checkpoint,
 )
@@ -79,9 +80,8 @@ class Sampler:
         path = SHIPPED_CHECKPOINT if path is None else Path(path)
         ckpt = load_checkpoint(path)
         model = generator_from_checkpoint(ckpt, path)
-        return cls(
-            model, Normalizer.from_dict(ckpt["normalization"]), ckpt["activities"], device, burn_in
-        )
+        normalizer = config_from_checkpoint(Normalizer, ckpt, "normalization", path)
+        return cls(model, normalizer, ckpt["activities"], device, burn_in)
 
     @property
     def n_phones(self) -> int:
@@ -147,8 +147,7 @@ class Sampler:
         Raises:
             InputError: not reset, bad indices, shapes or activity ids.
         """
-        if self._state is None or self._last is None or self._rng is None or self._cond is None:
-            raise InputError("call reset(n_phones, seed) before sample()")
+        streams, last, rng, current = self._streams()
         idx = self._indices(phones)
         if not isinstance(steps, int | np.integer) or steps < 0:
             raise InputError(f"steps must be a non-negative integer, got {steps!r}")
@@ -157,30 +156,40 @@ class Sampler:
             return np.zeros((len(idx), int(steps), self.model.config.n_axes), np.float32)
         with torch.inference_mode():
             t_idx = torch.as_tensor(idx, device=self.device)
-            fresh = self._cond[t_idx] != cond
+            fresh = current[t_idx] != cond
             if bool(fresh.any()):
                 self._start(t_idx[fresh], cond[fresh])
-            state = (self._state[0][:, t_idx], self._state[1][:, t_idx])
-            out, last, state = self.model.generate(
-                self._last[t_idx], int(steps), self._rng, cond, state
-            )
-            self._state[0][:, t_idx] = state[0]
-            self._state[1][:, t_idx] = state[1]
-            self._last[t_idx] = last
+            state = (streams[0][:, t_idx], streams[1][:, t_idx])
+            out, end, state = self.model.generate(last[t_idx], int(steps), rng, cond, state)
+            streams[0][:, t_idx] = state[0]
+            streams[1][:, t_idx] = state[1]
+            last[t_idx] = end
             values = out.float().cpu().numpy()
         return self.normalizer.denormalize(values)
 
     def _start(self, t_idx: torch.Tensor, cond: torch.Tensor) -> None:
         """Start the streams of phones ``t_idx`` afresh under ``cond``: the model's learned start
         state and a zero input, then ``burn_in`` discarded steps."""
+        streams, last, rng, current = self._streams()
         state = self.model.start_state(cond, len(t_idx))
-        last = torch.zeros((len(t_idx), self.model.config.n_axes), device=self.device)
+        start = torch.zeros((len(t_idx), self.model.config.n_axes), device=self.device)
         if self.burn_in:
-            _, last, state = self.model.generate(last, self.burn_in, self._rng, cond, state)
-        self._state[0][:, t_idx] = state[0]
-        self._state[1][:, t_idx] = state[1]
-        self._last[t_idx] = last
-        self._cond[t_idx] = cond
+            _, start, state = self.model.generate(start, self.burn_in, rng, cond, state)
+        streams[0][:, t_idx] = state[0]
+        streams[1][:, t_idx] = state[1]
+        last[t_idx] = start
+        current[t_idx] = cond
+
+    def _streams(self) -> tuple[LSTMState, torch.Tensor, torch.Generator, torch.Tensor]:
+        """The per-phone LSTM states, last values, generator and condition ids set by
+        :meth:`reset`, for in-place updates.
+
+        Raises:
+            InputError: :meth:`reset` was not called.
+        """
+        if self._state is None or self._last is None or self._rng is None or self._cond is None:
+            raise InputError("call reset(n_phones, seed) before sample()")
+        return self._state, self._last, self._rng, self._cond
 
     def _indices(self, phones: np.ndarray | None) -> np.ndarray:
         if phones is None:

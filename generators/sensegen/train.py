@@ -24,7 +24,7 @@ import csv
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from generators.sensegen.config import StoredConfig
 from generators.sensegen.data import (
     Normalizer,
     Series,
@@ -49,6 +50,7 @@ from generators.sensegen.model import (
     MixtureParams,
     SenseGenDiscriminator,
     SenseGenGenerator,
+    config_from_checkpoint,
     load_checkpoint,
 )
 from mcsim.data.outputs import atomic_file, save_figure
@@ -60,7 +62,7 @@ HISTORY_NAME = "history.csv"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(StoredConfig):
     """Schedule and optimisation settings; stored in the checkpoint with the model config.
 
     Attributes:
@@ -116,20 +118,6 @@ class TrainConfig:
     eval_every: int = 10  # [rounds]
     eval_windows: int = 32
     checkpoint_every: int = 5  # [rounds]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (tuples as lists) for a ``weights_only`` checkpoint."""
-        raw = asdict(self)
-        raw["val_users"] = list(self.val_users)
-        return raw
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`."""
-        names = {f.name for f in fields(cls)}
-        kept = {k: v for k, v in raw.items() if k in names}
-        kept["val_users"] = tuple(kept.get("val_users", ()))
-        return cls(**kept)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -222,7 +210,7 @@ class Trainer:
                 f"{self.gen.config.to_dict()}; use the same shape options",
                 path=path,
             )
-        stored = Normalizer.from_dict(ckpt["normalization"])
+        stored = config_from_checkpoint(Normalizer, ckpt, "normalization", path)
         if not np.allclose(stored.mean, self.normalizer.mean) or not np.allclose(
             stored.std, self.normalizer.std
         ):
@@ -448,7 +436,7 @@ class Trainer:
             raise CheckpointError(
                 f"not a resumable training checkpoint: missing {missing}", path=path
             )
-        stored = TrainConfig.from_dict(ckpt["train_config"])
+        stored = config_from_checkpoint(TrainConfig, ckpt, "train_config", path)
         if stored != self.config or ckpt["config"] != self.gen.config.to_dict():
             raise CheckpointError(
                 "training or model settings differ from the checkpoint's; "

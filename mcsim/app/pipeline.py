@@ -38,7 +38,13 @@ from mcsim.app.scenario import Scenario
 from mcsim.data.geo import GridSpec, StayPointOptions
 from mcsim.data.traces import Trace, load_trace
 from mcsim.errors import ScenarioError
-from mcsim.mining.cycles import CycleOptions, CycleTable, cut_cycles, split_cycles
+from mcsim.mining.cycles import (
+    CycleOptions,
+    CycleTable,
+    cut_cycles,
+    split_boundary,
+    split_cycles,
+)
 from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import PatternBase, mine_patterns
 from mcsim.platform.metrics import HeldOutDays
@@ -159,12 +165,10 @@ def _split(cycles: CycleTable, scenario: Scenario) -> tuple[CycleTable, CycleTab
         return cycles, cycles, np.zeros(0, np.int64)
     first, last = int(cycles.cycle.min()), int(cycles.cycle.max())
     if split.test_from is None:
-        train, test = split_cycles(
+        boundary = split_boundary(
             cycles, train_cycles=split.train_cycles, train_fraction=split.train_fraction
         )
-        boundary = int(train.cycle.max()) + 1 if len(train) else first
-        if split.train_cycles is not None:
-            boundary = first + split.train_cycles
+        train, test = split_cycles(cycles, train_cycles=boundary - first)
         return train, test, np.arange(boundary, last + 1, dtype=np.int64)
     starts = cycles.start_times()
     first_test = pd.Timestamp(split.test_from).tz_localize(scenario.cycle_timezone())

@@ -248,6 +248,28 @@ def _build(
     )
 
 
+def split_boundary(
+    table: CycleTable, *, train_cycles: int | None = None, train_fraction: float | None = None
+) -> int:
+    """The first calendar cycle of the test period (see :func:`split_cycles`).
+
+    Raises:
+        ValueError: not exactly one of the two given, or one out of range.
+    """
+    if (train_cycles is None) == (train_fraction is None):
+        raise ValueError("give exactly one of train_cycles and train_fraction")
+    first = int(table.cycle.min()) if len(table) else 0
+    last = int(table.cycle.max()) if len(table) else 0
+    if train_cycles is not None:
+        if train_cycles < 1:
+            raise ValueError(f"train_cycles must be >= 1, got {train_cycles}")
+        return first + train_cycles
+    assert train_fraction is not None
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    return first + max(1, round((last - first + 1) * train_fraction))
+
+
 def split_cycles(
     table: CycleTable, *, train_cycles: int | None = None, train_fraction: float | None = None
 ) -> tuple[CycleTable, CycleTable]:
@@ -257,19 +279,8 @@ def split_cycles(
     the paper (30 days to mine, later days to test). Give the number of calendar cycles from
     the trace's first cycle that go to training, or the fraction of its calendar span.
     """
-    if (train_cycles is None) == (train_fraction is None):
-        raise ValueError("give exactly one of train_cycles and train_fraction")
+    boundary = split_boundary(table, train_cycles=train_cycles, train_fraction=train_fraction)
     if len(table) == 0:
         return table, table
-    first, last = int(table.cycle.min()), int(table.cycle.max())
-    if train_cycles is not None:
-        if train_cycles < 1:
-            raise ValueError(f"train_cycles must be >= 1, got {train_cycles}")
-        boundary = first + train_cycles
-    else:
-        assert train_fraction is not None
-        if not 0 < train_fraction < 1:
-            raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
-        boundary = first + max(1, round((last - first + 1) * train_fraction))
     is_train = table.cycle < boundary
     return table.select(is_train), table.select(~is_train)

@@ -8,6 +8,7 @@ import torch
 from scipy.special import logsumexp, softmax
 from scipy.stats import norm
 
+from generators.sensegen.config import ConfigError
 from generators.sensegen.model import (
     DiscriminatorConfig,
     GeneratorConfig,
@@ -127,6 +128,6 @@ def test_discriminator_outputs_a_probability_per_window() -> None:
 
 def test_config_round_trip_and_unknown_keys() -> None:
     assert GeneratorConfig.from_dict(TINY.to_dict()) == TINY
-    with pytest.raises(KeyError):
+    with pytest.raises(ConfigError, match=r"GeneratorConfig: unknown keys \['typo'\]"):
         GeneratorConfig.from_dict({**TINY.to_dict(), "typo": 1})
     assert DiscriminatorConfig.from_dict(DiscriminatorConfig().to_dict()) == DiscriminatorConfig()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,17 +10,9 @@ import pytest
 import torch
 
 from generators.sensegen import SHIPPED_CHECKPOINT
-from generators.sensegen.cli import register
 from generators.sensegen.model import CHECKPOINT_FORMAT
 from generators.sensegen.sample import Sampler
 from mcsim.errors import CheckpointError, InputError
-
-
-def _run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
 
 
 def test_shapes_and_dtype(tiny_checkpoint: Path) -> None:
@@ -113,44 +104,6 @@ def test_bad_arguments(
 def test_sample_before_reset_is_an_error(tiny_checkpoint: Path) -> None:
     with pytest.raises(InputError, match="reset"):
         Sampler.from_checkpoint(tiny_checkpoint).sample(None, 5)
-
-
-def test_cli_writes_npy_atomically(tiny_checkpoint: Path, tmp_path: Path) -> None:
-    out = tmp_path / "streams.npy"
-    argv = [
-        "sensegen",
-        "sample",
-        "--n",
-        "3",
-        "--steps",
-        "25",
-        "--seed",
-        "4",
-        "--activity",
-        "Walking",
-        "--checkpoint",
-        str(tiny_checkpoint),
-        "--out",
-        str(out),
-    ]
-    assert _run_cli(argv) == 0
-    data = np.load(out)
-    assert data.shape == (3, 25, 3) and data.dtype == np.float32
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["streams.npy", "tiny.pt"]
-    assert _run_cli(argv) == 0
-    assert np.array_equal(np.load(out), data)
-    with pytest.raises(InputError, match="unknown activity"):
-        _run_cli(
-            [
-                *argv[:-4],
-                "--activity",
-                "flying",
-                "--checkpoint",
-                str(tiny_checkpoint),
-                "--out",
-                str(out),
-            ]
-        )
 
 
 def test_missing_checkpoint(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from generators.sensegen.cli import register
 from generators.sensegen.model import GeneratorConfig
 from generators.sensegen.sample import Sampler
 from generators.sensegen.train import TrainConfig, Trainer, train
@@ -154,52 +152,6 @@ def test_init_starts_from_another_checkpoint(synthetic_hapt: Path, tmp_path: Pat
 def test_bad_data_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="RawData"):
         train(CONFIG, MODEL, tmp_path / "run", data_dir=tmp_path / "nothing", progress=False)
-
-
-def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(
-        [
-            "sensegen",
-            "train",
-            "--out",
-            str(tmp_path / "run"),
-            "--data",
-            str(synthetic_hapt),
-            "--val-users",
-            "2",
-            "--rounds",
-            "2",
-            "--g-steps",
-            "1",
-            "--d-steps",
-            "1",
-            "--lanes",
-            "2",
-            "--chunk",
-            "10",
-            "--d-batch",
-            "2",
-            "--window",
-            "20",
-            "--burn-in",
-            "2",
-            "--hidden-size",
-            "8",
-            "--num-layers",
-            "1",
-            "--fc-size",
-            "4",
-            "--components",
-            "2",
-            "--quiet",
-            "--device",
-            "cpu",
-        ]
-    )
-    assert args.func(args) == 0
-    assert (tmp_path / "run" / "model.pt").is_file()
 
 
 @pytest.mark.slow

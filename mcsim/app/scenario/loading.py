@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import itertools
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
@@ -28,6 +29,8 @@ from pydantic import (
 from mcsim.app.scenario.safe_yaml import key_path, read_yaml
 from mcsim.app.scenario.schema import SUBKEY_MARK, Scenario, ScenarioFile, Variant
 from mcsim.errors import ScenarioError
+
+MAX_VARIANTS = 10_000  # sweep variants of one scenario file (each is validated)
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -157,6 +160,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     path = Path(path)
     source = str(path)
     raw, lines = read_yaml(path)
+    # Top-level "x-..." keys hold YAML anchors to merge elsewhere ("<<: *x-defaults"); they
+    # are not settings (the docker-compose convention), so they are dropped here.
+    raw = {k: v for k, v in raw.items() if not (isinstance(k, str) and k.startswith("x-"))}
     for key, value in (overrides or {}).items():
         try:
             _set_path(raw, key, value)
@@ -170,6 +176,15 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     except ValidationError as exc:
         raise _scenario_error(exc, source, lines) from None
     keys = list(base.sweep)
+    n_variants = math.prod(len(values) for values in base.sweep.values())
+    if n_variants > MAX_VARIANTS:
+        raise ScenarioError(
+            f"the sweep makes {n_variants:,} variants; expected at most {MAX_VARIANTS:,} "
+            "(split it into several scenarios)",
+            path=source,
+            row=lines.get(("sweep",)),
+            column="sweep",
+        )
     variants = []
     body = {k: v for k, v in raw.items() if k != "sweep"}
     for index, combination in enumerate(itertools.product(*(base.sweep[k] for k in keys))):

@@ -20,6 +20,7 @@ from mcsim.errors import ScenarioError
 MAX_BYTES = 1_000_000  # [bytes] largest scenario file accepted
 MAX_ALIASES = 100  # alias references (*name) allowed in one file
 MAX_NODES = 100_000  # YAML nodes after alias expansion (a billion-laughs guard)
+MAX_DEPTH = 64  # nesting levels (a scenario needs 5; thousands would exhaust the stack)
 
 
 class _Loader(yaml.SafeLoader):
@@ -29,6 +30,7 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self.source = source
         self.aliases = 0
+        self.depth = 0  # nesting of the node being composed
         self.mapping_paths: dict[int, tuple[Any, ...]] = {}  # id(mapping node) -> key path
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
@@ -42,11 +44,26 @@ class _Loader(yaml.SafeLoader):
                     path=self.source,
                     row=mark.line + 1,
                 )
-        return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise ScenarioError(
+                f"nested deeper than {MAX_DEPTH} levels; expected a plain scenario",
+                path=self.source,
+                row=mark.line + 1,
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # Keys written in this mapping must be distinct; keys merged in with "<<: *defaults"
+        # (YAML merge keys) may be overridden by them, as YAML specifies.
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=True)
             try:
                 first = seen.setdefault(key, key_node.start_mark.line + 1)
@@ -60,6 +77,7 @@ class _Loader(yaml.SafeLoader):
                     row=key_node.start_mark.line + 1,
                     column=key_path(where),
                 )
+        self.flatten_mapping(node)
         return super().construct_mapping(node, deep=deep)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -38,9 +38,13 @@ def _value_error(key: str, message: str) -> ValueError:
 
 
 class _Config(BaseModel):
-    """Base of every scenario section: unknown keys rejected, values frozen."""
+    """Base of every scenario section: unknown keys rejected, values frozen, types strict.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict: ``g: yes`` is not 1 and ``repetitions: "5"`` is not 5 (YAML already gives numbers
+    and booleans their types); an integer is still accepted where a float is expected.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _resolve(path: Path, info: ValidationInfo) -> Path:
@@ -78,6 +82,10 @@ class SyntheticTraceConfig(_Config):
                 f"unknown preset {self.preset!r}; expected one of "
                 f"{', '.join(CampusConfig.PRESETS)}",
             )
+        for key, value in self.params.items():
+            problem = CampusConfig.field_problem(key, value)
+            if problem:
+                raise _value_error(f"params.{key}", problem)
         try:
             self.campus_config()
         except (TypeError, ValueError) as exc:
@@ -94,7 +102,8 @@ class SyntheticTraceConfig(_Config):
 class FileTraceConfig(_Config):
     """A trace file or folder read with :func:`mcsim.data.traces.load_trace`."""
 
-    path: Path  # CSV/Parquet file or GeoLife folder; relative to the scenario's folder
+    path: Annotated[Path, Field(strict=False)]  # CSV/Parquet file or GeoLife folder;
+    # relative to the scenario's folder
     format: Literal["ap", "gps", "geolife"] | None = None  # None: detected
     timezone: str = "UTC"  # zone of naive times in the file (and default cycle zone)
     grid_m: float = Field(200.0, gt=0)  # [m] grid cell of GPS stay points
@@ -157,7 +166,8 @@ class SplitConfig(_Config):
 
     train_cycles: int | None = Field(None, ge=1)  # calendar cycles from the first to train on
     train_fraction: float | None = Field(None, gt=0, lt=1)  # share of the calendar span
-    test_from: date | None = None  # cycles starting on or after this local date are tested
+    test_from: Annotated[date | None, Field(strict=False)] = None  # cycles starting on or after
+    # this local date are tested (a YAML date or an ISO string)
 
     @model_validator(mode="after")
     def _one(self) -> SplitConfig:
@@ -216,8 +226,8 @@ class TaskConfig(_Config):
     """The task pool (paper notation "20-44": ``count: 20, copies: 44``)."""
 
     count: int = Field(ge=1, le=10_000_000)  # number of tasks m
-    copies: int = Field(ge=1)  # measurements needed in all, sum of c_i
-    max_copies: int = Field(3, ge=1)  # cap on any c_i (paper: 3)
+    copies: int = Field(ge=1, le=100_000_000)  # measurements needed in all, sum of c_i
+    max_copies: int = Field(3, ge=1, le=1_000)  # cap on any c_i (paper: 3)
     publish: PublishConfig = PublishConfig()
     deadline_h: float | None = Field(None, gt=0)  # [h] after publication; None: end of cycle
     locations: Literal["uniform", "visits", "frequent"] = "uniform"  # where tasks are:
@@ -281,7 +291,8 @@ class Scenario(_Config):
     sensor_activity: bool = True  # condition readings on walking/standing (False: paper)
     repetitions: int = Field(1, ge=1, le=100_000)  # simulated days per variant
     workers: int = Field(1, ge=1, le=1024)  # processes for repetitions (results identical)
-    output: Path | None = None  # default results folder; relative to the scenario's folder
+    output: Annotated[Path | None, Field(strict=False)] = None  # default results folder;
+    # relative to the scenario's folder; None: runs/<name> in the working folder
     log_visits: bool = True  # write visit events to events.parquet (millions at scale)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)  # key path -> values
 

@@ -1,19 +1,15 @@
 """``mcsim allocate`` (the paper's Figs. 5-8 as the shipped scenario ``paper_figs5_8`` in
 ``mode: allocate``) end to end, one repetition: files, columns and the invariants the figures
-rest on, and the held-out scoring against a hand-made oracle."""
+rest on. The held-out scoring's hand-made oracle is in tests/mcsim/platform/test_metrics.py."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from mcsim.app.cli import main
 from mcsim.app.scenario import load_scenario, shipped_scenario
-from mcsim.mining.cycles import CycleOptions, CycleTable
-from mcsim.platform.allocation import Assignment
-from mcsim.platform.metrics import ALLOCATION_METRIC_COLUMNS, HeldOutDays, allocation_metrics
-from mcsim.platform.tasks import Task, TaskBatch
+from mcsim.platform.metrics import ALLOCATION_METRIC_COLUMNS
 
 POLICIES = {"MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA"}
 
@@ -75,36 +71,3 @@ def test_metrics_table_holds_every_policy_and_setting(results):
     summary = pd.read_csv(results / "summary.csv", keep_default_na=False, na_values=[""])
     assert set(summary["pool"]) == {"20-38", "30-65", "40-78", "65-150", "65-200"}
     assert (summary["repetitions"] == 1).all()
-
-
-def test_held_out_scoring_matches_a_hand_count() -> None:
-    # Two users, three locations, two held-out days (11 and 12); user 1 is absent on day 12.
-    test = CycleTable(
-        users=pd.Index(["a", "b"]),
-        locations=pd.Index(["x", "y", "z"]),
-        user=np.array([0, 0, 1], np.int32),
-        cycle=np.array([11, 12, 11], np.int64),
-        offsets=np.array([0, 2, 3, 4]),
-        location=np.array([0, 1, 0, 2], np.int32),
-        arrival=np.zeros(4, np.float32),
-        departure=np.ones(4, np.float32),
-        options=CycleOptions(),
-    )
-    held_out = HeldOutDays(test, np.array([11, 12]), n_users=2, n_locations=3)
-    tasks = TaskBatch.from_tasks([Task(0, 0, 0.0, 1), Task(1, 2, 0.0, 2)])
-    assignment = Assignment(
-        user=np.array([0, 1, 0], np.int32),
-        task=np.array([0, 1, 1], np.int64),
-        coverage=np.array([0.5, np.nan, 0.25]),
-        iterations=3,
-    )
-    metrics = allocation_metrics(assignment, tasks, held_out)
-    # Pairs (user, location): (a, x) visited on both days; (b, z) on day 11, b absent on 12;
-    # (a, z) never. Visited per day: [1, 1, 0] and [1, 0, 0]; active: all but (b, day 12).
-    assert metrics["coverage_empirical"] == pytest.approx(3 / 6)
-    assert metrics["coverage_empirical_active"] == pytest.approx(3 / 5)
-    # Per user completed / assigned: day 11 a 1/2, b 1/1 -> 0.75; day 12 a 1/2, b 0/1 -> 0.25.
-    assert metrics["completion_ratio"] == pytest.approx(0.5)
-    assert metrics["coverage_sum"] == pytest.approx(0.75)
-    assert metrics["coverage"] == pytest.approx(0.375)
-    assert metrics["tasks_per_user"] == pytest.approx(1.5)

@@ -1,8 +1,9 @@
-"""``mcsim run``: golden metrics of the shipped scenarios, determinism, atomic output, CLI.
+"""``run_scenario`` (mcsim.app.runner): golden metrics of the shipped scenarios, determinism,
+atomic output, mobility sources and date splits (the command line is in test_cli.py).
 
 Golden files (``golden/<scenario>.csv``) hold the metrics of each shipped scenario run with
 small overrides, every column except timings, compared as exact text. After an intended
-change, regenerate them with ``MCSIM_REGEN_GOLDEN=1 pytest tests/mcsim/test_runner.py``
+change, regenerate them with ``MCSIM_REGEN_GOLDEN=1 pytest tests/mcsim/app/test_runner.py``
 and review the diff.
 """
 
@@ -18,7 +19,6 @@ import pandas as pd
 import pytest
 
 import mcsim.app.runner
-from mcsim.app.cli import main
 from mcsim.app.runner import run_scenario
 from mcsim.app.scenario import load_scenario
 from mcsim.errors import MCSimError, ScenarioError
@@ -176,47 +176,6 @@ def test_existing_folder_is_refused_without_overwrite(tmp_path: Path) -> None:
     (tmp_path / "results").mkdir()
     with pytest.raises(MCSimError, match="already exists"):
         run_scenario(SCENARIOS / "campus.yaml", tmp_path / "results", quiet=True)
-
-
-def cli(*argv: str) -> int:
-    """The command's function, called without main's error handling (errors propagate)."""
-    from mcsim.app.cli import build_parser
-
-    args = build_parser().parse_args(argv)
-    return args.func(args)
-
-
-def test_cli_validate_and_bad_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli("validate", str(SCENARIOS / "paper_table3.yaml")) == 0
-    assert "8 variant(s) x 10 repetition(s) x 7 policies" in capsys.readouterr().out
-    bad = HERE / "bad_scenarios" / "unknown_key.yaml"
-    with pytest.raises(ScenarioError, match=r"tasks\.coutn"):
-        cli("run", str(bad), "--out", str(tmp_path / "x"))
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_cli_run_writes_and_summarises(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    small = tmp_path / "small.yaml"
-    text = (SCENARIOS / "campus.yaml").read_text()
-    small.write_text(
-        text.replace("days: 35", "days: 31").replace("output: ../runs/campus", "output: out")
-    )
-    assert cli("run", str(small), "--repetitions", "1") == 0
-    printed = capsys.readouterr().out
-    assert "completion_ratio" in printed and "IU1" in printed
-    assert (tmp_path / "out" / "metrics.csv").exists()
-
-
-def test_main_cli_reports_errors_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    bad = HERE / "bad_scenarios" / "out_of_range.yaml"
-    assert main(["run", str(bad), "--out", str(tmp_path / "x")]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "mining.minsup" in err and "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

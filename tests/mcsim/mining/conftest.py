@@ -1,4 +1,5 @@
-"""Builders shared by the pattern tests (test_miner, test_pattern_base, test_pattern_cache).
+"""Builders shared by the pattern tests (test_miner, test_pattern_base, test_closed,
+test_pattern_cache).
 
 Served as fixtures, as in ``tests/policies/conftest.py``: a CycleTable from lists of location
 codes, users with routines, the ``prefixspan`` oracle and a comparable view of a base. The

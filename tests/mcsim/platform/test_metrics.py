@@ -1,4 +1,5 @@
-"""Metrics: reference values for the paper's completion ratio and the per-day summary."""
+"""Metrics: reference values for the paper's completion ratio, the per-day summary and the
+held-out scoring of an allocation."""
 
 from __future__ import annotations
 
@@ -11,8 +12,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import sparse
 
+from mcsim.mining.cycles import CycleOptions, CycleTable
 from mcsim.mining.locations import LocationModel
-from mcsim.platform.metrics import METRIC_COLUMNS, completion_ratios, day_metrics, mean_claim
+from mcsim.platform.allocation import Assignment
+from mcsim.platform.metrics import (
+    METRIC_COLUMNS,
+    HeldOutDays,
+    allocation_metrics,
+    completion_ratios,
+    day_metrics,
+    mean_claim,
+)
+from mcsim.platform.tasks import Task, TaskBatch
 from mcsim.sim.world import SimResult
 
 
@@ -88,3 +99,36 @@ def test_day_metrics_reference_values() -> None:
     assert m["tasks_per_user"] == pytest.approx(1.5)
     assert (m["users_recruited"], m["assigned"], m["completed"]) == (2, 3, 1)
     assert (m["iterations"], m["alloc_seconds"], m["readings"]) == (5, 0.75, 1)
+
+
+def test_held_out_scoring_matches_a_hand_count() -> None:
+    # Two users, three locations, two held-out days (11 and 12); user 1 is absent on day 12.
+    test = CycleTable(
+        users=pd.Index(["a", "b"]),
+        locations=pd.Index(["x", "y", "z"]),
+        user=np.array([0, 0, 1], np.int32),
+        cycle=np.array([11, 12, 11], np.int64),
+        offsets=np.array([0, 2, 3, 4]),
+        location=np.array([0, 1, 0, 2], np.int32),
+        arrival=np.zeros(4, np.float32),
+        departure=np.ones(4, np.float32),
+        options=CycleOptions(),
+    )
+    held_out = HeldOutDays(test, np.array([11, 12]), n_users=2, n_locations=3)
+    tasks = TaskBatch.from_tasks([Task(0, 0, 0.0, 1), Task(1, 2, 0.0, 2)])
+    assignment = Assignment(
+        user=np.array([0, 1, 0], np.int32),
+        task=np.array([0, 1, 1], np.int64),
+        coverage=np.array([0.5, np.nan, 0.25]),
+        iterations=3,
+    )
+    metrics = allocation_metrics(assignment, tasks, held_out)
+    # Pairs (user, location): (a, x) visited on both days; (b, z) on day 11, b absent on 12;
+    # (a, z) never. Visited per day: [1, 1, 0] and [1, 0, 0]; active: all but (b, day 12).
+    assert metrics["coverage_empirical"] == pytest.approx(3 / 6)
+    assert metrics["coverage_empirical_active"] == pytest.approx(3 / 5)
+    # Per user completed / assigned: day 11 a 1/2, b 1/1 -> 0.75; day 12 a 1/2, b 0/1 -> 0.25.
+    assert metrics["completion_ratio"] == pytest.approx(0.5)
+    assert metrics["coverage_sum"] == pytest.approx(0.75)
+    assert metrics["coverage"] == pytest.approx(0.375)
+    assert metrics["tasks_per_user"] == pytest.approx(1.5)

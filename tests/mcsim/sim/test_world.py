@@ -251,14 +251,6 @@ def test_event_log_holds_every_kind_in_time_order() -> None:
     assert result.visits == 2
 
 
-def test_day_plan_rejects_unknown_users_and_clips_overlaps() -> None:
-    with pytest.raises(ValueError, match="user codes"):
-        day((5, HOME, 0.0, 1.0))
-    plan = day((0, HOME, 0.0, 500.0), (0, SHOP, 100.0, 200.0))
-    assert plan.visits(0) == [(HOME, 0.0, 100.0), (SHOP, 100.0, 200.0)]
-    assert plan.visits(1) == []
-
-
 def test_world_requires_matching_population() -> None:
     with pytest.raises(ValueError, match="users"):
         World(day((0, HOME, 0.0, 1.0), n_users=3), one_task(), knowledge(n_users=2))

@@ -1,18 +1,107 @@
-"""`mcsim mine`: the public contract of cycles.parquet and patterns.parquet, and clean failures."""
+"""The ``mcsim`` command line (mcsim.app.cli): ``run``, ``validate`` and ``mine`` (the public
+contract of cycles.parquet and patterns.parquet), one-line errors and exit codes.
+``mcsim allocate`` end to end is in test_allocate.py."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from mcsim.app.cli import main
+import mcsim.app.runner
+from mcsim.app.cli import build_parser, main
 from mcsim.data.geolife import read_geolife
+from mcsim.errors import ScenarioError
 
+HERE = Path(__file__).resolve().parent
+SCENARIOS = HERE.parents[2] / "scenarios"
+BAD = HERE / "scenario" / "bad_scenarios" / "schema"
 PATTERN_COLUMNS = ["user", "pattern", "support", "count", "n_cycles"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mining_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One mining cache for this module's runs, outside the repository."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MCSIM_CACHE_DIR", str(tmp_path_factory.mktemp("mcsim-cache")))
+        yield
+
+
+def cli(*argv: str) -> int:
+    """The command's function, called without main's error handling (errors propagate)."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+# ------------------------------------------------------------------ run, validate
+
+
+def test_cli_validate_and_bad_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("validate", str(SCENARIOS / "paper_table3.yaml")) == 0
+    assert "8 variant(s) x 10 repetition(s) x 7 policies" in capsys.readouterr().out
+    bad = BAD / "unknown_key.yaml"
+    with pytest.raises(ScenarioError, match=r"tasks\.coutn"):
+        cli("run", str(bad), "--out", str(tmp_path / "x"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_accepts_a_shipped_scenarios_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "campus"]) == 0
+    assert capsys.readouterr().out == (
+        "campus: ok (campus: 1 variant(s) x 5 repetition(s) x 7 policies)\n"
+    )
+
+
+def test_cli_run_writes_and_summarises(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (SCENARIOS / "campus.yaml").read_text()
+    assert "days: 35" in text and "sensor: sensegen" in text
+    small = tmp_path / "small.yaml"
+    # A relative output resolves against the scenario's folder, not the working directory.
+    small.write_text(
+        text.replace("days: 35", "days: 31").replace("sensor: sensegen", "sensor: none")
+        + "output: out\n"
+    )
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert cli("run", str(small), "--repetitions", "1") == 0
+    printed = capsys.readouterr().out
+    assert "completion_ratio" in printed and "IU1" in printed
+    metrics = pd.read_csv(tmp_path / "out" / "metrics.csv", keep_default_na=False)
+    assert len(metrics) == 7 and (metrics["repetition"] == 0).all()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_main_cli_reports_errors_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = BAD / "out_of_range.yaml"
+    assert main(["run", str(bad), "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mining.minsup" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_exits_130_and_no_command_prints_help(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mcsim.app.runner, "run_scenario", interrupted)
+    assert main(["run", "campus", "--out", str(tmp_path / "x")]) == 130
+    assert capsys.readouterr().err == "mcsim: interrupted; nothing was written\n"
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ mine
 
 
 def gps_csv(tmp_path: Path) -> Path:

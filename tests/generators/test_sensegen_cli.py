@@ -1,0 +1,105 @@
+"""``mcsim sensegen``: the sub-commands' arguments, files and errors (generators/sensegen/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generators.sensegen.cli import register
+from mcsim.errors import InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def _run_cli(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_writes_npy_atomically(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "streams.npy"
+    argv = [
+        "sensegen",
+        "sample",
+        "--n",
+        "3",
+        "--steps",
+        "25",
+        "--seed",
+        "4",
+        "--activity",
+        "Walking",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--out",
+        str(out),
+    ]
+    assert _run_cli(argv) == 0
+    data = np.load(out)
+    assert data.shape == (3, 25, 3) and data.dtype == np.float32
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streams.npy", "tiny.pt"]
+    assert _run_cli(argv) == 0
+    assert np.array_equal(np.load(out), data)
+    with pytest.raises(InputError, match="unknown activity"):
+        _run_cli(
+            [
+                *argv[:-4],
+                "--activity",
+                "flying",
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--out",
+                str(out),
+            ]
+        )
+
+
+def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
+    args = _parser().parse_args(
+        [
+            "sensegen",
+            "train",
+            "--out",
+            str(tmp_path / "run"),
+            "--data",
+            str(synthetic_hapt),
+            "--val-users",
+            "2",
+            "--rounds",
+            "2",
+            "--g-steps",
+            "1",
+            "--d-steps",
+            "1",
+            "--lanes",
+            "2",
+            "--chunk",
+            "10",
+            "--d-batch",
+            "2",
+            "--window",
+            "20",
+            "--burn-in",
+            "2",
+            "--hidden-size",
+            "8",
+            "--num-layers",
+            "1",
+            "--fc-size",
+            "4",
+            "--components",
+            "2",
+            "--quiet",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert args.func(args) == 0
+    assert (tmp_path / "run" / "model.pt").is_file()
