@@ -39,9 +39,9 @@ from mcsim.mining.locations import Locations
 from mcsim.mining.patterns import mine_patterns
 from mcsim.platform.allocation import PlatformState
 from mcsim.platform.tasks import TaskBatch, generate_task_pool
-from policies import make_policy
+from policies import BUILTIN_POLICIES, make_policy
 
-POLICIES = ("MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA")
+POLICIES = BUILTIN_POLICIES
 PAPER_TARGET_S = 0.050
 DAY_TARGET_S = 30.0
 SCALE = Path(__file__).resolve().parents[1] / "scenarios" / "scale_100k.yaml"

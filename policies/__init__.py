@@ -17,9 +17,10 @@ Example:
 
 from policies.base import AllocationPolicy
 from policies.checker import check_policy
-from policies.registry import available_policies, make_policy, register_policy
+from policies.registry import BUILTIN_POLICIES, available_policies, make_policy, register_policy
 
 __all__ = [
+    "BUILTIN_POLICIES",
     "AllocationPolicy",
     "available_policies",
     "check_policy",

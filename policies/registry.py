@@ -72,6 +72,11 @@ def register_policy(
     _registered[name] = target
 
 
+#: The built-in policies in the paper's order (MLP, MDP, IU1, IU2, then IGA, BGA, NA): the
+#: default order of tables and plots.
+BUILTIN_POLICIES: tuple[str, ...] = tuple(_BUILTIN)
+
+
 def available_policies() -> list[str]:
     """Names :func:`make_policy` accepts: built-ins, registered names, installed plug-ins."""
     names = {name.lower(): name for name in _entry_points()}

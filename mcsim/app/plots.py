@@ -25,9 +25,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mcsim.data.outputs import save_figure
+from policies import BUILTIN_POLICIES
 
-POLICY_ORDER = ("MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA")
-_MARKERS = dict(zip(POLICY_ORDER, "osD^vxP", strict=True))
+_MARKERS = dict(zip(BUILTIN_POLICIES, "osD^vxP", strict=True))
 POOL_G = 6  # g of the task-pool figures (the paper's default)
 WORKLOAD_POOL = "40-78"  # pool of the workload figure (the paper's Fig. 7)
 
@@ -134,7 +134,7 @@ def allocation_summary(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def _policies(frame: pd.DataFrame) -> list[str]:
     present = set(frame["policy"])
-    return [p for p in POLICY_ORDER if p in present] + sorted(present - set(POLICY_ORDER))
+    return [p for p in BUILTIN_POLICIES if p in present] + sorted(present - set(BUILTIN_POLICIES))
 
 
 def _bars(ax: Axes, frame: pd.DataFrame, metric: str, ylabel: str) -> None:

@@ -245,28 +245,13 @@ def run_scenario(
     with atomic_output_dir(out, overwrite=overwrite) as work:
         files = _write_tables(work, scenario.mode, resolved, metrics, assignments, events)
         files += write_plots(metrics, work, settings, mode=scenario.mode, title=scenario.name)
-        manifest = {
-            "scenario": str(Path(path).resolve()),
-            "scenario_sha256": hashlib.sha256(resolved.encode()).hexdigest(),
-            "mode": scenario.mode,
-            "seed": scenario.seed,
-            "variants": len(file.variants),
-            "repetitions": scenario.repetitions,
-            "policies": [p.display for p in scenario.policies],
-            "workers": scenario.workers,
-            "command": sys.argv,
-            "versions": _versions(),
-            "started_at": started_at,
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "timings_s": {
-                "prepare": round(prepare_s, 3),
-                "simulate": round(simulate_s, 3),
-                "write": round(time.perf_counter() - t0, 3),
-                "total": round(time.perf_counter() - started, 3),
-                "jobs": [round(r.seconds, 3) for r in results],
-            },
-            "files": [*files, "manifest.json"],
+        timings = {
+            "prepare": prepare_s,
+            "simulate": simulate_s,
+            "write": time.perf_counter() - t0,
+            "total": time.perf_counter() - started,
         }
+        manifest = _manifest(path, file, resolved, started_at, timings, results, files)
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     if not quiet:
         with pd.option_context(
@@ -276,6 +261,38 @@ def run_scenario(
             print(summary.to_string(index=False))
         print(f"wrote {out} in {time.perf_counter() - started:.1f} s")
     return RunResult(metrics, assignments, events, summary, out, time.perf_counter() - started)
+
+
+def _manifest(
+    path: str | Path,
+    file: ScenarioFile,
+    resolved: str,
+    started_at: str,
+    timings: dict[str, float],
+    results: list[JobResult],
+    files: list[str],
+) -> dict[str, Any]:
+    """What a run was: the scenario and its hash, seed, sizes, versions, timings, files."""
+    scenario = file.scenario
+    return {
+        "scenario": str(Path(path).resolve()),
+        "scenario_sha256": hashlib.sha256(resolved.encode()).hexdigest(),
+        "mode": scenario.mode,
+        "seed": scenario.seed,
+        "variants": len(file.variants),
+        "repetitions": scenario.repetitions,
+        "policies": [p.display for p in scenario.policies],
+        "workers": scenario.workers,
+        "command": sys.argv,
+        "versions": _versions(),
+        "started_at": started_at,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "timings_s": {
+            **{name: round(seconds, 3) for name, seconds in timings.items()},
+            "jobs": [round(r.seconds, 3) for r in results],
+        },
+        "files": [*files, "manifest.json"],
+    }
 
 
 def _write_tables(
