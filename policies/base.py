@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mcsim.errors import ConstraintViolation, PolicyError
+from mcsim.errors import ConstraintViolation, MCSimError, PolicyError
 from mcsim.platform.allocation import (
     Assignment,
     PlatformState,
@@ -70,13 +70,20 @@ class AllocationPolicy(abc.ABC):
             (input validation and the constraint check are not counted).
 
         Raises:
-            PolicyError: the input does not fit the state (e.g. a task location unknown to it).
+            PolicyError: the input does not fit the state (e.g. a task location unknown to it),
+                or the policy failed (raised, exited, recursed without end, wrote into its
+                read-only input): named, with the original error chained.
             ConstraintViolation: the policy broke a constraint (a bug in the policy).
         """
         self._validate(tasks, state)
         tasks_ro, state_ro = _read_only(tasks), _read_only_state(state)
         start = time.perf_counter()
-        result = self._allocate(tasks_ro, state_ro)
+        try:
+            result = self._allocate(tasks_ro, state_ro)
+        except MCSimError:
+            raise
+        except (Exception, SystemExit) as exc:  # a plug-in's bug, not the platform's
+            raise PolicyError(f"policy {self.name} failed: {describe(exc)}") from exc
         seconds = time.perf_counter() - start
         if not isinstance(result, Assignment):
             raise PolicyError(
@@ -127,6 +134,16 @@ class AllocationPolicy(abc.ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{key}={value!r}" for key, value in self._parameters().items())
         return f"{self.name}({args})"
+
+
+def describe(exc: BaseException) -> str:
+    """An exception in one line: its type and message (``SystemExit``: "called exit(...)")."""
+    if isinstance(exc, SystemExit):
+        return f"called exit({exc.code!r})"
+    if isinstance(exc, RecursionError):
+        return "RecursionError: maximum recursion depth exceeded"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -21,8 +21,8 @@ import importlib
 import inspect
 from importlib import metadata
 
-from mcsim.errors import PolicyError
-from policies.base import AllocationPolicy
+from mcsim.errors import MCSimError, PolicyError
+from policies.base import AllocationPolicy, describe
 
 #: Entry-point group through which installed packages contribute policies.
 ENTRY_POINT_GROUP = "mcsim.policies"
@@ -115,8 +115,10 @@ def resolve_path(path: str, *, label: str | None = None) -> type[AllocationPolic
     module_name, attribute = _split_path(path)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise PolicyError(f"policy {label}: cannot import module {module_name!r} ({exc})") from exc
+    except (Exception, SystemExit) as exc:  # ImportError, SyntaxError, or the module's own
+        raise PolicyError(
+            f"policy {label}: cannot import module {module_name!r} ({describe(exc)})"
+        ) from exc
     target: object = module
     for part in attribute.split("."):
         if not hasattr(target, part):
@@ -190,4 +192,9 @@ def _instantiate(
         signature.bind(**params)
     except TypeError as exc:
         raise PolicyError(f"policy {label}: {exc}") from None
-    return cls(**params)
+    try:
+        return cls(**params)
+    except MCSimError:
+        raise
+    except (Exception, SystemExit) as exc:
+        raise PolicyError(f"policy {label}: its constructor failed ({describe(exc)})") from exc

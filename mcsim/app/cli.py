@@ -17,11 +17,13 @@ import importlib
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from mcsim import __version__
-from mcsim.errors import MCSimError
+from mcsim.errors import CacheWarning, MCSimError
 
 # Sub-command groups registered by the plug-in packages that implement them: "module:function".
 COMMAND_MODULES = ("generators.sensegen.cli:register",)
@@ -248,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "policies, SenseGen phones, SimPy engine.",
     )
     parser.add_argument("--version", action="version", version=f"mcsim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(subparsers)
     _add_allocate(subparsers)
@@ -269,11 +272,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    try:
-        return int(args.func(args) or 0)
-    except MCSimError as exc:
-        print(f"mcsim: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("mcsim: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try:
+            return int(args.func(args) or 0)
+        except MCSimError as exc:
+            if args.debug:
+                raise
+            hint = " (--debug shows the traceback)" if exc.__cause__ is not None else ""
+            print(f"mcsim: error: {exc}{hint}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("mcsim: interrupted; nothing was written", file=sys.stderr)
+            return 130
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """mcsim's own warnings as one line on stderr; others as Python prints them."""
+    if issubclass(category, CacheWarning):
+        print(f"mcsim: warning: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr)

@@ -283,8 +283,7 @@ def parse_times(
         if bad.any():
             row = _first_bad(bad)
             raise TraceError(
-                f"cannot parse time {text.iloc[row]!r}; expected ISO 8601 "
-                "(e.g. 2008-10-23T02:53:04Z) or unix seconds",
+                _unparsable_time(text.iloc[row], timezone),
                 path=source,
                 row=row + line_offset,
                 column=column,
@@ -301,6 +300,20 @@ def parse_times(
             column=column,
         )
     return times.reset_index(drop=True)
+
+
+def _unparsable_time(text: str, timezone: str) -> str:
+    """Why ``text`` is not a time: not ISO 8601, or a local time a DST change skips/repeats."""
+    naive = pd.to_datetime(pd.Series([text]), errors="coerce", format="ISO8601")
+    if naive.notna().all() and timezone != "UTC":
+        return (
+            f"local time {text!r} is ambiguous or does not exist in {timezone} (a daylight-"
+            "saving change repeats or skips it); expected a time with its UTC offset, "
+            "e.g. 2008-10-26T02:30:00+01:00"
+        )
+    return (
+        f"cannot parse time {text!r}; expected ISO 8601 (e.g. 2008-10-23T02:53:04Z) or unix seconds"
+    )
 
 
 def _parse_iso(text: pd.Series, timezone: str) -> pd.Series:

@@ -27,6 +27,7 @@ from scipy import sparse
 from mcsim.data.geo import haversine_m
 from mcsim.data.traces import Trace
 from mcsim.mining.cycles import CycleTable
+from mcsim.readonly import freeze_fields
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +37,9 @@ class Locations:
     ids: pd.Index
     latitude: np.ndarray
     longitude: np.ndarray
+
+    def __post_init__(self) -> None:
+        freeze_fields(self, "latitude", "longitude")
 
     @classmethod
     def from_trace(cls, trace: Trace) -> Locations:
@@ -64,6 +68,9 @@ class LocationModel:
     """p(loc | u) over users' valid training cycles, as a sparse users x locations matrix."""
 
     probability: sparse.csr_matrix
+
+    def __post_init__(self) -> None:
+        freeze_fields(self, "probability")
 
     @classmethod
     def from_cycles(cls, cycles: CycleTable) -> LocationModel:

@@ -73,7 +73,8 @@ class Assignment:
         user: user code of each assigned (user, task) pair.
         task: task id of each pair.
         coverage: the coverage degree the policy claims for the pair (e.g. the matched
-            pattern's support, or p(loc | u)); NaN when the policy has no such notion.
+            pattern's support, or p(loc | u)): a probability in [0, 1], never NaN (0 when
+            the policy makes no claim).
         iterations: allocation iterations the policy ran (the paper's Fig. 8 measure).
         unassigned: task id -> copies the policy could not place.
         seconds: wall time of the allocation, filled in by the policy framework.
@@ -107,14 +108,43 @@ class Assignment:
         return np.unique(self.user, return_counts=True)[1]
 
 
+def _check_types(a: Assignment) -> None:
+    """The assignment's fields have the documented types (a plug-in may return anything)."""
+    for name, kinds in (("user", "iu"), ("task", "iu"), ("coverage", "fiu")):
+        value = getattr(a, name)
+        if not isinstance(value, np.ndarray) or value.ndim != 1 or value.dtype.kind not in kinds:
+            kind = "integer" if kinds == "iu" else "float"
+            got = (
+                f"a {value.ndim}-d {value.dtype} array"
+                if isinstance(value, np.ndarray)
+                else type(value).__name__
+            )
+            raise ConstraintViolation(f"assignment.{name} must be a 1-d {kind} array, got {got}")
+    coverage = a.coverage.astype(np.float64)
+    bad = np.isnan(coverage) | (coverage < 0) | (coverage > 1)
+    if bad.any():
+        raise ConstraintViolation(
+            f"claimed coverage {coverage[np.argmax(bad)]!r} is not a probability in [0, 1]"
+        )
+    if isinstance(a.iterations, bool) or not isinstance(a.iterations, int | np.integer):
+        raise ConstraintViolation(f"iterations must be an integer, got {a.iterations!r}")
+    if a.iterations < 0:
+        raise ConstraintViolation(f"iterations must be >= 0, got {a.iterations}")
+    if not isinstance(a.unassigned, dict):
+        raise ConstraintViolation(f"unassigned must be a dict, got {type(a.unassigned).__name__}")
+
+
 def check_assignment(assignment: Assignment, tasks: TaskBatch, state: PlatformState) -> None:
     """Check an assignment against the paper's constraints; raise on the first violation.
 
-    Rules: users and tasks exist; no (user, task) pair twice, nor one the user already held;
-    at most ``c_i`` copies of each task; at most ``g`` tasks per user counting earlier load;
-    unassigned copies reported exactly (``c_i`` - placed, for every task short of copies).
+    Rules: numpy arrays of the documented kinds (integer users and tasks, claimed coverage a
+    probability in [0, 1], never NaN), a whole number of iterations >= 0; users and tasks
+    exist; no (user, task) pair twice, nor one the user already held; at most ``c_i`` copies
+    of each task; at most ``g`` tasks per user counting earlier load; unassigned copies
+    reported exactly (``c_i`` - placed, for every task short of copies).
     """
     a = assignment
+    _check_types(a)
     if not (len(a.user) == len(a.task) == len(a.coverage)):
         raise ConstraintViolation("assignment arrays differ in length")
     if len(a) and (a.user.min() < 0 or a.user.max() >= state.n_users):

@@ -47,6 +47,7 @@ from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import PatternBase
 from mcsim.platform.allocation import Assignment, PlatformState, check_assignment
 from mcsim.platform.tasks import TaskBatch
+from mcsim.readonly import read_only
 from mcsim.sim.days import DayPlan
 from mcsim.sim.sensing import (
     SAMPLE_RATE_HZ,
@@ -69,6 +70,10 @@ class Knowledge:
     locations: Locations
     initial_location: np.ndarray | None = None  # int32 per user: last location reported
     # before the day (e.g. the end of its last training cycle), -1 if none; None: all -1
+
+    def __post_init__(self) -> None:
+        if self.initial_location is not None:
+            read_only(self.initial_location)
 
     @classmethod
     def from_training(

@@ -43,7 +43,7 @@ class Restless(AllocationPolicy):
         if not free:
             return place_nothing(tasks)
         remaining[0] -= 1
-        return build_assignment(tasks, order, [free[0]], [0], [np.nan], remaining, 1)
+        return build_assignment(tasks, order, [free[0]], [0], [0.0], remaining, 1)
 
 
 class Greedy(AllocationPolicy):
@@ -57,14 +57,14 @@ class Greedy(AllocationPolicy):
             order,
             [0] * len(tasks),
             list(range(len(tasks))),
-            [np.nan] * len(tasks),
+            [0.0] * len(tasks),
             remaining,
             1,
         )
 
 
 def test_check_policy_catches_mutation_nondeterminism_and_violations():
-    with pytest.raises(PolicyError, match=r"check_policy\(WritesSupport\).*changed its input"):
+    with pytest.raises(PolicyError, match=r"policy WritesSupport failed: ValueError.*read-only"):
         check_policy(WritesSupport(), n_instances=5)
     with pytest.raises(PolicyError, match=r"check_policy\(Restless\).*differ"):
         check_policy(Restless(), n_instances=20)

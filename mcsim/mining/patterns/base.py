@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mcsim.mining.patterns.closed import inter_redundant, intra_redundant
+from mcsim.readonly import freeze_fields
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +49,9 @@ class PatternBase:
     n_cycles: np.ndarray
     minsup: float
     max_length: int | None
+
+    def __post_init__(self) -> None:
+        freeze_fields(self, "holder", "offsets", "items", "support", "count", "n_cycles")
 
     def __len__(self) -> int:
         return len(self.holder)
