@@ -72,6 +72,11 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         "--repetitions", type=_positive, default=None, help="simulated days per variant"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    run.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="run even when estimated past 8 GB or 1 hour (mcsim validate shows the estimate)",
+    )
     run.set_defaults(func=_run_command)
     validate = subparsers.add_parser(
         "validate",
@@ -93,19 +98,24 @@ def _run_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         repetitions=args.repetitions,
         quiet=args.quiet,
+        allow_large=args.allow_large,
     )
     return 0
 
 
 def _validate_command(args: argparse.Namespace) -> int:
+    from mcsim.app.estimate import estimate
     from mcsim.app.scenario import load_scenario
 
     file = load_scenario(scenario_path(args.scenario))
     s = file.scenario
+    size = estimate(file)
     print(
         f"{args.scenario}: ok ({s.name}: {len(file.variants)} variant(s) x "
         f"{s.repetitions} repetition(s) x {len(s.policies)} polic"
-        f"{'y' if len(s.policies) == 1 else 'ies'})"
+        f"{'y' if len(s.policies) == 1 else 'ies'})\n"
+        f"estimate: {size}"
+        + ("; past the limits: `mcsim run` needs --allow-large" if size.too_large else "")
     )
     return 0
 

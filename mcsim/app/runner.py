@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from mcsim.app.estimate import check_size
 from mcsim.app.jobs import JobResult, run_job
 from mcsim.app.pipeline import Pipeline, PreparedCache, default_cache_dir
 from mcsim.app.plots import allocation_summary, write_plots
@@ -197,6 +198,7 @@ def run_scenario(
     quiet: bool = False,
     overrides: dict[str, Any] | None = None,
     cache_dir: Path | None = None,
+    allow_large: bool = False,
 ) -> RunResult:
     """Run every variant, repetition and policy of a scenario and write the results folder.
 
@@ -209,10 +211,12 @@ def run_scenario(
         quiet: no progress bar and no summary table.
         overrides: key path -> value applied to the scenario before validation.
         cache_dir: mining cache (default :func:`~mcsim.app.pipeline.default_cache_dir`).
+        allow_large: run even when the estimate is past the documented limits
+            (:mod:`mcsim.app.estimate`).
 
     Raises:
-        MCSimError: a bad scenario or trace, or ``out`` exists without ``overwrite``; nothing
-            is created then.
+        MCSimError: a bad scenario or trace, ``out`` exists without ``overwrite``, or the run
+            is estimated too large; nothing is created then.
     """
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -225,6 +229,7 @@ def run_scenario(
     scenario = file.scenario
     out = resolve_out(path, file, out)
     check_output_target(out, overwrite=overwrite)
+    check_size(file, allow_large=allow_large)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     cache = PreparedCache()
     t0 = time.perf_counter()
