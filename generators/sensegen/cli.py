@@ -68,6 +68,7 @@ def _train(args: argparse.Namespace) -> int:
             args.out,
             data_dir=args.data,
             resume=args.resume,
+            overwrite=args.overwrite,
             device=args.device,
             max_minutes=args.max_minutes,
             progress=not args.quiet,
@@ -133,6 +134,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="HAPT folder (default: $MCSIM_DATA/hapt or ../shared/data/hapt)",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an OUT that holds a run (its checkpoint is replaced)",
+    )
     p.add_argument(
         "--init",
         default=None,

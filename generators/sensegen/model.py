@@ -316,7 +316,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load and validate a SenseGen checkpoint with ``torch.load(weights_only=True)``.
 
     Raises:
-        CheckpointError: missing file, not a torch file, wrong format tag or missing keys.
+        CheckpointError: missing file, not a torch file, wrong format tag, missing keys or
+            weights that are not finite.
     """
     path = Path(path)
     if not path.is_file():
@@ -335,7 +336,25 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     missing = [k for k in _REQUIRED_KEYS if k not in ckpt]
     if missing:
         raise CheckpointError(f"missing keys {missing}", path=path)
+    _check_finite(ckpt, path)
     return ckpt
+
+
+def _check_finite(value: Any, path: Path, where: str = "") -> None:
+    """Every tensor of the checkpoint is finite: NaN or inf weights would stream NaN readings."""
+    if isinstance(value, torch.Tensor):
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(
+                f"tensor {where or 'value'} holds NaN or infinite values; expected finite "
+                "weights (a diverged training run?)",
+                path=path,
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, path, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_finite(item, path, f"{where}[{i}]")
 
 
 def config_from_checkpoint(

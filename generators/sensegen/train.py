@@ -642,6 +642,7 @@ def train(
     out_dir: str | Path,
     data_dir: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     device: str = "auto",
     max_minutes: float | None = None,
     progress: bool = True,
@@ -650,11 +651,21 @@ def train(
 ) -> dict[str, Any]:
     """Train SenseGen on HAPT; see :class:`Trainer`. Returns the final snapshot.
 
+    Args:
+        overwrite: start afresh in an ``out_dir`` that holds a trained run (its checkpoint is
+            replaced); without it, or ``resume``, such a folder is refused.
+
     Raises:
         CheckpointError: ``resume`` without a usable checkpoint in ``out_dir``.
-        InputError: missing or malformed data.
+        InputError: missing or malformed data, or ``out_dir`` holds a run and neither
+            ``resume`` nor ``overwrite`` is set (nothing is touched then).
     """
     out = Path(out_dir)
+    if not resume and not overwrite and (out / CHECKPOINT_NAME).exists():
+        raise InputError(
+            f"{out} already holds a training run ({CHECKPOINT_NAME}); continue it with "
+            "--resume, or pass --overwrite to start afresh and replace it",
+        )
     dev = pick_device(device)
     trainer = Trainer(
         config,

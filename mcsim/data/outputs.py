@@ -9,6 +9,7 @@ half results that look complete.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -69,11 +70,15 @@ def _alive(folder: Path) -> bool:
             return folder.stat().st_mtime > time.time() - STALE_S
         except OSError:
             return False
+    return _pid_alive(pid)
+
+
+def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # alive, another user's
         return True
     return True
 
@@ -126,10 +131,20 @@ def _publish(work: Path, out: Path, overwrite: bool) -> None:
 
 @contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    The temporary name carries this process's id (``.<name>.<pid>-<random><suffix>``), so
+    leftovers of killed processes are recognised and removed by the next write of ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*"):
+        owner = leftover.name[len(path.name) + 2 :].split("-", 1)[0]
+        if owner.isdigit() and not _pid_alive(int(owner)):
+            leftover.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=path.suffix
+    )
     os.close(fd)
     try:
         yield Path(tmp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +17,9 @@ from generators.sensegen.model import (
     MixtureParams,
     SenseGenDiscriminator,
     SenseGenGenerator,
+    load_checkpoint,
 )
+from mcsim.errors import CheckpointError
 
 TINY = GeneratorConfig(hidden_size=16, num_layers=2, fc_size=8, n_components=3)
 
@@ -131,3 +135,17 @@ def test_config_round_trip_and_unknown_keys() -> None:
     with pytest.raises(ConfigError, match=r"GeneratorConfig: unknown keys \['typo'\]"):
         GeneratorConfig.from_dict({**TINY.to_dict(), "typo": 1})
     assert DiscriminatorConfig.from_dict(DiscriminatorConfig().to_dict()) == DiscriminatorConfig()
+
+
+def test_a_checkpoint_with_nan_weights_is_refused_at_load(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    ckpt = torch.load(tiny_checkpoint, weights_only=True)
+    state = ckpt["generator"]
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name] = state[name].clone()
+    state[name].view(-1)[0] = float("nan")
+    bad = tmp_path / "nan.pt"
+    torch.save(ckpt, bad)
+    with pytest.raises(CheckpointError, match=rf"nan\.pt: tensor generator\.{name}.*NaN"):
+        load_checkpoint(bad)

@@ -172,3 +172,14 @@ def test_short_run_on_real_hapt_learns(hapt_dir: Path, tmp_path: Path) -> None:
     snap = train(config, MODEL, tmp_path / "run", data_dir=hapt_dir, progress=False)
     val = [v for v in snap["history"]["val_nll"] if not math.isnan(v)]
     assert val[-1] < val[0] - 0.5, val
+
+
+def test_training_refuses_to_replace_a_run_without_resume_or_overwrite(
+    synthetic_hapt: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"an 80-round run")
+    with pytest.raises(InputError, match=r"already holds a training run.*--resume.*--overwrite"):
+        train(CONFIG, MODEL, out, data_dir=synthetic_hapt, progress=False)
+    assert (out / "checkpoint.pt").read_bytes() == b"an 80-round run"

@@ -69,7 +69,7 @@ class WritesLoad(AllocationPolicy):
 
 def test_hooks_get_read_only_state_arrays():
     tasks, state = random_instance(np.random.default_rng(0))
-    with pytest.raises(PolicyError, match="policy WritesLoad failed: ValueError: .*read-only"):
+    with pytest.raises(PolicyError, match=r"policy WritesLoad failed: ValueError: .*read-only"):
         WritesLoad().allocate(tasks, state)
 
 

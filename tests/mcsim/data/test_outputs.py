@@ -106,3 +106,19 @@ def test_staging_folders_of_dead_runs_are_removed(tmp_path: Path) -> None:
     with atomic_output_dir(out) as work:
         assert (work / ".owner").read_text().strip() == str(os.getpid())
     assert not (out / ".owner").exists()
+
+
+def test_temporary_files_of_killed_writers_are_removed_by_the_next_write(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "nll.png"
+    dead = tmp_path / f".nll.png.{_dead_pid()}-abc123.png"
+    live = tmp_path / f".nll.png.{os.getpid()}-xyz.png"
+    other = tmp_path / f".other.png.{_dead_pid()}-abc.png"
+    for leftover in (dead, live, other):
+        leftover.write_text("half")
+    with atomic_file(path) as tmp:
+        assert tmp.name.startswith(f".nll.png.{os.getpid()}-")
+        tmp.write_text("whole")
+    assert path.read_text() == "whole"
+    assert not dead.exists() and live.exists() and other.exists()
