@@ -101,7 +101,8 @@ def _run_jobs(
 def _prepare_all(
     file: ScenarioFile, path: str | Path, cache: PreparedCache, cache_dir: Path, quiet: bool
 ) -> None:
-    """Prepare (and mine) every distinct setting once, before any job runs."""
+    """Prepare (and mine) every distinct setting, and load its phones' model, once, before
+    any job runs: a bad trace or checkpoint fails here, not in the middle of the jobs."""
     workers = file.scenario.workers
     try:
         for variant in file.variants:
@@ -114,6 +115,7 @@ def _prepare_all(
                 progress=not quiet,
             )
             pipeline.prepared  # noqa: B018 (built for its side effect: the cache)
+            pipeline.sensor()
     except ScenarioError as exc:
         if exc.path is not None:
             raise

@@ -124,7 +124,7 @@ def _check_types(a: Assignment) -> None:
     bad = np.isnan(coverage) | (coverage < 0) | (coverage > 1)
     if bad.any():
         raise ConstraintViolation(
-            f"claimed coverage {coverage[np.argmax(bad)]!r} is not a probability in [0, 1]"
+            f"claimed coverage {float(coverage[np.argmax(bad)])} is not a probability in [0, 1]"
         )
     if isinstance(a.iterations, bool) or not isinstance(a.iterations, int | np.integer):
         raise ConstraintViolation(f"iterations must be an integer, got {a.iterations!r}")
