@@ -70,3 +70,8 @@ class ConstraintViolation(MCSimError, ValueError):
 
 class CacheWarning(UserWarning):
     """A cached artefact could not be used or written; it was rebuilt (results unaffected)."""
+
+
+class ReproducibilityWarning(UserWarning):
+    """Something makes a run's results differ between identical reruns (e.g. an unseeded
+    plug-in policy)."""

@@ -143,7 +143,7 @@ def check_policy(policy: AllocationPolicy, *, seed: int = 0, n_instances: int = 
         if not _same_inputs(before, _snapshot(tasks, state)):
             raise PolicyError(f"{where}: the policy changed its input")
         second = twin.allocate(tasks, state)
-        if not _same_answer(first, second):
+        if not same_answer(first, second):
             raise PolicyError(f"{where}: two runs from the same seed differ")
 
 
@@ -182,7 +182,8 @@ def _same_inputs(before: dict[str, Any], after: dict[str, Any]) -> bool:
     )
 
 
-def _same_answer(a: Assignment, b: Assignment) -> bool:
+def same_answer(a: Assignment, b: Assignment) -> bool:
+    """Two assignments are the same answer (pairs, claims, iterations, unassigned copies)."""
     return (
         np.array_equal(a.user, b.user)
         and np.array_equal(a.task, b.task)

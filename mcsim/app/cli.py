@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mcsim import __version__
-from mcsim.errors import CacheWarning, MCSimError
+from mcsim.errors import CacheWarning, MCSimError, ReproducibilityWarning
 
 # Sub-command groups registered by the plug-in packages that implement them: "module:function".
 COMMAND_MODULES = ("generators.sensegen.cli:register",)
@@ -306,7 +306,7 @@ def _one_line_warning(
     line: str | None = None,
 ) -> None:
     """mcsim's own warnings as one line on stderr; others as Python prints them."""
-    if issubclass(category, CacheWarning):
+    if issubclass(category, CacheWarning | ReproducibilityWarning):
         print(f"mcsim: warning: {message}", file=sys.stderr)
     else:
         print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr)

@@ -10,6 +10,7 @@ allocation is scored on every held-out day (:func:`~mcsim.platform.metrics.alloc
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,13 @@ import pandas as pd
 
 from mcsim.app.pipeline import Pipeline, PreparedCache
 from mcsim.app.scenario import Variant
+from mcsim.errors import ReproducibilityWarning
+from mcsim.platform.allocation import Assignment, PlatformState
 from mcsim.platform.metrics import allocation_metrics, day_metrics
+from mcsim.platform.tasks import TaskBatch
 from mcsim.sim import simulate
-from policies import make_policy
+from policies import BUILTIN_POLICIES, AllocationPolicy, make_policy
+from policies.checker import same_answer
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,36 @@ def _settings(pipeline: Pipeline, variant: Variant, day: str) -> dict[str, Any]:
     }
 
 
+class _FirstAnswerChecked:
+    """A plug-in policy whose first answer is asked twice: if the two differ, the policy is
+    not deterministic (unseeded randomness, hidden state) and the run cannot be reproduced,
+    which is said once, as a warning naming the policy."""
+
+    def __init__(self, policy: AllocationPolicy) -> None:
+        self.policy = policy
+        self._checked = False
+
+    def allocate(self, tasks: TaskBatch, state: PlatformState) -> Assignment:
+        answer = self.policy.allocate(tasks, state)
+        if not self._checked:
+            self._checked = True
+            again = self.policy.allocate(tasks, state)
+            if not same_answer(answer, again):
+                warnings.warn(
+                    f"policy {self.policy.name} answered the same decision twice differently; "
+                    "its results are not reproducible (seed its randomness; "
+                    "policies.check_policy finds such problems)",
+                    ReproducibilityWarning,
+                    stacklevel=2,
+                )
+        return answer
+
+
+def _checked(policy: AllocationPolicy, name: str) -> AllocationPolicy | _FirstAnswerChecked:
+    """Built-in policies are known to be deterministic; plug-ins are checked once."""
+    return policy if name.upper() in BUILTIN_POLICIES else _FirstAnswerChecked(policy)
+
+
 Rows = tuple[list[dict[str, Any]], list[pd.DataFrame], list[pd.DataFrame]]
 
 
@@ -86,7 +121,7 @@ def _simulate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
     settings = _settings(pipeline, variant, day.label)
     rows, assignments, events = [], [], []
     for spec in scenario.policies:
-        policy = make_policy(spec.name, **spec.params)
+        policy = _checked(make_policy(spec.name, **spec.params), spec.name)
         result = simulate(pipeline.world(repetition, day=day, tasks=tasks), policy)
         mine: dict[str, Any] = {**job, "policy": spec.display}
         rows.append({**mine, **settings, **day_metrics(result, prepared.test_model)})
@@ -113,7 +148,7 @@ def _allocate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
     rows, assignments = [], []
     location_of = pd.Series(tasks.location, index=tasks.id)
     for spec in scenario.policies:
-        result = make_policy(spec.name, **spec.params).allocate(tasks, state)
+        result = _checked(make_policy(spec.name, **spec.params), spec.name).allocate(tasks, state)
         mine: dict[str, Any] = {**job, "policy": spec.display}
         rows.append({**mine, **settings, **allocation_metrics(result, tasks, held_out)})
         pairs = pd.DataFrame(

@@ -158,3 +158,19 @@ def test_a_policy_writing_shared_knowledge_cannot_corrupt_the_next_one(
     mdp_a = next(line for line in a if ",MDP," in line).split(",")
     mdp_b = next(line for line in b if ",MDP," in line).split(",")
     assert mdp_a[3:-3] == mdp_b[3:-3]  # MDP's day is the same with the vandal before it
+
+
+def test_an_unseeded_plugin_is_flagged_as_not_reproducible(
+    tmp_path: Path, mcsim: Callable[..., Outcome]
+) -> None:
+    (tmp_path / "dice.py").write_text(
+        HEADER + "\n\nclass P(AllocationPolicy):\n    def _allocate(self, tasks, state):\n"
+        "        rng = np.random.default_rng()  # unseeded\n"
+        "        users = np.flatnonzero(state.capacity > 0)\n"
+        "        return everything_to(int(rng.choice(users)), tasks)\n"
+    )
+    path = _scenario(tmp_path, "dice")
+    path.write_text(path.read_text().replace("g: 4", "g: 40"))
+    result = mcsim("run", path, "--out", tmp_path / "out", "--quiet")
+    assert result.code == 0, result.err
+    assert "mcsim: warning: policy P answered the same decision twice differently" in result.err
