@@ -47,9 +47,13 @@ class TraceError(InputError):
 
 
 class ScenarioError(InputError):
-    """A malformed scenario file; ``column`` carries the key path (e.g. ``tasks.copies``)."""
+    """A malformed scenario file; ``column`` carries the key path (e.g. ``tasks.copies``).
+
+    ``others`` holds the file's further problems (``mcsim validate`` lists them all).
+    """
 
     place = "key"
+    others: tuple[ScenarioError, ...] = ()
 
 
 class PolicyError(MCSimError):

@@ -20,10 +20,12 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import yaml
 
 from mcsim import __version__
-from mcsim.errors import CacheWarning, MCSimError, ReproducibilityWarning
+from mcsim.errors import CacheWarning, MCSimError, ReproducibilityWarning, ScenarioError
 
 # Sub-command groups registered by the plug-in packages that implement them: "module:function".
 COMMAND_MODULES = ("generators.sensegen.cli:register",)
@@ -48,6 +50,68 @@ def scenario_path(text: str) -> Path:
     if path.exists() or path.suffix in (".yaml", ".yml") or text not in shipped_scenarios():
         return path  # the loader names a missing file
     return shipped_scenario(text)
+
+
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    """The scenario overrides of ``run`` and ``validate`` (validated exactly like the file)."""
+    group = parser.add_argument_group(
+        "overrides", "change the scenario without editing it (recorded in scenario.yaml and "
+        "manifest.json; validated like the file, errors name the key)"
+    )  # fmt: skip
+    group.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="set a dotted key to a YAML value, e.g. --set tasks.count=60 --set g=8",
+    )  # fmt: skip
+    group.add_argument(
+        "--sweep", action="append", default=[], metavar="KEY=V1,V2",
+        help="sweep a key over values (replaces the file's sweep of that key), e.g. "
+        "--sweep g=4,6,8 or --sweep 'tasks=[{count: 20, copies: 38}, {count: 40, copies: 78}]'",
+    )  # fmt: skip
+    group.add_argument(
+        "--policies", default=None, metavar="LIST",
+        help="comma-separated policies to run, e.g. MDP,IU1,mypkg.mod:MyPolicy",
+    )  # fmt: skip
+    group.add_argument("--seed", type=int, default=None, help="the scenario's one seed")
+
+
+def _parse_value(option: str, text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or "not YAML"
+        raise MCSimError(f"{option}: cannot read {text!r} ({problem})") from None
+
+
+def _split_assignment(option: str, text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise MCSimError(f"{option} {text!r}: expected KEY=VALUE, e.g. {option} tasks.count=60")
+    return key.strip(), value.strip()
+
+
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The command line's overrides as dotted key -> value (``sweep`` as a mapping)."""
+    overrides: dict[str, Any] = {}
+    for text in args.set:
+        key, value = _split_assignment("--set", text)
+        overrides[key] = _parse_value(f"--set {key}", value)
+    sweep: dict[str, list[Any]] = {}
+    for text in args.sweep:
+        key, value = _split_assignment("--sweep", text)
+        parsed = _parse_value(f"--sweep {key}", value if value.startswith("[") else f"[{value}]")
+        if not isinstance(parsed, list) or not parsed:
+            raise MCSimError(f"--sweep {key}: expected a non-empty list of values, got {value!r}")
+        sweep[key] = parsed
+    if sweep:
+        overrides["sweep"] = sweep
+    if args.policies is not None:
+        names = [name.strip() for name in args.policies.split(",") if name.strip()]
+        if not names:
+            raise MCSimError("--policies: expected a comma-separated list of policy names")
+        overrides["policies"] = names
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    return overrides
 
 
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
@@ -77,6 +141,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="run even when estimated past 8 GB or 1 hour (mcsim validate shows the estimate)",
     )
+    _add_overrides(run)
     run.set_defaults(func=_run_command)
     validate = subparsers.add_parser(
         "validate",
@@ -85,6 +150,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         "expected) or a one-line summary.",
     )
     validate.add_argument("scenario", help="scenario YAML file, or a shipped scenario's name")
+    _add_overrides(validate)
     validate.set_defaults(func=_validate_command)
 
 
@@ -99,6 +165,7 @@ def _run_command(args: argparse.Namespace) -> int:
         repetitions=args.repetitions,
         quiet=args.quiet,
         allow_large=args.allow_large,
+        overrides=overrides_from(args),
     )
     return 0
 
@@ -107,7 +174,18 @@ def _validate_command(args: argparse.Namespace) -> int:
     from mcsim.app.estimate import estimate
     from mcsim.app.scenario import load_scenario
 
-    file = load_scenario(scenario_path(args.scenario))
+    try:
+        file = load_scenario(scenario_path(args.scenario), overrides_from(args))
+    except ScenarioError as exc:
+        if not exc.others:
+            raise
+        problems = (exc.reason.split(" (and ")[0], *(o.reason for o in exc.others))
+        where = [exc, *exc.others]
+        print(f"mcsim: error: {exc.path}: {len(where)} problems", file=sys.stderr)
+        for error, reason in zip(where, problems, strict=True):
+            line = f"line {error.row}, " if error.row is not None else ""
+            print(f"  {line}key {error.column!r}: {reason}", file=sys.stderr)
+        return 1
     s = file.scenario
     size = estimate(file)
     print(

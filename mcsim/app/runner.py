@@ -259,6 +259,7 @@ def run_scenario(
             "total": time.perf_counter() - started,
         }
         manifest = _manifest(path, file, resolved, started_at, timings, results, files)
+        manifest["overrides"] = merged
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     if not quiet:
         with pd.option_context(

@@ -30,6 +30,7 @@ from mcsim.app.scenario.safe_yaml import key_path, read_yaml
 from mcsim.app.scenario.schema import SUBKEY_MARK, Scenario, ScenarioFile, Variant
 from mcsim.errors import ScenarioError
 
+OVERRIDE_LINE = -1  # the "line" of a value given as an override (it is in no file)
 MAX_VARIANTS = 10_000  # sweep variants of one scenario file (each is validated)
 
 
@@ -87,15 +88,31 @@ def _scenario_error(
     prefix: str = "",
     swept: tuple[str, ...] = (),
 ) -> ScenarioError:
-    """The first (most useful) problem of a validation error, with its line.
+    """Every problem of a validation error, each with its key and line; the first (most
+    useful) one is the error's message, the others are in its ``others``.
 
     ``swept``: the sweep's key paths; a problem under one of them points at its sweep line.
     """
     errors = exc.errors()
     # A misspelt key also makes its correct spelling "missing": report the typo first.
     errors.sort(key=lambda e: e["type"] != "extra_forbidden")
-    loc, reason = _describe(errors[0])
-    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    problems = [_problem(error, source, lines, prefix, swept) for error in errors]
+    first = problems[0]
+    if len(problems) > 1:
+        more = f" (and {len(problems) - 1} more problem(s); `mcsim validate` lists them)"
+        first = ScenarioError(first.reason + more, path=source, row=first.row, column=first.column)
+    first.others = tuple(problems[1:])
+    return first
+
+
+def _problem(
+    error: Any,
+    source: str,
+    lines: dict[tuple[Any, ...], int],
+    prefix: str,
+    swept: tuple[str, ...],
+) -> ScenarioError:
+    loc, reason = _describe(error)
     dotted = key_path(loc)
     line = next(
         (
@@ -109,9 +126,9 @@ def _scenario_error(
         if line is not None:
             break
         line = lines.get(loc[:depth])
-    return ScenarioError(
-        f"{prefix}{reason}{more}", path=source, row=line, column=key_path(loc) or "<top level>"
-    )
+    if line == OVERRIDE_LINE:
+        line, reason = None, f"{reason} (given as an override)"
+    return ScenarioError(f"{prefix}{reason}", path=source, row=line, column=dotted or "<top level>")
 
 
 # ----------------------------------------------------------------------------------- loading
@@ -164,12 +181,25 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     # are not settings (the docker-compose convention), so they are dropped here.
     raw = {k: v for k, v in raw.items() if not (isinstance(k, str) and k.startswith("x-"))}
     for key, value in (overrides or {}).items():
+        if key == "sweep" and isinstance(value, dict) and isinstance(raw.get("sweep"), dict):
+            raw["sweep"] = {**raw["sweep"], **value}  # swept keys replace the file's own
+            continue
         try:
             _set_path(raw, key, value)
         except TypeError as exc:
             raise ScenarioError(
                 f"cannot override {key!r}: {exc}", path=source, column=key
             ) from None
+    # Values given as overrides have no line in the file: their errors say so instead.
+    for key, value in (overrides or {}).items():
+        if key == "sweep" and isinstance(value, dict):
+            marked = [("sweep", swept) for swept in value]
+        else:
+            marked = [tuple(key.split("."))]
+        for parts in marked:
+            for known in [k for k in lines if k[: len(parts)] == parts]:
+                lines[known] = OVERRIDE_LINE
+            lines[parts] = OVERRIDE_LINE
     context = {"base": path.resolve().parent}
     try:
         base = Scenario.model_validate(raw, context=context)

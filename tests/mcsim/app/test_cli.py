@@ -51,9 +51,62 @@ def test_cli_validate_and_bad_scenario(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_validate_accepts_a_shipped_scenarios_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "campus"]) == 0
-    assert capsys.readouterr().out == (
-        "campus: ok (campus: 1 variant(s) x 5 repetition(s) x 7 policies)\n"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "campus: ok (campus: 1 variant(s) x 5 repetition(s) x 7 policies)"
+    assert out[1].startswith("estimate: about 68 users") and "GB peak memory" in out[1]
+
+
+def test_overrides_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["validate", "campus", "--set", "tasks.count=60", "--set", "tasks.copies=120",
+            "--policies", "MDP,IU1", "--seed", "7", "--sweep", "g=4,6,8"]  # fmt: skip
+    assert main(argv) == 0
+    assert "campus: 3 variant(s) x 5 repetition(s) x 2 policies" in capsys.readouterr().out
+    argv = [
+        "validate",
+        "campus",
+        "--sweep",
+        "tasks=[{count: 20, copies: 38}, {count: 40, copies: 78}]",
+    ]
+    assert main(argv) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--set", "tasks.coutn=60"], "key 'tasks.coutn': unknown key 'coutn'; did you mean"),
+        (["--set", "g=abc"], "key 'g': expected a valid integer; got 'abc' (given as an override)"),
+        (["--sweep", "g=0,4"], "key 'g': in sweep variant 0 (g=0)"),
+        (["--policies", "MDP,XYZ"], "unknown policy 'XYZ'"),
+        (["--set", "oops"], "--set 'oops': expected KEY=VALUE"),
+        (["--sweep", "g=[4, 6"], "--sweep g: cannot read"),
+        (["--seed", "-3"], "key 'seed': expected greater than or equal to 0"),
+    ],
+)
+def test_bad_overrides_name_the_key_in_one_line(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "campus", *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err and "Traceback" not in err
+
+
+def test_validate_lists_every_problem_with_line_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "three.yaml"
+    path.write_text(
+        "seed: -1\ntrace:\n  synthetic: {preset: wtd, days: 1}\nsplit: {train_cycles: 7}\n"
+        "tasks: {count: 5, copies: 10}\ng: 0\npolicies: [MDP]\n"
     )
+    assert main(["validate", str(path)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"mcsim: error: {path}: 3 problems"
+    assert lines[1].startswith("  line 1, key 'seed'")
+    assert lines[2].startswith("  line 3, key 'trace.synthetic.days'")
+    assert lines[3].startswith("  line 6, key 'g'")
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(and 2 more problem(s); `mcsim validate` lists them)" in err
 
 
 def test_cli_run_writes_and_summarises(
