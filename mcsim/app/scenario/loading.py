@@ -192,6 +192,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
             ) from None
     # Values given as overrides have no line in the file: their errors say so instead.
     for key, value in (overrides or {}).items():
+        marked: list[tuple[Any, ...]]
         if key == "sweep" and isinstance(value, dict):
             marked = [("sweep", swept) for swept in value]
         else:
