@@ -95,15 +95,12 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     for text in args.set:
         key, value = _split_assignment("--set", text)
         overrides[key] = _parse_value(f"--set {key}", value)
-    sweep: dict[str, list[Any]] = {}
     for text in args.sweep:
         key, value = _split_assignment("--sweep", text)
         parsed = _parse_value(f"--sweep {key}", value if value.startswith("[") else f"[{value}]")
         if not isinstance(parsed, list) or not parsed:
             raise MCSimError(f"--sweep {key}: expected a non-empty list of values, got {value!r}")
-        sweep[key] = parsed
-    if sweep:
-        overrides["sweep"] = sweep
+        overrides[f"sweep.{key}"] = parsed
     if args.policies is not None:
         names = [name.strip() for name in args.policies.split(",") if name.strip()]
         if not names:
@@ -141,6 +138,11 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="run even when estimated past 8 GB or 1 hour (mcsim validate shows the estimate)",
     )
+    run.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the finished jobs of an interrupted run of --out instead of resuming",
+    )
     _add_overrides(run)
     run.set_defaults(func=_run_command)
     validate = subparsers.add_parser(
@@ -165,6 +167,7 @@ def _run_command(args: argparse.Namespace) -> int:
         repetitions=args.repetitions,
         quiet=args.quiet,
         allow_large=args.allow_large,
+        restart=args.restart,
         overrides=overrides_from(args),
     )
     return 0
@@ -371,7 +374,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"mcsim: error: {exc}{hint}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print("mcsim: interrupted; nothing was written", file=sys.stderr)
+            print(
+                "mcsim: interrupted; nothing was written (a run keeps its finished jobs: "
+                "the same command resumes it)",
+                file=sys.stderr,
+            )
             return 130
 
 

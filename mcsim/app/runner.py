@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,11 @@ from typing import Any
 import pandas as pd
 
 from mcsim.app.estimate import check_size
-from mcsim.app.jobs import JobResult, run_job
+from mcsim.app.jobs import Job, JobResult, run_job
+from mcsim.app.jobstore import JobStore
 from mcsim.app.pipeline import Pipeline, PreparedCache, default_cache_dir
 from mcsim.app.plots import allocation_summary, write_plots
-from mcsim.app.scenario import ScenarioFile, Variant, dump_scenario, load_scenario
+from mcsim.app.scenario import Scenario, ScenarioFile, Variant, dump_scenario, load_scenario
 from mcsim.data.outputs import atomic_output_dir, check_output_target
 from mcsim.errors import ScenarioError
 from mcsim.platform.metrics import ALLOCATION_METRIC_COLUMNS, METRIC_COLUMNS
@@ -74,28 +76,27 @@ def _run_in_worker(variant: Variant, repetition: int, cache_dir: Path | None) ->
 
 def _run_jobs(
     file: ScenarioFile,
+    jobs: list[Job],
     cache: PreparedCache,
     cache_dir: Path | None,
-    on_done: Callable[[], object],
-) -> list[JobResult]:
-    """Every (variant, repetition) job, in this process or in ``workers`` processes."""
-    scenario = file.scenario
-    jobs = [(v, r) for v in file.variants for r in range(scenario.repetitions)]
-    if scenario.workers <= 1 or len(jobs) <= 1:
-        results = []
-        for variant, repetition in jobs:
-            results.append(run_job(variant, repetition, cache, cache_dir))
-            on_done()
-        return results
+    on_result: Callable[[JobResult], object],
+) -> None:
+    """Run ``jobs``, in this process or in ``workers`` processes; each result is handed to
+    ``on_result`` as it arrives (in job order)."""
+    variants = {v.index: v for v in file.variants}
+    if file.scenario.workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            on_result(run_job(variants[job.variant], job.repetition, cache, cache_dir))
+        return
     # "spawn": workers must not inherit torch/OpenMP thread state from this process.
-    workers = min(scenario.workers, len(jobs))
+    workers = min(file.scenario.workers, len(jobs))
     with process_pool(workers, spawn=True, initializer=_start_worker) as pool:
-        futures = [pool.submit(_run_in_worker, v, r, cache_dir) for v, r in jobs]
-        results = []
+        futures = [
+            pool.submit(_run_in_worker, variants[job.variant], job.repetition, cache_dir)
+            for job in jobs
+        ]
         for future in futures:
-            results.append(future.result())
-            on_done()
-    return results
+            on_result(future.result())
 
 
 def _prepare_all(
@@ -201,6 +202,7 @@ def run_scenario(
     overrides: dict[str, Any] | None = None,
     cache_dir: Path | None = None,
     allow_large: bool = False,
+    restart: bool = False,
 ) -> RunResult:
     """Run every variant, repetition and policy of a scenario and write the results folder.
 
@@ -215,6 +217,8 @@ def run_scenario(
         cache_dir: mining cache (default :func:`~mcsim.app.pipeline.default_cache_dir`).
         allow_large: run even when the estimate is past the documented limits
             (:mod:`mcsim.app.estimate`).
+        restart: discard the finished jobs of an earlier, interrupted run of ``out``
+            (without it they are resumed, and a changed scenario is refused).
 
     Raises:
         MCSimError: a bad scenario or trace, ``out`` exists without ``overwrite``, or the run
@@ -232,35 +236,53 @@ def run_scenario(
     out = resolve_out(path, file, out)
     check_output_target(out, overwrite=overwrite)
     check_size(file, allow_large=allow_large)
+    store = JobStore(out, _jobs_key(scenario), restart=restart)  # before any work
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     cache = PreparedCache()
     t0 = time.perf_counter()
-    _prepare_all(file, path, cache, cache_dir, quiet)
+    try:
+        _prepare_all(file, path, cache, cache_dir, quiet)
+    except BaseException:
+        store.remove_if_empty()
+        raise
     prepare_s = time.perf_counter() - t0
     from tqdm import tqdm
 
-    total = len(file.variants) * scenario.repetitions
-    unit = "allocation" if scenario.mode == "allocate" else "day"
-    with tqdm(total=total, unit=unit, desc=scenario.mode, disable=quiet) as bar:
-        t0 = time.perf_counter()
-        results = _run_jobs(file, cache, cache_dir, lambda: bar.update(1))
-        simulate_s = time.perf_counter() - t0
-    metrics, assignments, events, settings = _tables(file, results)
-    summary = summarize(metrics, settings)
-    t0 = time.perf_counter()
     resolved = dump_scenario(scenario)
-    with atomic_output_dir(out, overwrite=overwrite) as work:
-        files = _write_tables(work, scenario.mode, resolved, metrics, assignments, events)
-        files += write_plots(metrics, work, settings, mode=scenario.mode, title=scenario.name)
-        timings = {
-            "prepare": prepare_s,
-            "simulate": simulate_s,
-            "write": time.perf_counter() - t0,
-            "total": time.perf_counter() - started,
-        }
-        manifest = _manifest(path, file, resolved, started_at, timings, results, files)
-        manifest["overrides"] = merged
-        (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    jobs = [Job(v.index, r) for v in file.variants for r in range(scenario.repetitions)]
+    finished = set(store.done(jobs))
+    pending = [job for job in jobs if job not in finished]
+    unit = "allocation" if scenario.mode == "allocate" else "day"
+    try:
+        with tqdm(
+            total=len(jobs), initial=len(finished), unit=unit, desc=scenario.mode, disable=quiet
+        ) as bar:
+            t0 = time.perf_counter()
+            _run_jobs(file, pending, cache, cache_dir, partial(_keep, store, bar))
+            simulate_s = time.perf_counter() - t0
+        # Always assembled from the shards, so a resumed run equals an uninterrupted one.
+        results = [store.load(job) for job in jobs]
+        metrics, assignments, events, settings = _tables(file, results)
+        summary = summarize(metrics, settings)
+        t0 = time.perf_counter()
+        with atomic_output_dir(out, overwrite=overwrite) as work:
+            files = _write_tables(work, scenario.mode, resolved, metrics, assignments, events)
+            files += write_plots(metrics, work, settings, mode=scenario.mode, title=scenario.name)
+            timings = {
+                "prepare": prepare_s,
+                "simulate": simulate_s,
+                "write": time.perf_counter() - t0,
+                "total": time.perf_counter() - started,
+            }
+            manifest = _manifest(path, file, resolved, started_at, timings, results, files)
+            manifest.update(overrides=merged, resumed_jobs=len(finished))
+            (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    except KeyboardInterrupt:
+        raise  # the finished jobs stay in the store: the same command resumes them
+    except BaseException:
+        store.remove()  # an error, not an interruption: nothing half-written stays
+        raise
+    store.remove()
     if not quiet:
         with pd.option_context(
             "display.width", 160, "display.max_columns", 30,
@@ -269,6 +291,18 @@ def run_scenario(
             print(summary.to_string(index=False))
         print(f"wrote {out} in {time.perf_counter() - started:.1f} s")
     return RunResult(metrics, assignments, events, summary, out, time.perf_counter() - started)
+
+
+def _keep(store: JobStore, bar: Any, result: JobResult) -> None:
+    """A finished job: its shard is written before the progress bar moves."""
+    store.save(result)
+    bar.update(1)
+
+
+def _jobs_key(scenario: Scenario) -> str:
+    """What finished jobs depend on: the resolved scenario, except ``workers``."""
+    resolved = scenario.model_dump(mode="json", exclude={"workers"})
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
 
 
 def _manifest(

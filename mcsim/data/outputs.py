@@ -70,10 +70,10 @@ def _alive(folder: Path) -> bool:
             return folder.stat().st_mtime > time.time() - STALE_S
         except OSError:
             return False
-    return _pid_alive(pid)
+    return pid_alive(pid)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -140,7 +140,7 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*"):
         owner = leftover.name[len(path.name) + 2 :].split("-", 1)[0]
-        if owner.isdigit() and not _pid_alive(int(owner)):
+        if owner.isdigit() and not pid_alive(int(owner)):
             leftover.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=path.suffix

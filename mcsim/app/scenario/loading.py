@@ -170,6 +170,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         path: the YAML file.
         overrides: key path -> value applied before validation (e.g. ``{"repetitions": 2}``
             from the command line, or small sizes in tests), validated like the file.
+            ``"sweep"`` replaces the whole sweep; ``"sweep.KEY"`` (a list) sweeps one key,
+            replacing only the file's values of that key.
 
     Raises:
         ScenarioError: naming the file, the line, the key path and what was expected.
@@ -181,8 +183,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     # are not settings (the docker-compose convention), so they are dropped here.
     raw = {k: v for k, v in raw.items() if not (isinstance(k, str) and k.startswith("x-"))}
     for key, value in (overrides or {}).items():
-        if key == "sweep" and isinstance(value, dict) and isinstance(raw.get("sweep"), dict):
-            raw["sweep"] = {**raw["sweep"], **value}  # swept keys replace the file's own
+        if key.startswith("sweep."):  # one swept key (its values replace the file's own)
+            sweep = raw.get("sweep")
+            raw["sweep"] = {**(sweep if isinstance(sweep, dict) else {}), key[6:]: value}
             continue
         try:
             _set_path(raw, key, value)
@@ -193,7 +196,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     # Values given as overrides have no line in the file: their errors say so instead.
     for key, value in (overrides or {}).items():
         marked: list[tuple[Any, ...]]
-        if key == "sweep" and isinstance(value, dict):
+        if key.startswith("sweep."):
+            marked = [("sweep", key[6:])]
+        elif key == "sweep" and isinstance(value, dict):
             marked = [("sweep", swept) for swept in value]
         else:
             marked = [tuple(key.split("."))]
