@@ -53,6 +53,7 @@ _API = {
     "shipped_scenario": "mcsim.app.scenario",
     "Pipeline": "mcsim.app.pipeline",
     "run_scenario": "mcsim.app.runner",
+    "compare": "mcsim.app.compare",
     "CrowdsensingEnv": "mcsim.envs.crowdsensing",
     "PolicyAgent": "mcsim.envs.agents",
     "MCSimError": "mcsim.errors",
@@ -77,6 +78,7 @@ __all__ = [
     "WorldOptions",
     "__version__",
     "check_policy",
+    "compare",
     "cut_cycles",
     "day_metrics",
     "load_scenario",
@@ -103,6 +105,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from mcsim.app.compare import compare
     from mcsim.app.pipeline import Pipeline
     from mcsim.app.runner import run_scenario
     from mcsim.app.scenario import load_scenario, shipped_scenario

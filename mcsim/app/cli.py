@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import pandas as pd
 import yaml
 
 from mcsim import __version__
@@ -201,6 +202,39 @@ def _validate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_compare(subparsers: argparse._SubParsersAction) -> None:
+    compare = subparsers.add_parser(
+        "compare",
+        help="compare a metric across policies, variants and runs, with confidence intervals",
+        description="Read the metrics of one or more results folders and print, per group, "
+        "the mean, standard deviation, 95 %% confidence interval of the mean and n; draw the "
+        "means with their intervals.",
+    )
+    compare.add_argument("folders", nargs="+", help="results folders of mcsim run")
+    compare.add_argument("--metric", default="completion_ratio", help="metric to compare")
+    compare.add_argument(
+        "--by", default="policy", help="comma-separated grouping columns (e.g. policy,variant)"
+    )
+    compare.add_argument(
+        "--plot", default=None, help="PNG to draw (default: compare_<metric>.png here)"
+    )
+    compare.set_defaults(func=_compare_command)
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    from mcsim.app.compare import caption, compare, plot_comparison
+
+    by = [column.strip() for column in args.by.split(",") if column.strip()]
+    table = compare(args.folders, args.metric, by)
+    with pd.option_context("display.width", 160, "display.float_format", "{:.4f}".format):
+        print(table.to_string(index=False))
+    plot = Path(args.plot or f"compare_{args.metric}.png")
+    groups = [c for c in table.columns if c not in ("mean", "sd", "ci95_low", "ci95_high", "n")]
+    plot_comparison(table, args.metric, groups, caption(args.folders), plot)
+    print(f"wrote {plot}")
+    return 0
+
+
 def _add_allocate(subparsers: argparse._SubParsersAction) -> None:
     allocate = subparsers.add_parser(
         "allocate",
@@ -344,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(subparsers)
+    _add_compare(subparsers)
     _add_allocate(subparsers)
     _add_mine(subparsers)
     for entry in COMMAND_MODULES:

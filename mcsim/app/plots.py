@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from mcsim.app.compare import describe
 from mcsim.data.outputs import save_figure
 from policies import BUILTIN_POLICIES
 
@@ -55,17 +57,17 @@ def _variant_labels(metrics: pd.DataFrame, settings: list[str]) -> dict[int, str
 def _run_figures(metrics: pd.DataFrame, folder: Path, settings: list[str]) -> list[str]:
     labels = _variant_labels(metrics, settings)
     policies = list(dict.fromkeys(metrics["policy"]))
-    stats = (
-        metrics.groupby(["variant", "policy"], sort=False)
-        .agg(
-            ratio=("completion_ratio", "mean"),
-            spread=("completion_ratio", "std"),
-            tasks=("tasks_per_user", "mean"),
-            coverage=("coverage", "mean"),
-        )
-        .reset_index()
-    )
+    per_bar: list[dict[str, Any]] = []
+    for (variant, policy), group in metrics.groupby(["variant", "policy"], sort=False):
+        ratio = describe(group["completion_ratio"])
+        per_bar.append({
+            "variant": variant, "policy": policy, "ratio": ratio["mean"],
+            "spread": ratio["ci95_high"] - ratio["mean"], "n": ratio["n"],
+            "tasks": group["tasks_per_user"].mean(), "coverage": group["coverage"].mean(),
+        })  # fmt: skip
+    stats = pd.DataFrame(per_bar)
     stats["spread"] = stats["spread"].fillna(0.0)
+    n = int(stats["n"].min()) if len(stats) else 0
 
     # [in] about 0.3 in per bar, within a readable page width
     figure = Figure(
@@ -83,6 +85,11 @@ def _run_figures(metrics: pd.DataFrame, folder: Path, settings: list[str]) -> li
     if len(labels) > 1:
         ax.legend(fontsize="small", ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     ax.set_title("Task completion on the simulated days")
+    ax.set_xlabel(
+        f"Bars: mean over the repetitions (n = {n} days per bar); error bars: 95 % confidence "
+        "interval of the mean (t, n - 1 df; none when n = 1).",
+        fontsize=7,
+    )
     save_figure(figure, folder / "completion.png", bbox_inches="tight")
 
     figure = Figure(figsize=(6.0, 4.5))
@@ -99,9 +106,12 @@ def _run_figures(metrics: pd.DataFrame, folder: Path, settings: list[str]) -> li
                 color=f"C{i}",
                 label=policy if k == 0 else None,
             )
+    if len(labels) > 1:  # marker shapes are variants: say which is which
+        for k, label in enumerate(labels.values()):
+            ax.scatter([], [], marker=markers[k % len(markers)], color="0.4", label=label)
     ax.set_xlabel("tasks per recruited user (higher: cheaper)")
     ax.set_ylabel("claimed coverage degree per pair")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", title="colour: policy; shape: variant" if len(labels) > 1 else None)
     ax.set_title("Cost against coverage")
     _save(figure, folder / "cost_coverage.png")
     return ["completion.png", "cost_coverage.png"]

@@ -30,11 +30,12 @@ from typing import Any
 
 import pandas as pd
 
+from mcsim.app.compare import run_summary
 from mcsim.app.estimate import check_size
 from mcsim.app.jobs import Job, JobResult, run_job
 from mcsim.app.jobstore import JobStore
 from mcsim.app.pipeline import Pipeline, PreparedCache, default_cache_dir
-from mcsim.app.plots import allocation_summary, write_plots
+from mcsim.app.plots import write_plots
 from mcsim.app.scenario import Scenario, ScenarioFile, Variant, dump_scenario, load_scenario
 from mcsim.data.outputs import atomic_output_dir, check_output_target
 from mcsim.errors import ScenarioError
@@ -266,7 +267,9 @@ def run_scenario(
         summary = summarize(metrics, settings)
         t0 = time.perf_counter()
         with atomic_output_dir(out, overwrite=overwrite) as work:
-            files = _write_tables(work, scenario.mode, resolved, metrics, assignments, events)
+            files = _write_tables(
+                work, scenario.mode, resolved, metrics, assignments, events, settings
+            )
             files += write_plots(metrics, work, settings, mode=scenario.mode, title=scenario.name)
             timings = {
                 "prepare": prepare_s,
@@ -344,14 +347,18 @@ def _write_tables(
     metrics: pd.DataFrame,
     assignments: pd.DataFrame,
     events: pd.DataFrame,
+    settings: list[str],
 ) -> list[str]:
     """The resolved scenario and the tables of a run; returns the file names written."""
     (work / "scenario.yaml").write_text(resolved, encoding="utf-8")
     metrics.to_csv(work / "metrics.csv", index=False)
+    metrics.to_parquet(work / "metrics.parquet", index=False)  # types kept: "NA" is a name
+    measures = ALLOCATION_METRIC_COLUMNS if mode == "allocate" else METRIC_COLUMNS
+    run_summary(metrics, settings, measures).to_csv(work / "summary.csv", index=False)
     assignments.to_parquet(work / "assignments.parquet", index=False)
-    files = ["scenario.yaml", "metrics.csv", "assignments.parquet"]
-    if mode == "allocate":  # no simulated day, so no event log; the paper's summary table
-        allocation_summary(metrics).to_csv(work / "summary.csv", index=False)
-        return [*files, "summary.csv"]
+    files = ["scenario.yaml", "metrics.csv", "metrics.parquet", "summary.csv",
+             "assignments.parquet"]  # fmt: skip
+    if mode == "allocate":  # no simulated day, so no event log
+        return files
     events.to_parquet(work / "events.parquet", index=False)
     return [*files, "events.parquet"]

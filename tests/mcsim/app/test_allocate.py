@@ -39,7 +39,7 @@ def test_allocate_writes_tables_figures_and_manifest(results):
     names = {p.name for p in results.iterdir()}
     assert {"metrics.csv", "summary.csv", "manifest.json", "fig5_tasks_per_user.png",
             "fig6_coverage.png", "fig7_workload.png", "fig8_iterations.png",
-            "scenario.yaml", "assignments.parquet"} == names  # fmt: skip
+            "scenario.yaml", "assignments.parquet", "metrics.parquet"} == names  # fmt: skip
     assert not [p for p in results.parent.iterdir() if p.name.startswith(".run.tmp")]
 
 
@@ -69,5 +69,6 @@ def test_metrics_table_holds_every_policy_and_setting(results):
     assert metrics["coverage_empirical"].between(0, 1).all()
     assert (metrics["coverage_sum"] <= metrics["assigned"] + 1e-9).all()
     summary = pd.read_csv(results / "summary.csv", keep_default_na=False, na_values=[""])
-    assert set(summary["pool"]) == {"20-38", "30-65", "40-78", "65-150", "65-200"}
-    assert (summary["repetitions"] == 1).all()
+    assert set(summary["policy"]) == POLICIES and (summary["n"] == 1).all()
+    assert set(summary["metric"]) == set(ALLOCATION_METRIC_COLUMNS)
+    assert {"tasks.count", "tasks.copies", "g"} <= set(summary.columns)

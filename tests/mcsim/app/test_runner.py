@@ -93,6 +93,8 @@ def test_results_folder_contents(campus_run) -> None:
     assert names == {
         "scenario.yaml",
         "metrics.csv",
+        "metrics.parquet",
+        "summary.csv",
         "assignments.parquet",
         "events.parquet",
         "completion.png",
