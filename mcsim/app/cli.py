@@ -140,6 +140,17 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         help="run even when estimated past 8 GB or 1 hour (mcsim validate shows the estimate)",
     )
     run.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="where jobs run: local processes, or Ray tasks (the ray extra); results are identical",
+    )
+    run.add_argument(
+        "--address",
+        default=None,
+        help="the Ray cluster to use (e.g. auto, or ray://head:10001); default: a local Ray",
+    )
+    run.add_argument(
         "--restart",
         action="store_true",
         help="discard the finished jobs of an interrupted run of --out instead of resuming",
@@ -169,6 +180,8 @@ def _run_command(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         allow_large=args.allow_large,
         restart=args.restart,
+        backend=args.backend,
+        address=args.address,
         overrides=overrides_from(args),
     )
     return 0

@@ -124,6 +124,10 @@ class PreparedCache:
             self._prepared.popitem(last=False)
         return value
 
+    def put(self, key: str, prepared: Prepared) -> None:
+        """Keep a preparation made elsewhere (e.g. shipped to a Ray worker)."""
+        self.prepared(key, lambda: prepared)
+
     def sensor(self, spec: str) -> SensorGenerator:
         """The loaded sensor of a scenario's ``sensor`` value (loaded once per process).
 
@@ -331,10 +335,15 @@ class Pipeline:
         self.options = world_options(scenario)
 
     @property
+    def key(self) -> str:
+        """The preparation key of this variant (variants sharing it share one Prepared)."""
+        return preparation_key(self.scenario)
+
+    @property
     def prepared(self) -> Prepared:
         """The variant's preparation (built on first use, shared through the cache)."""
         return self.cache.prepared(
-            preparation_key(self.scenario),
+            self.key,
             lambda: prepare(
                 self.scenario,
                 cache_dir=self._cache_dir,

@@ -20,7 +20,7 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -30,9 +30,10 @@ from typing import Any
 
 import pandas as pd
 
+from mcsim.app.backends import make_backend
 from mcsim.app.compare import run_summary
 from mcsim.app.estimate import check_size
-from mcsim.app.jobs import Job, JobResult, run_job
+from mcsim.app.jobs import Job, JobResult
 from mcsim.app.jobstore import JobStore
 from mcsim.app.pipeline import Pipeline, PreparedCache, default_cache_dir
 from mcsim.app.plots import write_plots
@@ -40,7 +41,6 @@ from mcsim.app.scenario import Scenario, ScenarioFile, Variant, dump_scenario, l
 from mcsim.data.outputs import atomic_output_dir, check_output_target
 from mcsim.errors import ScenarioError
 from mcsim.platform.metrics import ALLOCATION_METRIC_COLUMNS, METRIC_COLUMNS
-from mcsim.processes import process_pool
 
 SUMMARY_COLUMNS = (
     "completion_ratio", "completion_ratio_active", "completion_ratio_overall", "coverage",
@@ -58,46 +58,6 @@ class RunResult:
     summary: pd.DataFrame
     out: Path
     seconds: float
-
-
-# ------------------------------------------------------------------------------------ jobs
-
-_WORKER_CACHE: PreparedCache | None = None  # one per pool process, set by _start_worker
-
-
-def _start_worker() -> None:
-    global _WORKER_CACHE
-    _WORKER_CACHE = PreparedCache()
-
-
-def _run_in_worker(variant: Variant, repetition: int, cache_dir: Path | None) -> JobResult:
-    assert _WORKER_CACHE is not None, "the pool's initializer did not run"
-    return run_job(variant, repetition, _WORKER_CACHE, cache_dir)
-
-
-def _run_jobs(
-    file: ScenarioFile,
-    jobs: list[Job],
-    cache: PreparedCache,
-    cache_dir: Path | None,
-    on_result: Callable[[JobResult], object],
-) -> None:
-    """Run ``jobs``, in this process or in ``workers`` processes; each result is handed to
-    ``on_result`` as it arrives (in job order)."""
-    variants = {v.index: v for v in file.variants}
-    if file.scenario.workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            on_result(run_job(variants[job.variant], job.repetition, cache, cache_dir))
-        return
-    # "spawn": workers must not inherit torch/OpenMP thread state from this process.
-    workers = min(file.scenario.workers, len(jobs))
-    with process_pool(workers, spawn=True, initializer=_start_worker) as pool:
-        futures = [
-            pool.submit(_run_in_worker, variants[job.variant], job.repetition, cache_dir)
-            for job in jobs
-        ]
-        for future in futures:
-            on_result(future.result())
 
 
 def _prepare_all(
@@ -204,6 +164,8 @@ def run_scenario(
     cache_dir: Path | None = None,
     allow_large: bool = False,
     restart: bool = False,
+    backend: str = "local",
+    address: str | None = None,
 ) -> RunResult:
     """Run every variant, repetition and policy of a scenario and write the results folder.
 
@@ -220,6 +182,8 @@ def run_scenario(
             (:mod:`mcsim.app.estimate`).
         restart: discard the finished jobs of an earlier, interrupted run of ``out``
             (without it they are resumed, and a changed scenario is refused).
+        backend, address: where jobs run (:mod:`mcsim.app.backends`: ``local`` or ``ray``,
+            with the Ray cluster's address); results do not depend on it.
 
     Raises:
         MCSimError: a bad scenario or trace, ``out`` exists without ``overwrite``, or the run
@@ -237,6 +201,7 @@ def run_scenario(
     out = resolve_out(path, file, out)
     check_output_target(out, overwrite=overwrite)
     check_size(file, allow_large=allow_large)
+    runner = make_backend(backend, address)
     store = JobStore(out, _jobs_key(scenario), restart=restart)  # before any work
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     cache = PreparedCache()
@@ -259,7 +224,7 @@ def run_scenario(
             total=len(jobs), initial=len(finished), unit=unit, desc=scenario.mode, disable=quiet
         ) as bar:
             t0 = time.perf_counter()
-            _run_jobs(file, pending, cache, cache_dir, partial(_keep, store, bar))
+            runner.run(file, pending, cache, cache_dir, partial(_keep, store, bar))
             simulate_s = time.perf_counter() - t0
         # Always assembled from the shards, so a resumed run equals an uninterrupted one.
         results = [store.load(job) for job in jobs]
@@ -278,7 +243,7 @@ def run_scenario(
                 "total": time.perf_counter() - started,
             }
             manifest = _manifest(path, file, resolved, started_at, timings, results, files)
-            manifest.update(overrides=merged, resumed_jobs=len(finished))
+            manifest.update(overrides=merged, resumed_jobs=len(finished), backend=backend)
             (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     except KeyboardInterrupt:
         raise  # the finished jobs stay in the store: the same command resumes them

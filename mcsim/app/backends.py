@@ -1,0 +1,184 @@
+"""Where jobs run: this process, a pool of local processes, or a Ray cluster.
+
+A backend takes the pending jobs of a run and hands each :class:`~mcsim.app.jobs.JobResult`
+to the runner as it finishes (the runner writes its shard at once, so a lost machine loses
+no finished job). Results never depend on the backend: every job draws from its own seed
+streams. Backends are chosen by name (``--backend``), like policies:
+
+* ``local`` (default): this process when ``workers`` is 1, else ``workers`` spawned processes
+  that die with the run;
+* ``ray``: Ray tasks on an existing cluster (``--address``, e.g. ``auto`` or
+  ``ray://head:10001``) or on a local Ray instance when no address is given. Prepared
+  knowledge (trace, cycles, mined patterns) travels once per setting through Ray's object
+  store (``ray.put``), not through a shared disk; a task lost with its worker is retried
+  (``max_retries``). Needs the ``ray`` extra (``pip install 'mcsim[ray]'``).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from mcsim.app.jobs import Job, JobResult, run_job
+from mcsim.app.pipeline import Pipeline, Prepared, PreparedCache
+from mcsim.app.scenario import ScenarioFile, Variant
+from mcsim.errors import MCSimError
+from mcsim.processes import process_pool
+
+OnResult = Callable[[JobResult], object]
+RAY_RETRIES = 3  # a task whose worker dies is run again, up to this many times
+
+
+class Backend(Protocol):
+    """Runs jobs and reports each result as it arrives."""
+
+    def run(
+        self,
+        file: ScenarioFile,
+        jobs: list[Job],
+        cache: PreparedCache,
+        cache_dir: Path | None,
+        on_result: OnResult,
+    ) -> None: ...
+
+
+# ------------------------------------------------------------------------------- local
+
+_WORKER_CACHE: PreparedCache | None = None  # one per pool process, set by _start_worker
+
+
+def _start_worker() -> None:
+    global _WORKER_CACHE
+    _WORKER_CACHE = PreparedCache()
+
+
+def _run_in_worker(variant: Variant, repetition: int, cache_dir: Path | None) -> JobResult:
+    assert _WORKER_CACHE is not None, "the pool's initializer did not run"
+    return run_job(variant, repetition, _WORKER_CACHE, cache_dir)
+
+
+class LocalBackend:
+    """This process (``workers`` = 1) or ``workers`` spawned local processes."""
+
+    def run(
+        self,
+        file: ScenarioFile,
+        jobs: list[Job],
+        cache: PreparedCache,
+        cache_dir: Path | None,
+        on_result: OnResult,
+    ) -> None:
+        variants = {v.index: v for v in file.variants}
+        if file.scenario.workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                on_result(run_job(variants[job.variant], job.repetition, cache, cache_dir))
+            return
+        # "spawn": workers must not inherit torch/OpenMP thread state from this process.
+        workers = min(file.scenario.workers, len(jobs))
+        with process_pool(workers, spawn=True, initializer=_start_worker) as pool:
+            futures = [
+                pool.submit(_run_in_worker, variants[job.variant], job.repetition, cache_dir)
+                for job in jobs
+            ]
+            for future in futures:
+                on_result(future.result())
+
+
+# --------------------------------------------------------------------------------- ray
+
+
+def _run_on_ray(variant: Variant, repetition: int, key: str, prepared: Prepared) -> JobResult:
+    """A Ray task: the job, on the setting's knowledge fetched from the object store."""
+    cache = PreparedCache()
+    cache.put(key, prepared)
+    return run_job(variant, repetition, cache, None)
+
+
+class RayBackend:
+    """Ray tasks on the cluster at ``address`` (None: a local Ray instance).
+
+    Raises:
+        MCSimError: Ray is not installed, or the cluster cannot be reached.
+    """
+
+    def __init__(self, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise MCSimError(
+                "the ray backend needs Ray; install the extra: pip install 'mcsim[ray]'"
+            ) from None
+        self.ray = ray
+        self.address = address
+
+    def _connect(self, workers: int) -> None:
+        if self.ray.is_initialized():
+            return
+        options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
+        if self.address is None:  # a Ray instance of this machine only: on the loopback
+            options.update(num_cpus=max(1, workers), _node_ip_address="127.0.0.1")
+        else:
+            _check_reachable(self.address)
+        try:
+            self.ray.init(address=self.address, **options)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+            where = self.address or "a local Ray instance"
+            raise MCSimError(f"cannot reach the Ray cluster at {where} ({exc})") from None
+
+    def run(
+        self,
+        file: ScenarioFile,
+        jobs: list[Job],
+        cache: PreparedCache,
+        cache_dir: Path | None,
+        on_result: OnResult,
+    ) -> None:
+        if not jobs:
+            return
+        self._connect(file.scenario.workers)
+        ray = self.ray
+        task = ray.remote(max_retries=RAY_RETRIES, num_cpus=1)(_run_on_ray)
+        variants = {v.index: v for v in file.variants}
+        refs: dict[str, Any] = {}  # preparation key -> object ref: shipped once per setting
+        pending = []
+        for job in jobs:
+            pipeline = Pipeline(variants[job.variant].scenario, job.variant, cache=cache)
+            key = pipeline.key
+            if key not in refs:
+                refs[key] = ray.put(pipeline.prepared)
+            pending.append(task.remote(variants[job.variant], job.repetition, key, refs[key]))
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            on_result(ray.get(done[0]))
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on an address nothing listens at (Ray itself retries for minutes)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise MCSimError(
+            f"bad Ray address {address!r}; expected HOST:PORT, ray://HOST:PORT or auto"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise MCSimError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it with "
+            "`ray start --head` or check --address"
+        ) from None
+
+
+BACKENDS: dict[str, Callable[..., Backend]] = {"local": LocalBackend, "ray": RayBackend}
+
+
+def make_backend(name: str, address: str | None = None) -> Backend:
+    """The backend ``name`` (``address``: the Ray cluster, for ``ray`` only)."""
+    if name not in BACKENDS:
+        raise MCSimError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    if address is not None and name != "ray":
+        raise MCSimError("--address is the Ray cluster's; it needs --backend ray")
+    return RayBackend(address) if name == "ray" else BACKENDS[name]()
