@@ -235,14 +235,14 @@ def _add_compare(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _compare_command(args: argparse.Namespace) -> int:
-    from mcsim.app.compare import caption, compare, plot_comparison
+    from mcsim.app.compare import STAT_COLUMNS, caption, compare, plot_comparison
 
     by = [column.strip() for column in args.by.split(",") if column.strip()]
     table = compare(args.folders, args.metric, by)
     with pd.option_context("display.width", 160, "display.float_format", "{:.4f}".format):
         print(table.to_string(index=False))
     plot = Path(args.plot or f"compare_{args.metric}.png")
-    groups = [c for c in table.columns if c not in ("mean", "sd", "ci95_low", "ci95_high", "n")]
+    groups = [c for c in table.columns if c not in STAT_COLUMNS]
     plot_comparison(table, args.metric, groups, caption(args.folders), plot)
     print(f"wrote {plot}")
     return 0
