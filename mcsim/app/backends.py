@@ -49,9 +49,12 @@ class Backend(Protocol):
 _WORKER_CACHE: PreparedCache | None = None  # one per pool process, set by _start_worker
 
 
-def _start_worker() -> None:
+def _start_worker(prepared: dict[str, Prepared]) -> None:
+    """A pool process starts with the run's preparations (made once, in the parent)."""
     global _WORKER_CACHE
-    _WORKER_CACHE = PreparedCache()
+    _WORKER_CACHE = PreparedCache(maxsize=max(len(prepared), 1))
+    for key, value in prepared.items():
+        _WORKER_CACHE.put(key, value)
 
 
 def _run_in_worker(variant: Variant, repetition: int, cache_dir: Path | None) -> JobResult:
@@ -77,13 +80,27 @@ class LocalBackend:
             return
         # "spawn": workers must not inherit torch/OpenMP thread state from this process.
         workers = min(file.scenario.workers, len(jobs))
-        with process_pool(workers, spawn=True, initializer=_start_worker) as pool:
+        prepared = _preparations(file, jobs, cache)
+        with process_pool(
+            workers, spawn=True, initializer=_start_worker, initargs=(prepared,)
+        ) as pool:
             futures = [
                 pool.submit(_run_in_worker, variants[job.variant], job.repetition, cache_dir)
                 for job in jobs
             ]
             for future in futures:
                 on_result(future.result())
+
+
+def _preparations(file: ScenarioFile, jobs: list[Job], cache: PreparedCache) -> dict[str, Prepared]:
+    """The preparations the jobs need, by key (the parent made them before any job ran)."""
+    variants = {v.index: v for v in file.variants}
+    found: dict[str, Prepared] = {}
+    for job in jobs:
+        pipeline = Pipeline(variants[job.variant].scenario, job.variant, cache=cache)
+        if pipeline.key not in found:
+            found[pipeline.key] = pipeline.prepared
+    return found
 
 
 # --------------------------------------------------------------------------------- ray
