@@ -104,6 +104,8 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
+# The policies names (AllocationPolicy, make_policy, check_policy) are left out below: this
+# package is the core's namespace, and a static import of the plug-in layer here would point up.
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from mcsim.app.compare import compare
     from mcsim.app.pipeline import Pipeline
@@ -120,7 +122,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from mcsim.platform.metrics import day_metrics
     from mcsim.platform.tasks import Task, TaskBatch
     from mcsim.sim import Knowledge, World, WorldOptions, simulate
-    from policies import AllocationPolicy, check_policy, make_policy
 
 # Registered by id with a string entry point: importing mcsim does not import the simulator;
 # gymnasium.make does, when an env is made (also as "mcsim:mcsim/Crowdsensing-v0").
