@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mcsim.app.jobs import Job, JobResult, run_job
-from mcsim.app.pipeline import Pipeline, Prepared, PreparedCache
+from mcsim.app.pipeline import Pipeline, Prepared, PreparedCache, preparation_key
 from mcsim.app.scenario import ScenarioFile, Variant
 from mcsim.errors import MCSimError
 from mcsim.processes import process_pool
@@ -98,8 +98,7 @@ def _preparations(file: ScenarioFile, jobs: list[Job], cache: PreparedCache) -> 
     found: dict[str, Prepared] = {}
     for job in jobs:
         pipeline = Pipeline(variants[job.variant].scenario, job.variant, cache=cache)
-        if pipeline.key not in found:
-            found[pipeline.key] = pipeline.prepared
+        found.setdefault(pipeline.key, pipeline.prepared)
     return found
 
 
@@ -158,13 +157,11 @@ class RayBackend:
         ray = self.ray
         task = ray.remote(max_retries=RAY_RETRIES, num_cpus=1)(_run_on_ray)
         variants = {v.index: v for v in file.variants}
-        refs: dict[str, Any] = {}  # preparation key -> object ref: shipped once per setting
+        # Shipped once per setting through the object store, not once per job.
+        refs = {key: ray.put(p) for key, p in _preparations(file, jobs, cache).items()}
         pending = []
         for job in jobs:
-            pipeline = Pipeline(variants[job.variant].scenario, job.variant, cache=cache)
-            key = pipeline.key
-            if key not in refs:
-                refs[key] = ray.put(pipeline.prepared)
+            key = preparation_key(variants[job.variant].scenario)
             pending.append(task.remote(variants[job.variant], job.repetition, key, refs[key]))
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
