@@ -9,6 +9,11 @@ Definitions (paper Section 5.2.1 and 5.3.5; ``pairs`` are assigned (user, task) 
   every task whatever the policy; this column separates that from the policy's choice).
 * ``completion_ratio_overall``: completed copies / assigned copies, all users pooled (large
   bundles weigh more here than in the per-user mean).
+* ``fulfillment``: completed copies / published copies (sum of c_i over the day's tasks):
+  what the task requesters get. The completion ratio is a ratio per *assigned* copy, so a
+  policy that assigns fewer, safer copies raises it while fewer tasks get their data; the two
+  together show that trade-off (an RL reward on completed copies targets fulfillment; one on
+  completed copies minus a cost per assignment trades it against the completion ratio).
 * ``coverage``: the coverage degree the policy claims, mean over pairs (the matched pattern's
   support for pattern policies, p(loc | u) for the probabilistic baselines; NaN-claims, e.g.
   NA's, are skipped; NaN when no pair has a claim).
@@ -30,6 +35,8 @@ allocate``) is scored against every held-out day at once (:class:`HeldOutDays`,
   day, the event the claims are conditioned on (support counts valid cycles only);
 * ``completion_ratio``: per held-out day, the paper's per-user completed / assigned with
   "completed" = visited that day; the mean over the held-out days.
+* ``fulfillment``: per held-out day, visited pairs / published copies; the mean over the
+  held-out days.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ METRIC_COLUMNS = (
     "completion_ratio",
     "completion_ratio_active",
     "completion_ratio_overall",
+    "fulfillment",
     "coverage",
     "coverage_empirical",
     "tasks_per_user",
@@ -80,6 +88,11 @@ def completion_ratios(user: np.ndarray, completed: np.ndarray) -> tuple[float, f
     users, inverse, assigned = np.unique(user, return_inverse=True, return_counts=True)
     done = np.bincount(inverse, weights=completed, minlength=len(users))
     return float(np.mean(done / assigned)), float(completed.mean())
+
+
+def fulfillment(completed: int, published: int) -> float:
+    """Completed copies / published copies (NaN when nothing was published)."""
+    return completed / published if published else float("nan")
 
 
 def coverage_sum(coverage: np.ndarray) -> float:
@@ -116,6 +129,7 @@ def day_metrics(result: SimResult, test_model: LocationModel | None = None) -> d
         "completion_ratio": per_user,
         "completion_ratio_active": active,
         "completion_ratio_overall": overall,
+        "fulfillment": fulfillment(int(completed.sum()), result.published),
         "coverage": mean_claim(pairs["coverage"].to_numpy()),
         "coverage_empirical": empirical,
         "tasks_per_user": len(pairs) / recruited if recruited else float("nan"),
@@ -132,7 +146,7 @@ def day_metrics(result: SimResult, test_model: LocationModel | None = None) -> d
 #: Columns of an allocation scored without a simulated day (``mode: allocate``), in order.
 ALLOCATION_METRIC_COLUMNS = (
     "tasks_per_user", "coverage", "coverage_sum", "coverage_empirical",
-    "coverage_empirical_active", "completion_ratio", "iterations", "alloc_seconds",
+    "coverage_empirical_active", "completion_ratio", "fulfillment", "iterations", "alloc_seconds",
     "unassigned", "assigned", "users_recruited",
 )  # fmt: skip
 
@@ -186,12 +200,15 @@ def allocation_metrics(
     location = tasks.location[pd.Index(tasks.id).get_indexer(assignment.task)]
     recruited = len(np.unique(user))
     empirical = empirical_active = completion = float("nan")
+    published = int(tasks.copies.sum())
+    fulfilled = fulfillment(0, published) if len(held_out.days) else float("nan")
     if len(user) and len(held_out.days):
         visited, active = held_out.visited(user, location)
         empirical = float(visited.mean())
         if active.any():
             empirical_active = float(visited[active].mean())
         completion = float(np.mean([completion_ratios(user, day)[0] for day in visited]))
+        fulfilled = float(np.mean([fulfillment(int(day.sum()), published) for day in visited]))
     return {
         "tasks_per_user": len(user) / recruited if recruited else float("nan"),
         "coverage": mean_claim(assignment.coverage),
@@ -199,6 +216,7 @@ def allocation_metrics(
         "coverage_empirical": empirical,
         "coverage_empirical_active": empirical_active,
         "completion_ratio": completion,
+        "fulfillment": fulfilled,
         "iterations": assignment.iterations,
         "alloc_seconds": assignment.seconds,
         "unassigned": sum(assignment.unassigned.values()),

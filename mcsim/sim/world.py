@@ -165,6 +165,7 @@ class SimResult:
             ``reading_pair[i]``.
         reading_pair: int64 pair index (row of ``pairs``) of each reading.
         unassigned: copies never assigned by the end of the day.
+        published: copies published during the day (sum of c_i over the day's tasks).
         active: bool per user: the user has at least one visit in the day.
         visits: visit events processed.
         sensor_calls: batched generator calls made for the readings.
@@ -179,6 +180,7 @@ class SimResult:
     active: np.ndarray
     visits: int
     sensor_calls: int
+    published: int
 
 
 @contextmanager
@@ -507,6 +509,7 @@ class World:
             active=np.diff(self.day.offsets) > 0,
             visits=self._visits_done(),
             sensor_calls=0 if self._buffer is None else self._buffer.calls,
+            published=int(self.tasks.copies.sum()),
         )
 
     def _reading_records(self) -> tuple[np.ndarray, np.ndarray]:

@@ -85,6 +85,7 @@ def test_day_metrics_reference_values() -> None:
         active=np.array([True, False, False]),
         visits=7,
         sensor_calls=1,
+        published=4,
     )
     # p_test(loc | u): user 0 visits location 0 on half its test days, location 1 never;
     # user 2 visits location 0 always.
@@ -94,6 +95,7 @@ def test_day_metrics_reference_values() -> None:
     assert m["completion_ratio"] == pytest.approx((0.5 + 0.0) / 2)
     assert m["completion_ratio_active"] == pytest.approx(0.5)  # user 2 did not move that day
     assert m["completion_ratio_overall"] == pytest.approx(1 / 3)
+    assert m["fulfillment"] == pytest.approx(1 / 4)  # 1 completed of 4 published copies
     assert m["coverage"] == pytest.approx(0.8)
     assert m["coverage_empirical"] == pytest.approx(0.5)
     assert m["tasks_per_user"] == pytest.approx(1.5)
@@ -129,6 +131,8 @@ def test_held_out_scoring_matches_a_hand_count() -> None:
     assert metrics["coverage_empirical_active"] == pytest.approx(3 / 5)
     # Per user completed / assigned: day 11 a 1/2, b 1/1 -> 0.75; day 12 a 1/2, b 0/1 -> 0.25.
     assert metrics["completion_ratio"] == pytest.approx(0.5)
+    # Published copies: 1 + 2 = 3; visited pairs 2 on day 11, 1 on day 12.
+    assert metrics["fulfillment"] == pytest.approx((2 / 3 + 1 / 3) / 2)
     assert metrics["coverage_sum"] == pytest.approx(0.75)
     assert metrics["coverage"] == pytest.approx(0.375)
     assert metrics["tasks_per_user"] == pytest.approx(1.5)
