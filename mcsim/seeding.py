@@ -27,6 +27,7 @@ class Stream(IntEnum):
     TASKS = 3  # one task pool: key (variant, repetition)
     SENSOR = 4  # the phones' streams: key (variant, repetition)
     POPULATION = 5  # a virtual population driven by the pattern model: key ()
+    TRAIN_DAY = 6  # a training day of an RL agent drawn from the pattern model: key (index,)
 
 
 def rng_for(seed: int, stream: Stream, *key: int) -> np.random.Generator:

@@ -25,7 +25,7 @@ import json
 import os
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,8 @@ import pandas as pd
 
 from generators.mobility import SyntheticCampus, generate_campus
 from generators.sensors import load_sensor
-from mcsim.app.mobility import SourceMaterial, build_source
+from mcsim.app.days import DayPool
+from mcsim.app.mobility import SourceMaterial, build_source, build_training_days
 from mcsim.app.scenario import Scenario
 from mcsim.data.geo import GridSpec, StayPointOptions
 from mcsim.data.traces import Trace, load_trace
@@ -73,7 +74,8 @@ class Prepared:
         test_model: p(loc | u) of ``test`` (the empirical coverage of a simulated day).
         task_locations: location codes tasks may be published at.
         task_weights: sampling weights over them (None: uniform).
-        source: where simulated days come from.
+        source: where simulated days come from (the runner's and the env's test days).
+        material: what the source was built from (the training-day pools are built from it).
     """
 
     trace: Trace
@@ -85,6 +87,20 @@ class Prepared:
     task_locations: np.ndarray
     task_weights: np.ndarray | None
     source: MobilitySource
+    material: SourceMaterial
+    _pools: dict[int, DayPool] = field(default_factory=dict, repr=False)
+
+    def training_days(self, size: int) -> DayPool:
+        """The pool of ``size`` training days the source implies, disjoint from its test days
+        (:mod:`mcsim.app.days`; a replayed trace file offers its training cycles only)."""
+        if size not in self._pools:
+            self._pools[size] = build_training_days(self.source_name, self.material, size)
+        return self._pools[size]
+
+    @property
+    def source_name(self) -> str:
+        """The scenario's ``mobility.source``."""
+        return self.material.source_name
 
     def held_out(self) -> HeldOutDays:
         """The held-out days, to score an allocation without simulating a day."""
@@ -250,7 +266,14 @@ def prepare(
         patterns.items if locations == "frequent" else train.location, return_counts=True
     )
     material = SourceMaterial(
-        train, test, patterns, options, campus, rng_for(scenario.seed, Stream.DAY_ORDER)
+        train,
+        test,
+        patterns,
+        options,
+        campus,
+        rng_for(scenario.seed, Stream.DAY_ORDER),
+        scenario.seed,
+        scenario.mobility.source,
     )
     return Prepared(
         trace=trace,
@@ -262,6 +285,7 @@ def prepare(
         task_locations=seen.astype(np.int32),
         task_weights=visits.astype(float) if locations == "visits" else None,
         source=build_source(scenario.mobility.source, material),
+        material=material,
     )
 
 

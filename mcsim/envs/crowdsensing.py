@@ -14,18 +14,26 @@ queue is done, the collected picks are applied to the world as one
 p(loc | u) of each pick) and the clock runs to the next decision.
 
 **Episode.** One simulated day. ``reset(seed)`` seeds the env's one generator
-(``np_random``, Gymnasium's ``SeedSequence`` seeding) and draws from it the day (repetition
-``r`` uniform over the scenario's ``repetitions``, i.e. a held-out test day for the replay
-source, with that day's own child generator), the task pool and the phones' seed; it builds
-the world and runs it to the first decision. ``reset(options={"repetition": r})`` instead
-replays the runner's job ``(variant, r)`` exactly: same day, task pool and phones as
-``mcsim run``. Items with no eligible user are skipped without a step. The episode terminates
-when the day is over (never truncated: each step answers one copy, so it is finite).
+(``np_random``, Gymnasium's ``SeedSequence`` seeding) and draws from it a day of the env's
+split (below); it builds the world and runs it to the first decision. Items with no eligible
+user are skipped without a step. The episode terminates when the day is over (never
+truncated: each step answers one copy, so it is finite). Same seed, same trajectory.
+
+**Days.** ``days="train"`` (default) draws uniformly from a pool of ``n_days`` training days
+(default 1,000), ``days="test"`` from the first ``n_days`` test days (default: the scenario's
+``repetitions``); the two never share a day (:mod:`mcsim.app.days` says where each source's
+training days come from, and their biases). Test day ``i`` is exactly the runner's job
+(variant, i): same day, task pool and phones as ``mcsim run``. A training episode draws its
+task pool and phones from the episode's generator, so a training day recurs with new tasks.
+``reset(options={"day": i})`` plays day ``i`` of the split; ``{"repetition": r}`` the
+runner's job r (test day r) whatever the split. ``info`` names the ``split``, ``day_index``
+and ``day`` (the day's label).
 
 **Candidates.** Users with capacity left (load, counting this decision's picks, below g) who
 do not hold the task, ranked by p(loc | u) (highest first), then ``bundle`` (below), then
 distance from the last reported location (nearest first; unknown last), then user code. The
-first K are offered; with fewer, the rest are padded and masked.
+first K are offered; with fewer, the rest are padded and masked
+(:class:`~mcsim.envs.stepper.DecisionSteps`, shared with trained agents run as policies).
 
 **Action.** ``Discrete(K + 1)``: k < K picks candidate k; K leaves the copy unassigned (always
 valid). ``info["action_mask"]`` (and :meth:`CrowdsensingEnv.action_masks`, the
@@ -63,19 +71,44 @@ With ``p_loc`` (MDP's degree: the best support of a pattern containing loc is th
 1-pattern <loc>, which is p(loc | u) when frequent), ``bundle`` (MLP's length) and their
 product (IU2), the paper's strategies are expressible from the observation.
 
-**Reward.** ``"completion"`` (default, the objective): +1 per completed copy, paid on the step
-at which the outcome becomes known, i.e. the step that ends a decision (copies sensed at once,
-and while the clock runs to the next decision or the day's end); the episode's return is
-``info["completed"]`` = the world's completed copies. ``"coverage"``: p(loc | u) of each pick,
-paid at once (0 for a skip), a dense proxy of the expected completions (it ignores the
-deadline and who is around), for shaping or pre-training.
+**Reward.** Each objective a researcher may optimise, and the metric it targets:
+
+===============================  =========================================  =================
+``reward=``                      paid per step                              targets
+===============================  =========================================  =================
+``"completion"`` (default)       completed copies credited to the step      ``fulfillment``
+                                                                            (``completed``)
+``"lagrangian"``                 completed copies - lambda per assignment   completion ratio
+                                 (``assignment_cost=lambda``)               vs fulfillment
+``"coverage"``                   p(loc | u) of the pick (0 for a skip)      ``coverage_sum``
+a callable ``f(StepOutcome)``    whatever it returns                        yours
+===============================  =========================================  =================
+
+``"lagrangian"`` is the Lagrangian of "maximise completed copies subject to a completion ratio
+of at least rho": a pick is worth making when its chance to complete exceeds lambda, so
+lambda = 0 is ``"completion"`` and raising lambda trades fulfilment for completion ratio
+(and fewer tasks per user: the incentive cost). ``"coverage"`` is a dense proxy of the expected
+completions (it ignores the deadline and who is around), for shaping or pre-training.
+
+*Credit.* ``credit="assignment"`` (default) pays a completion on the step that made the
+assignment: the sensing rule is deterministic given the day's visits, so the env reads the
+outcome off the day plan at once (:meth:`~mcsim.sim.DayPlan.senses`; hidden state, never in
+the observation); ``credit="sensed"`` pays it when the world senses it (the step that ends a
+decision, as a platform would learn it). Either way an episode's completion credits sum to
+``info["completed"]``, the world's completed copies.
 
 **Info.** ``decision`` (index; at termination the number of decisions), ``time_s`` [s from
 cycle start; the cycle length at termination], ``task`` (current task id, -1 at termination),
 ``candidates`` (K user codes, -1 padding), ``completed`` (copies sensed so far),
 ``assigned`` (copies assigned so far, this decision's picks included), ``action_mask``,
-``invalid_action``; at termination also ``metrics``: :func:`mcsim.platform.metrics.day_metrics` of the
-day (``alloc_seconds`` is 0: the env does not time the agent).
+``invalid_action``, ``split``, ``day_index``, ``day``; at termination also ``metrics``:
+:func:`mcsim.platform.metrics.day_metrics` of the day (``fulfillment``, ``completion_ratio``,
+``tasks_per_user``...; ``alloc_seconds`` is 0: the env does not time the agent).
+
+**Render.** ``render_mode="rgb_array"``: :meth:`CrowdsensingEnv.render` draws the campus
+from above (:mod:`mcsim.envs.render`): locations, users at their last reported location, the
+current task, the decision's other tasks, the candidates and the time of day, for videos
+(``gymnasium.wrappers.RecordVideo``) and notebooks.
 
 Example:
     >>> import gymnasium
@@ -101,19 +134,21 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from mcsim.app.days import SPLITS, TRAINING_POOL, Split
 from mcsim.app.pipeline import Pipeline
 from mcsim.app.scenario import load_scenario, shipped_scenario
-from mcsim.envs.features import CANDIDATE_FEATURES, TASK_FEATURES, CandidateFeatures, LocationView
-from mcsim.platform.allocation import Assignment
+from mcsim.envs.features import CandidateFeatures
+from mcsim.envs.stepper import DecisionSteps, ObservationLayout
 from mcsim.platform.metrics import day_metrics
 from mcsim.platform.tasks import TaskBatch
 from mcsim.sim import DayPlan, Decision, World
@@ -122,7 +157,44 @@ from mcsim.sim import DayPlan, Decision, World
 DEFAULT_SCENARIO = "campus"
 #: Overrides applied under the caller's: no learned sensor model, so that reset stays fast.
 DEFAULT_OVERRIDES: Mapping[str, Any] = MappingProxyType({"sensor": "none"})
-Reward = Literal["completion", "coverage"]
+RewardName = Literal["completion", "lagrangian", "coverage"]
+Credit = Literal["assignment", "sensed"]
+REWARDS: tuple[RewardName, ...] = ("completion", "lagrangian", "coverage")
+CREDITS: tuple[Credit, ...] = ("assignment", "sensed")
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one step did, as a reward function sees it.
+
+    Attributes:
+        assigned: the copy was assigned (False: skipped, or a masked action).
+        user: the user picked (-1 for a skip).
+        coverage: p(loc | u) of the pick (0 for a skip).
+        completed: completed copies credited to this step (module doc, "Reward").
+        invalid: the action was masked (treated as a skip).
+    """
+
+    assigned: bool
+    user: int
+    coverage: float
+    completed: int
+    invalid: bool
+
+
+RewardFunction = Callable[[StepOutcome], float]
+
+
+def _reward_function(reward: RewardName | RewardFunction, cost: float) -> RewardFunction:
+    if callable(reward):
+        return reward
+    if reward == "completion":
+        return lambda o: float(o.completed)
+    if reward == "lagrangian":
+        return lambda o: o.completed - cost * o.assigned
+    if reward == "coverage":
+        return lambda o: o.coverage
+    raise ValueError(f"reward must be one of {', '.join(REWARDS)} or a callable, got {reward!r}")
 
 
 class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
@@ -133,17 +205,26 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         overrides: dotted key -> value, applied to the scenario over
             :data:`DEFAULT_OVERRIDES` (e.g. ``{"tasks.count": 20, "tasks.copies": 44}``).
         variant: which sweep variant of the scenario to run (0 without a sweep).
+        days: ``"train"`` or ``"test"`` (module doc, "Days").
+        n_days: days of the split that ``reset`` draws from (None: the training pool's
+            :data:`~mcsim.app.days.TRAINING_POOL` days, or the scenario's ``repetitions`` test
+            days).
         n_candidates: K, candidate users offered per copy.
-        reward: ``"completion"`` or ``"coverage"`` (module doc, "Reward").
+        reward: ``"completion"``, ``"lagrangian"``, ``"coverage"`` or a callable taking a
+            :class:`StepOutcome` (module doc, "Reward").
+        assignment_cost: lambda of the ``"lagrangian"`` reward (completed copies per
+            assignment that a pick must be worth).
+        credit: ``"assignment"`` or ``"sensed"``: when completions are paid.
         max_distance_km: D, where ``distance_km`` is clipped [km].
         cache_dir: mining cache folder; None mines in memory (no files written).
-        render_mode: only None (the day's records are in ``info["metrics"]`` and
-            :attr:`world`).
+        render_mode: None or ``"rgb_array"`` (the campus seen from above, :meth:`render`).
 
     Raises:
         ScenarioError: a bad scenario or override.
         ValueError: a bad argument.
     """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -151,20 +232,21 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         overrides: Mapping[str, Any] | None = None,
         *,
         variant: int = 0,
+        days: Split = "train",
+        n_days: int | None = None,
         n_candidates: int = 8,
-        reward: Reward = "completion",
+        reward: RewardName | RewardFunction = "completion",
+        assignment_cost: float = 0.0,
+        credit: Credit = "assignment",
         max_distance_km: float = 5.0,
         cache_dir: Path | None = None,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"render_mode {render_mode!r} is not supported; expected None")
-        if n_candidates < 1:
-            raise ValueError(f"n_candidates must be >= 1, got {n_candidates}")
-        if reward not in ("completion", "coverage"):
-            raise ValueError(f"reward must be 'completion' or 'coverage', got {reward!r}")
-        if not max_distance_km > 0:
-            raise ValueError(f"max_distance_km must be > 0, got {max_distance_km}")
+        _check_arguments(days, n_days, n_candidates, credit, assignment_cost, max_distance_km)
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode {render_mode!r} is not supported; expected None or "
+                             "'rgb_array'")  # fmt: skip
+        self._reward = _reward_function(reward, float(assignment_cost))
         file = load_scenario(
             shipped_scenario(DEFAULT_SCENARIO) if scenario is None else scenario,
             {**DEFAULT_OVERRIDES, **(overrides or {})},
@@ -176,66 +258,88 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         # The runner's pipeline: same preparation, task pools and rules of the day.
         self.pipeline = Pipeline(self.scenario, variant, cache_dir=cache_dir)
         self.options = self.pipeline.options
-        self.n_candidates = n_candidates
-        self.reward_kind: Reward = reward
-        self.max_distance_km = float(max_distance_km)
+        self.split: Split = days
+        self.n_days = self._pool_size(n_days)
+        self.reward_kind = reward if isinstance(reward, str) else "callable"
+        self.assignment_cost = float(assignment_cost)
+        self.credit: Credit = credit
         self.render_mode = render_mode
         knowledge = self.pipeline.prepared.knowledge
         self._n_users = len(knowledge.patterns.users)
-        self._n_locations = len(knowledge.patterns.locations)
         self._features_of = CandidateFeatures(knowledge, self.options.g)
-        k = n_candidates
-        high = np.concatenate(
-            [
-                np.ones(len(TASK_FEATURES)),
-                np.tile([1.0, 1.0, 1.0, 1.0, self.max_distance_km, 1.0], k),
-            ]
+        self.layout = ObservationLayout(
+            n_candidates=n_candidates,
+            max_distance_km=float(max_distance_km),
+            max_copies=self.scenario.tasks.max_copies,
+            day_length_s=self.scenario.cycles.length_h * 3600.0,
         )
-        self.observation_space = spaces.Box(0.0, high.astype(np.float32), dtype=np.float32)
-        self._observation_size = len(high)
-        self.action_space = spaces.Discrete(k + 1)
+        self.observation_space = spaces.Box(0.0, self.layout.high(), dtype=np.float32)
+        self.action_space = spaces.Discrete(n_candidates + 1)
         self._world: World | None = None
-        self._tasks: TaskBatch | None = None
         self._decision: Decision | None = None
+        self._steps: DecisionSteps | None = None
         self._done = True
-        self._offer_nothing()
+        self._day_index = -1
+        self._renderer: Any = None
+        self._last_seen = knowledge.last_locations()  # as of the latest decision
+
+    @property
+    def n_candidates(self) -> int:
+        """K, candidate users offered per copy."""
+        return self.layout.n_candidates
+
+    @property
+    def max_distance_km(self) -> float:
+        """D [km]."""
+        return self.layout.max_distance_km
+
+    def _pool_size(self, n_days: int | None) -> int:
+        if self.split == "test":
+            return self.scenario.repetitions if n_days is None else n_days
+        self._pool = self.pipeline.prepared.training_days(
+            TRAINING_POOL if n_days is None else n_days
+        )
+        return len(self._pool)
 
     # ------------------------------------------------------------------ Gymnasium API
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start a new day: draw it and its task pool, run the world to the first decision.
+        """Start a new day of the env's split, run the world to the first decision.
 
         Args:
             seed: seeds the env's generator (None: continue the current one).
-            options: ``{"repetition": r}`` replays the runner's job (variant, r) exactly.
+            options: ``{"day": i}`` plays day ``i`` of the split; ``{"repetition": r}`` is the
+                runner's job (variant, r) whatever the split (test day r).
 
         Raises:
-            ValueError: an unknown option or a negative repetition.
+            ValueError: an unknown option or a day outside the split.
         """
         super().reset(seed=seed)
         options = dict(options or {})
         repetition = options.pop("repetition", None)
+        index = options.pop("day", None)
         if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; expected 'repetition'")
-        pipeline = self.pipeline
-        if repetition is None:
-            repetition = int(self.np_random.integers(self.scenario.repetitions))
-            day_rng, task_rng, sensor_rng = self.np_random.spawn(3)
-            self._world = pipeline.world(
-                repetition,
-                day=pipeline.day(repetition, day_rng),
-                tasks=pipeline.tasks(repetition, task_rng),
-                sensor_seed=int(sensor_rng.integers(2**32)),
-            )
-        else:
+            raise ValueError(f"unknown reset options {sorted(options)}; expected 'day' or "
+                             "'repetition'")  # fmt: skip
+        split: Split = self.split
+        if repetition is not None:
             if int(repetition) < 0:
                 raise ValueError(f"repetition must be >= 0, got {repetition}")
-            self._world = pipeline.world(int(repetition))  # exactly the runner's job
-        self._tasks = self._world.tasks
+            split, index = "test", int(repetition)
+        else:
+            if index is None:
+                index = int(self.np_random.integers(self.n_days))
+            elif not 0 <= int(index) < self.n_days:
+                raise ValueError(f"day must lie in 0..{self.n_days - 1} ({self.split} days), "
+                                 f"got {index}")  # fmt: skip
+        self._world = self._episode_world(split, int(index))
+        self._day_index = int(index)
+        self._episode_split = split
         self._done = False
         self._decision = None
+        self._steps = None
         self._decisions_done = 0
         self._completed = 0
         self._assigned = 0
@@ -245,6 +349,19 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
                 f"the day offers no task copy that any user could take ({self._n_users} users)"
             )
         return self._observation(), self._info(invalid=False)
+
+    def _episode_world(self, split: Split, index: int) -> World:
+        pipeline = self.pipeline
+        if split == "test":
+            return pipeline.world(index)  # exactly the runner's job
+        day = self._pool.day(index)
+        task_rng, sensor_rng = self.np_random.spawn(2)
+        return pipeline.world(
+            index,
+            day=day,
+            tasks=pipeline.tasks(index, task_rng),
+            sensor_seed=int(sensor_rng.integers(2**32)),
+        )
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Answer the current copy: pick candidate ``action`` or skip it (``action == K``).
@@ -257,21 +374,22 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             raise ValueError(f"action {action!r} is not in {self.action_space}")
         if self._done:
             raise RuntimeError("the episode is over; call reset()")
+        steps = self._steps
+        assert steps is not None
         k = int(action)
-        invalid = k < self.n_candidates and not self._mask[k]
-        reward = 0.0
-        if k < self.n_candidates and not invalid:
-            user = int(self._candidates[k])
-            p = float(self._view.p[user])
-            self._pick(user, p)
-            if self.reward_kind == "coverage":
-                reward = p
-        self._steps += 1
-        self._item += 1
+        invalid = not steps.valid(k)
+        location, (start_s, end_s) = steps.location, steps.window()
+        user, p = steps.answer(k)
+        credited = 0
+        if user >= 0:
+            self._assigned += 1
+            if self.credit == "assignment":
+                credited = int(self.world.day.senses(user, location, start_s, end_s))
         before = self._completed
         self._advance()
-        if self.reward_kind == "completion":
-            reward = float(self._completed - before)
+        if self.credit == "sensed":
+            credited = self._completed - before
+        reward = float(self._reward(StepOutcome(user >= 0, user, p, credited, invalid)))
         info = self._info(invalid=invalid)
         if self._done:
             info["metrics"] = day_metrics(self.world.result(), self.pipeline.prepared.test_model)
@@ -279,7 +397,33 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     def action_masks(self) -> np.ndarray:
         """The valid actions now (bool, K + 1), for maskable learners (sb3-contrib)."""
-        return self._mask.copy()
+        return self._mask().copy()
+
+    def render(self) -> np.ndarray | None:
+        """The campus from above (uint8 RGB) when ``render_mode="rgb_array"``, else None."""
+        if self.render_mode != "rgb_array":
+            return None
+        from mcsim.envs.render import CampusRenderer, Frame
+
+        locations = self.pipeline.prepared.knowledge.locations
+        xy = np.column_stack([locations.longitude, locations.latitude])
+        if self._renderer is None:
+            self._renderer = CampusRenderer(xy)
+        steps = self._steps
+        current = None if self._done or steps is None else steps
+        frame = Frame(
+            location_xy=xy,
+            user_location=self._last_seen,
+            task_location=-1 if current is None else current.location,
+            candidates=self.candidates,
+            open_task_locations=np.zeros(0, np.int64)
+            if current is None
+            else current.tasks.location,
+            time_s=0.0 if self._decision is None else self._decision.time_s,
+            day_length_s=self.layout.day_length_s,
+            caption="no day" if self._world is None else self._world.day.label,
+        )
+        return self._renderer.render(frame)
 
     # ------------------------------------------------------------------ read-only views
 
@@ -298,9 +442,7 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
     @property
     def tasks(self) -> TaskBatch:
         """The current day's task pool."""
-        if self._tasks is None:
-            raise RuntimeError("no day yet; call reset()")
-        return self._tasks
+        return self.world.tasks
 
     @property
     def decision(self) -> Decision | None:
@@ -310,140 +452,50 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
     @property
     def current_task(self) -> int:
         """Id of the task whose copy is being answered (-1 once the day is over)."""
-        return -1 if self._done else int(self._queue[self._item])
+        return -1 if self._done or self._steps is None else self._steps.task
 
     @property
     def candidates(self) -> np.ndarray:
         """User codes of the K candidate slots (-1: padding)."""
-        return self._candidates.copy()
+        if self._done or self._steps is None:
+            return np.full(self.n_candidates, -1, dtype=np.int64)
+        return self._steps.candidates.copy()
 
     # ------------------------------------------------------------------ internals
+
+    def _mask(self) -> np.ndarray:
+        if self._done or self._steps is None:  # before the first day, after the last copy
+            mask = np.zeros(self.n_candidates + 1, dtype=bool)
+            mask[-1] = True
+            return mask
+        return self._steps.mask
 
     def _advance(self) -> None:
         """Move to the next item with an eligible user, answering decisions as they end."""
         world = self.world
         while True:
-            if self._decision is not None:
-                while self._item < len(self._queue):
-                    if self._offer():
-                        return
-                    self._item += 1
-                world.apply(self._assignment())
-                self._decision = None
+            steps = self._steps
+            if steps is not None:
+                if steps.next_offer():
+                    return
+                world.apply(steps.assignment())
+                self._steps = self._decision = None
                 self._decisions_done += 1
             decision = world.run_until_decision()
             self._completed = world.completed
             if decision is None:
                 self._done = True
-                self._offer_nothing()
                 return
-            self._start(decision)
-
-    def _offer_nothing(self) -> None:
-        """No candidate: before the first day and once a day is over only skip is valid."""
-        self._candidates = np.full(self.n_candidates, -1, dtype=np.int64)
-        self._mask = np.zeros(self.n_candidates + 1, dtype=bool)
-        self._mask[-1] = True
-
-    def _start(self, decision: Decision) -> None:
-        """Queue a new decision's items and reset its bookkeeping."""
-        tasks = decision.tasks
-        order = np.lexsort((tasks.id, tasks.publish_s))
-        self._decision = decision
-        self._position = {int(t): i for i, t in enumerate(tasks.id.tolist())}
-        self._queue = np.repeat(tasks.id[order], tasks.copies[order])
-        self._item = 0
-        self._steps = 0
-        self._load = decision.state.load.astype(np.int64)
-        self._holders: dict[int, set[int]] = {int(t): set() for t in tasks.id.tolist()}
-        for user, task in decision.state.held:
-            if task in self._holders:
-                self._holders[task].add(user)
-        self._picks: list[tuple[int, int, float]] = []
-        self._views: dict[int, LocationView] = {}
-        self._tasks_at = np.bincount(tasks.location, minlength=self._n_locations)
-
-    def _offer(self) -> bool:
-        """Rank the current item's eligible users; False when there is none."""
-        decision = self._decision
-        assert decision is not None
-        task = int(self._queue[self._item])
-        pos = self._position[task]
-        loc = int(decision.tasks.location[pos])
-        if loc not in self._views:
-            last = decision.state.last_location
-            self._views[loc] = self._features_of.view(loc, self._tasks_at, last)
-        view = self._views[loc]
-        eligible = self._load < self.options.g
-        eligible[list(self._holders[task])] = False
-        users = np.flatnonzero(eligible)
-        if len(users) == 0:
-            return False
-        order = np.lexsort((users, view.distance[users], -view.bundle[users], -view.p[users]))
-        chosen = users[order[: self.n_candidates]]
-        k, n = self.n_candidates, len(chosen)
-        self._candidates = np.full(k, -1, dtype=np.int64)
-        self._candidates[:n] = chosen
-        self._mask = np.zeros(k + 1, dtype=bool)
-        self._mask[:n] = True
-        self._mask[-1] = True
-        self._view = view
-        self._task_pos = pos
-        features = np.zeros((k, len(CANDIDATE_FEATURES)), dtype=np.float32)
-        features[:n] = np.column_stack(
-            [
-                view.p[chosen],
-                view.bundle[chosen],
-                view.support[chosen],
-                self._load[chosen] / self.options.g,
-                np.minimum(view.distance[chosen], self.max_distance_km),
-                np.ones(n),
-            ]
-        )
-        self._features = features
-        return True
-
-    def _pick(self, user: int, p: float) -> None:
-        task = int(self._queue[self._item])
-        self._picks.append((user, task, p))
-        self._holders[task].add(user)
-        self._load[user] += 1
-        self._assigned += 1
-
-    def _assignment(self) -> Assignment:
-        """The decision's picks as the world's Assignment (exact unassigned copies)."""
-        decision = self._decision
-        assert decision is not None
-        placed = np.zeros(len(decision.tasks), dtype=np.int64)
-        for _, task, _ in self._picks:
-            placed[self._position[task]] += 1
-        short = decision.tasks.copies - placed
-        return Assignment(
-            user=np.array([u for u, _, _ in self._picks], dtype=np.int32),
-            task=np.array([t for _, t, _ in self._picks], dtype=np.int64),
-            coverage=np.array([c for _, _, c in self._picks], dtype=np.float64),
-            iterations=self._steps,
-            unassigned={
-                int(decision.tasks.id[i]): int(short[i]) for i in np.flatnonzero(short > 0)
-            },
-        )
+            self._decision = decision
+            self._last_seen = decision.state.last_location
+            self._steps = DecisionSteps(
+                decision.tasks, decision.state, decision.time_s, self._features_of, self.layout
+            )
 
     def _observation(self) -> np.ndarray:
-        obs = np.zeros(self._observation_size, dtype=np.float32)
-        if self._done:
-            return obs
-        decision = self._decision
-        assert decision is not None
-        tasks, pos, now = decision.tasks, self._task_pos, decision.time_s
-        length = self.world.day.length_s
-        task = int(self._queue[self._item])
-        copies_left = int(np.count_nonzero(self._queue[self._item :] == task))
-        obs[0] = min(now / length, 1.0)
-        obs[1] = min(copies_left / self.scenario.tasks.max_copies, 1.0)
-        obs[2] = np.clip((tasks.deadline_s[pos] - now) / length, 0.0, 1.0)
-        obs[3] = (len(self._queue) - self._item) / len(self._queue)
-        obs[len(TASK_FEATURES) :] = self._features.ravel()
-        return obs
+        if self._done or self._steps is None:
+            return np.zeros(self.layout.size, dtype=np.float32)
+        return self._steps.observation()
 
     def _info(self, *, invalid: bool) -> dict[str, Any]:
         if self._done:
@@ -455,9 +507,34 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             "decision": decision,
             "time_s": float(time_s),
             "task": self.current_task,
-            "candidates": self._candidates.copy(),
+            "candidates": self.candidates,
             "completed": self._completed,
             "assigned": self._assigned,
-            "action_mask": self._mask.copy(),
+            "action_mask": self._mask().copy(),
             "invalid_action": invalid,
+            "split": self._episode_split,
+            "day_index": self._day_index,
+            "day": self.world.day.label,
         }
+
+
+def _check_arguments(
+    days: str,
+    n_days: int | None,
+    n_candidates: int,
+    credit: str,
+    assignment_cost: float,
+    max_distance_km: float,
+) -> None:
+    """One ValueError per bad constructor argument, naming it and what was expected."""
+    problems = [
+        (days not in SPLITS, f"days must be 'train' or 'test', got {days!r}"),
+        (n_days is not None and n_days < 1, f"n_days must be >= 1, got {n_days}"),
+        (n_candidates < 1, f"n_candidates must be >= 1, got {n_candidates}"),
+        (credit not in CREDITS, f"credit must be 'assignment' or 'sensed', got {credit!r}"),
+        (not assignment_cost >= 0, f"assignment_cost must be >= 0, got {assignment_cost}"),
+        (not max_distance_km > 0, f"max_distance_km must be > 0, got {max_distance_km}"),
+    ]
+    for bad, message in problems:
+        if bad:
+            raise ValueError(message)

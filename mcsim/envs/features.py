@@ -56,6 +56,7 @@ class CandidateFeatures:
         self.knowledge = knowledge
         self.g = g
         self.n_users = len(knowledge.patterns.users)
+        self.n_locations = len(knowledge.patterns.locations)
         self._sites: dict[int, Site] = {}
 
     def view(self, loc: int, tasks_at: np.ndarray, last_location: np.ndarray) -> LocationView:

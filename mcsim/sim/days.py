@@ -105,6 +105,16 @@ class DayPlan:
         """Number of visits."""
         return len(self.location)
 
+    def senses(self, user: int, location: int, start_s: float, end_s: float) -> bool:
+        """Whether ``user`` can sense at ``location`` inside the window [start_s, end_s] [s]:
+        it has a visit there whose closed interval meets the window (the world's sensing rule,
+        :mod:`mcsim.sim.world`; there as SimPy events, here read off the plan, e.g. to credit
+        an RL agent's assignment at the step that made it)."""
+        lo, hi = self.offsets[user], self.offsets[user + 1]
+        at = self.location[lo:hi] == location
+        meets = (self.arrival[lo:hi] <= end_s) & (self.departure[lo:hi] >= start_s)
+        return bool(np.any(at & meets))
+
     def user_of_visit(self) -> np.ndarray:
         """User code of every visit."""
         return np.repeat(np.arange(self.n_users), np.diff(self.offsets))

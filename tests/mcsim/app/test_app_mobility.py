@@ -6,6 +6,7 @@ Named test_app_mobility.py: tests/generators/mobility/ mirrors the mobility gene
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,8 @@ def material() -> SourceMaterial:
         prepared.train.options,
         generated,
         np.random.default_rng(0),
+        scenario.seed,
+        "replay",
     )
 
 
@@ -77,14 +80,7 @@ def test_unknown_source_is_a_scenario_error(material: SourceMaterial) -> None:
 
 
 def test_ground_truth_needs_a_synthetic_trace(material: SourceMaterial) -> None:
-    no_campus = SourceMaterial(
-        material.train,
-        material.test,
-        material.patterns,
-        material.options,
-        None,
-        np.random.default_rng(0),
-    )
+    no_campus = dataclasses.replace(material, campus=None)
     with pytest.raises(ScenarioError, match="'ground_truth' needs a synthetic trace") as info:
         build_source("ground_truth", no_campus)
     assert info.value.column == "mobility.source"
@@ -124,6 +120,7 @@ def test_registered_source_is_accepted_and_used(monkeypatch: pytest.MonkeyPatch)
 
     # Recorded as absent first, so that the registry is restored after the test.
     monkeypatch.setitem(MOBILITY_SOURCES, "stay_home", factory)
+    monkeypatch.setitem(mobility.TRAINING_DAYS, "stay_home", mobility.TRAINING_DAYS["patterns"])
     register_source("stay_home", factory)
     assert mobility.MOBILITY_SOURCES["stay_home"] is factory
     variant = load_scenario(
@@ -138,6 +135,7 @@ def test_registered_source_is_accepted_and_used(monkeypatch: pytest.MonkeyPatch)
 
 def test_registry_was_restored() -> None:
     assert "stay_home" not in MOBILITY_SOURCES
+    assert "stay_home" not in mobility.TRAINING_DAYS
 
 
 @pytest.mark.parametrize("name", ["", "two words", "dash-name", "dotted.name"])

@@ -20,7 +20,7 @@ from gymnasium.utils.env_checker import check_env
 
 import mcsim
 import mcsim.envs.crowdsensing
-from mcsim.envs.crowdsensing import CrowdsensingEnv
+from mcsim.envs.crowdsensing import CrowdsensingEnv, StepOutcome
 from mcsim.envs.features import CANDIDATE_FEATURES, TASK_FEATURES
 
 ENV_ID = "mcsim/Crowdsensing-v0"
@@ -96,6 +96,10 @@ def test_module_docstring_examples_run() -> None:
         {"render_mode": "human"},
         {"variant": 1},
         {"max_distance_km": 0.0},
+        {"days": "validation"},
+        {"n_days": 0},
+        {"credit": "later"},
+        {"assignment_cost": -1.0},
     ],
 )
 def test_bad_arguments_are_rejected(kwargs: dict[str, Any]) -> None:
@@ -126,7 +130,7 @@ def test_repetition_option_is_the_runners_day(env: CrowdsensingEnv) -> None:
     assert env.day.label == day.label
     assert np.array_equal(env.tasks.location, tasks.location)
     with pytest.raises(ValueError, match="unknown reset options"):
-        env.reset(options={"day": 1})
+        env.reset(options={"week": 1})
 
 
 # ------------------------------------------------------------------ actions and masks
@@ -214,3 +218,124 @@ def test_skip_everything_assigns_nothing(env: CrowdsensingEnv, run_episode: RunE
     total, info, _ = run_episode(env, lambda info: env.n_candidates, seed=4)
     assert total == 0 and info["assigned"] == 0
     assert info["metrics"]["unassigned"] == env.scenario.tasks.copies
+
+
+def test_completion_credit_at_assignment_pays_each_pick_its_own_outcome(
+    env: CrowdsensingEnv,
+) -> None:
+    """Credited at the step that assigned it, each completed copy's reward is 1 exactly on
+    its pick; the return is the world's completed copies (the oracle of the sensing rule)."""
+    for seed in range(8):
+        _, info = env.reset(seed=seed)
+        act, rewards, picks = random_masked(seed), [], []
+        terminated = False
+        while not terminated:
+            action = act(info)
+            picked = action < env.n_candidates
+            _, reward, terminated, _, info = env.step(action)
+            rewards.append(reward)
+            picks.append(picked)
+        pairs = env.world.result().pairs
+        assert sum(rewards) == info["completed"] == int(pairs["completed"].sum())
+        assert all(p for p, r in zip(picks, rewards, strict=True) if r > 0)  # only picks pay
+
+
+def test_sensed_credit_pays_when_the_world_senses(run_episode: RunEpisode) -> None:
+    late = CrowdsensingEnv(credit="sensed")
+    total, info, _ = run_episode(late, random_masked(3), seed=3)
+    assert total == info["completed"] == info["metrics"]["completed"]
+
+
+def test_lagrangian_reward_charges_each_assignment(run_episode: RunEpisode) -> None:
+    priced = CrowdsensingEnv(reward="lagrangian", assignment_cost=0.25)
+    total, info, _ = run_episode(priced, random_masked(6), seed=6)
+    assert total == pytest.approx(info["completed"] - 0.25 * info["assigned"])
+
+
+def test_callable_reward_sees_each_step_outcome(run_episode: RunEpisode) -> None:
+    seen: list[StepOutcome] = []
+
+    def reward(outcome: StepOutcome) -> float:
+        seen.append(outcome)
+        return 2.0 * outcome.completed + outcome.invalid
+
+    custom = CrowdsensingEnv(reward=reward)
+    total, info, steps = run_episode(custom, random_masked(8), seed=8)
+    assert len(seen) == steps and total == 2 * info["completed"]
+    assert sum(o.assigned for o in seen) == info["assigned"]
+    assert all((o.user >= 0) == o.assigned for o in seen)
+
+
+# ------------------------------------------------------------------ days to train and test on
+
+
+def test_train_and_test_days_are_disjoint_and_named() -> None:
+    train, test = CrowdsensingEnv(days="train"), CrowdsensingEnv(days="test", n_days=5)
+    train_days, test_days = set(), set()
+    for seed in range(30):
+        _, info = train.reset(seed=seed)
+        assert info["split"] == "train" and 0 <= info["day_index"] < train.n_days
+        assert info["day"] == train.day.label
+        train_days.add(info["day"])
+        _, info = test.reset(seed=seed)
+        test_days.add(info["day"])
+    assert train.n_days == 1000 and len(train_days) >= 25  # 30 draws from 1,000 days
+    assert len(test_days) == 5 and not train_days & test_days
+
+
+def test_test_day_is_the_runners_job(env: CrowdsensingEnv) -> None:
+    test = CrowdsensingEnv(days="test")
+    _, info = test.reset(seed=0, options={"day": 2})
+    job = test.pipeline.world(2)
+    assert info["day"] == job.day.label and np.array_equal(test.tasks.location, job.tasks.location)
+    with pytest.raises(ValueError, match=r"day must lie in 0\.\.4 \(test days\), got 5"):
+        test.reset(options={"day": 5})
+
+
+def test_training_episodes_draw_new_task_pools_on_a_day() -> None:
+    train = CrowdsensingEnv(days="train", n_days=1)
+    train.reset(seed=0)
+    first = train.tasks.location.copy()
+    train.reset(seed=1)
+    assert train.n_days == 1 and not np.array_equal(first, train.tasks.location)
+
+
+# ------------------------------------------------------------------ ecosystem
+
+
+def test_rgb_array_render_draws_the_campus() -> None:
+    made = gymnasium.make(ENV_ID, render_mode="rgb_array")
+    made.reset(seed=0)
+    frame = made.render()
+    assert isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.shape[2] == 3
+    made.step(0)
+    assert not np.array_equal(frame, made.render())  # a pick moves the current task or ring
+    assert CrowdsensingEnv().render() is None
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_make_vec_with_default_arguments(mode: str) -> None:
+    envs = gymnasium.make_vec(ENV_ID, num_envs=2, vectorization_mode=mode)
+    try:
+        obs, _ = envs.reset(seed=0)
+        assert obs.shape == (2, *envs.single_observation_space.shape)
+        for _ in range(70):  # past the end of a day: vector envs reset by themselves
+            obs, *_ = envs.step(np.zeros(2, dtype=np.int64))
+        assert obs.shape[0] == 2
+    finally:
+        envs.close()
+
+
+def test_sb3_make_vec_env_and_checker() -> None:
+    sb3 = pytest.importorskip("stable_baselines3", reason="the 'rl' extra is not installed")
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+    from stable_baselines3.common.env_util import make_vec_env
+
+    envs = make_vec_env(ENV_ID, n_envs=2, seed=0)
+    assert envs.num_envs == 2
+    envs.reset()
+    envs.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sb3_check_env(CrowdsensingEnv(), warn=True)
+    assert sb3.__version__

@@ -103,3 +103,18 @@ def test_from_cycles_takes_the_given_rows() -> None:
 def test_from_cycles_takes_one_cycle_per_user() -> None:
     with pytest.raises(ValueError, match="at most one cycle per user"):
         DayPlan.from_cycles(cycles(), np.array([0, 1]))
+
+
+def test_senses_is_the_sensing_rule_with_closed_intervals() -> None:
+    # User 0 at location 3 during [100, 200], then location 4 during [300, 400]; user 1 idle.
+    day = DayPlan.build(
+        np.array([0, 0]), np.array([3, 4]), np.array([100.0, 300.0]), np.array([200.0, 400.0]),
+        n_users=2, length_s=1000.0,
+    )  # fmt: skip
+    assert day.senses(0, 3, 150.0, 160.0)  # inside
+    assert day.senses(0, 3, 200.0, 250.0)  # touches the departure
+    assert day.senses(0, 3, 0.0, 100.0)  # touches the arrival
+    assert not day.senses(0, 3, 201.0, 900.0)  # left before the window
+    assert not day.senses(0, 4, 0.0, 299.0)  # arrives after the deadline
+    assert not day.senses(0, 5, 0.0, 1000.0)  # never there
+    assert not day.senses(1, 3, 0.0, 1000.0)  # no visit at all

@@ -1,0 +1,224 @@
+"""One decision answered one task copy at a time: the env's step logic, shared with agents run
+as policies.
+
+At a decision the platform must answer a batch of tasks with an assignment. :class:`DecisionSteps`
+factors it into small choices: the decision's (task, copy) items are queued in publish order
+(then task id; all copies of a task in a row), and for the current item one of K candidate
+users is picked or the copy is left unassigned. The Gym env drives it with the agent's actions;
+:class:`~mcsim.envs.agent_policy.AgentPolicy` drives it with a trained model inside
+``mcsim run``. Both therefore see the same candidates and observations for the same decision.
+
+**Candidates.** Users with capacity left (load, counting this decision's picks, below g) who
+do not hold the task, ranked by p(loc | u) (highest first), then ``bundle``, then distance from
+the last reported location (nearest first; unknown last), then user code. The first K are
+offered; with fewer, the rest are padded and masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from mcsim.envs.features import CANDIDATE_FEATURES, TASK_FEATURES, CandidateFeatures, LocationView
+from mcsim.platform.allocation import Assignment, PlatformState
+from mcsim.platform.tasks import TaskBatch
+
+
+@dataclass(frozen=True)
+class ObservationLayout:
+    """What fixes an observation's size and scaling; saved beside a trained agent so that it is
+    run on observations like those it learned from.
+
+    Attributes:
+        n_candidates: K, candidate users offered per copy.
+        max_distance_km: D, where ``distance_km`` is clipped [km].
+        max_copies: the scenario's ``tasks.max_copies`` (``copies_left`` is a share of it).
+        day_length_s: the cycle length [s] (times are shares of it).
+        task_features, candidate_features: the feature names, in order.
+    """
+
+    n_candidates: int
+    max_distance_km: float
+    max_copies: int
+    day_length_s: float
+    task_features: tuple[str, ...] = TASK_FEATURES
+    candidate_features: tuple[str, ...] = CANDIDATE_FEATURES
+
+    @property
+    def size(self) -> int:
+        """Length of an observation vector."""
+        return len(self.task_features) + self.n_candidates * len(self.candidate_features)
+
+    def high(self) -> np.ndarray:
+        """Upper bounds of the observation (lower bounds are 0)."""
+        per_candidate = [self.max_distance_km if f == "distance_km" else 1.0
+                         for f in self.candidate_features]  # fmt: skip
+        return np.concatenate(
+            [np.ones(len(self.task_features)), np.tile(per_candidate, self.n_candidates)]
+        ).astype(np.float32)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+class DecisionSteps:
+    """The items of one decision, answered one copy at a time.
+
+    Args:
+        tasks: the decision's open tasks.
+        state: the platform's state at the decision.
+        now_s: the decision time [s from cycle start].
+        features: per-user features of task locations (cached per location across decisions).
+        layout: K and the observation's scaling.
+    """
+
+    def __init__(
+        self,
+        tasks: TaskBatch,
+        state: PlatformState,
+        now_s: float,
+        features: CandidateFeatures,
+        layout: ObservationLayout,
+    ) -> None:
+        self.tasks = tasks
+        self.state = state
+        self.now_s = now_s
+        self.features = features
+        self.layout = layout
+        order = np.lexsort((tasks.id, tasks.publish_s))
+        self._position = {int(t): i for i, t in enumerate(tasks.id.tolist())}
+        self.queue = np.repeat(tasks.id[order], tasks.copies[order])
+        self.item = 0
+        self.steps = 0
+        self.load = state.load.astype(np.int64)
+        self._holders: dict[int, set[int]] = {int(t): set() for t in tasks.id.tolist()}
+        for user, task in state.held:
+            if task in self._holders:
+                self._holders[task].add(user)
+        self._picks: list[tuple[int, int, float]] = []
+        self._views: dict[int, LocationView] = {}
+        self._tasks_at = np.bincount(tasks.location, minlength=features.n_locations)
+        self.candidates = np.full(layout.n_candidates, -1, dtype=np.int64)
+        self.mask = np.zeros(layout.n_candidates + 1, dtype=bool)
+        self.mask[-1] = True
+        self._view: LocationView | None = None
+        self._chosen = np.zeros(0, dtype=np.int64)
+
+    # ------------------------------------------------------------------ the current item
+
+    @property
+    def task(self) -> int:
+        """Id of the task whose copy is being answered."""
+        return int(self.queue[self.item])
+
+    @property
+    def position(self) -> int:
+        """Row of the current task in :attr:`tasks`."""
+        return self._position[self.task]
+
+    @property
+    def location(self) -> int:
+        """Location code of the current task."""
+        return int(self.tasks.location[self.position])
+
+    def window(self) -> tuple[float, float]:
+        """The current copy's sensing window [s]: (max(publish, now), deadline)."""
+        pos = self.position
+        return max(float(self.tasks.publish_s[pos]), self.now_s), float(self.tasks.deadline_s[pos])
+
+    def next_offer(self) -> bool:
+        """Move to the first item from the current one that has an eligible user and offer its
+        candidates; False when the decision's queue is done."""
+        while self.item < len(self.queue):
+            if self._offer():
+                return True
+            self.item += 1
+        return False
+
+    def _offer(self) -> bool:
+        task, loc = self.task, self.location
+        if loc not in self._views:
+            self._views[loc] = self.features.view(loc, self._tasks_at, self.state.last_location)
+        view = self._views[loc]
+        eligible = self.load < self.state.g
+        eligible[list(self._holders[task])] = False
+        users = np.flatnonzero(eligible)
+        if len(users) == 0:
+            return False
+        order = np.lexsort((users, view.distance[users], -view.bundle[users], -view.p[users]))
+        chosen = users[order[: self.layout.n_candidates]]
+        n = len(chosen)
+        self.candidates[:] = -1
+        self.candidates[:n] = chosen
+        self.mask[:] = False
+        self.mask[:n] = True
+        self.mask[-1] = True
+        self._view = view
+        self._chosen = chosen
+        return True
+
+    def observation(self) -> np.ndarray:
+        """The current item's observation (:class:`ObservationLayout`; padded slots are 0)."""
+        layout = self.layout
+        obs = np.zeros(layout.size, dtype=np.float32)
+        view, chosen = self._view, self._chosen
+        assert view is not None
+        pos, now, length = self.position, self.now_s, layout.day_length_s
+        task = self.task
+        copies_left = int(np.count_nonzero(self.queue[self.item :] == task))
+        n_task = len(layout.task_features)
+        obs[0] = min(now / length, 1.0)
+        obs[1] = min(copies_left / layout.max_copies, 1.0)
+        obs[2] = np.clip((self.tasks.deadline_s[pos] - now) / length, 0.0, 1.0)
+        obs[3] = (len(self.queue) - self.item) / len(self.queue)
+        features = np.column_stack(
+            [
+                view.p[chosen],
+                view.bundle[chosen],
+                view.support[chosen],
+                self.load[chosen] / self.state.g,
+                np.minimum(view.distance[chosen], layout.max_distance_km),
+                np.ones(len(chosen)),
+            ]
+        )
+        obs[n_task : n_task + features.size] = features.ravel()
+        return obs
+
+    # ------------------------------------------------------------------ answers
+
+    def valid(self, k: int) -> bool:
+        """Whether slot ``k`` (K: skip) is a valid answer now."""
+        return bool(self.mask[k])
+
+    def answer(self, k: int) -> tuple[int, float]:
+        """Pick candidate ``k``, or skip the copy when ``k`` is K or masked; returns the user
+        picked (-1 for a skip) and its p(loc | u)."""
+        user, p = -1, 0.0
+        if k < self.layout.n_candidates and self.mask[k]:
+            assert self._view is not None
+            user = int(self.candidates[k])
+            p = float(self._view.p[user])
+            self._picks.append((user, self.task, p))
+            self._holders[self.task].add(user)
+            self.load[user] += 1
+        self.steps += 1
+        self.item += 1
+        return user, p
+
+    def assignment(self) -> Assignment:
+        """The decision's picks as an :class:`Assignment` (``iterations``: copies answered;
+        ``coverage``: p(loc | u) of each pick; exact unassigned copies)."""
+        tasks = self.tasks
+        placed = np.zeros(len(tasks), dtype=np.int64)
+        for _, task, _ in self._picks:
+            placed[self._position[task]] += 1
+        short = tasks.copies - placed
+        return Assignment(
+            user=np.array([u for u, _, _ in self._picks], dtype=np.int32),
+            task=np.array([t for _, t, _ in self._picks], dtype=np.int64),
+            coverage=np.array([c for _, _, c in self._picks], dtype=np.float64),
+            iterations=self.steps,
+            unassigned={int(tasks.id[i]): int(short[i]) for i in np.flatnonzero(short > 0)},
+        )
