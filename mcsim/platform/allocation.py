@@ -18,6 +18,7 @@ import pandas as pd
 from mcsim.errors import ConstraintViolation
 from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import PatternBase
+from mcsim.mining.windows import VisitWindows
 from mcsim.platform.tasks import TaskBatch
 
 
@@ -34,6 +35,9 @@ class PlatformState:
         last_location: each user's last reported location code, -1 if none (int32).
         held: (user, task id) pairs already assigned; a user never gets a task twice.
         now_s: the decision time [s from cycle start].
+        windows: when each user was at each place in the training cycles (time-of-day
+            visit statistics); None where the knowledge has none (states built by hand,
+            plug-ins that predate it): policies that need it must say so.
     """
 
     patterns: PatternBase
@@ -44,6 +48,7 @@ class PlatformState:
     last_location: np.ndarray
     held: frozenset[tuple[int, int]] = frozenset()
     now_s: float = 0.0
+    windows: VisitWindows | None = None
 
     def __post_init__(self) -> None:
         if self.g < 1:
@@ -54,6 +59,8 @@ class PlatformState:
                 raise ValueError(
                     f"PlatformState.{name} has {len(getattr(self, name))} entries for {n} users"
                 )
+        if self.windows is not None and self.windows.n_users != n:
+            raise ValueError(f"PlatformState.windows covers {self.windows.n_users} users, not {n}")
 
     @property
     def n_users(self) -> int:

@@ -45,6 +45,7 @@ from simpy.core import URGENT
 from mcsim.mining.cycles import CycleTable
 from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import PatternBase
+from mcsim.mining.windows import VisitWindows
 from mcsim.platform.allocation import Assignment, PlatformState, check_assignment
 from mcsim.platform.tasks import TaskBatch
 from mcsim.readonly import read_only
@@ -70,6 +71,8 @@ class Knowledge:
     locations: Locations
     initial_location: np.ndarray | None = None  # int32 per user: last location reported
     # before the day (e.g. the end of its last training cycle), -1 if none; None: all -1
+    windows: VisitWindows | None = None  # when users were where (time of day); the patterns
+    # and p(loc | u) ignore it, the sensing rule does not. None: not mined (hand-built)
 
     def __post_init__(self) -> None:
         if self.initial_location is not None:
@@ -80,12 +83,20 @@ class Knowledge:
         cls, train: CycleTable, patterns: PatternBase, locations: Locations
     ) -> Knowledge:
         """Knowledge mined from training cycles; a user's initial location is where its last
-        training cycle ended (the last report the platform received from it)."""
+        training cycle ended (the last report the platform received from it). The visit
+        windows span the training cycles' calendar days (built lazily, on a policy's first
+        query, so runs that never ask pay nothing)."""
         starts, stops = train.user_bounds()
         has = stops > starts
         initial = np.full(len(train.users), -1, dtype=np.int32)
         initial[has] = train.location[train.offsets[stops[has]] - 1]
-        return cls(patterns, LocationModel.from_cycles(train), locations, initial)
+        return cls(
+            patterns,
+            LocationModel.from_cycles(train),
+            locations,
+            initial,
+            VisitWindows.from_cycles(train),
+        )
 
     def initial_state(self, g: int) -> PlatformState:
         """The platform before the day's first decision: no load, nothing held, each user last
@@ -97,6 +108,7 @@ class Knowledge:
             g=g,
             load=np.zeros(len(self.patterns.users), dtype=np.int32),
             last_location=self.last_locations(),
+            windows=self.windows,
         )
 
     def last_locations(self) -> np.ndarray:
@@ -424,6 +436,7 @@ class World:
             last_location=self._last_location.copy(),
             held=frozenset(self._held),
             now_s=now,
+            windows=k.windows,
         )
 
     def _open_tasks(self, now: float) -> TaskBatch:
