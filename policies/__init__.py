@@ -1,9 +1,10 @@
-"""Task-allocation policies for mcsim: the paper's four strategies, its baselines, plug-ins.
+"""Task-allocation policies for mcsim: the paper's four strategies, its baselines, a
+time-window-aware greedy (TW, beyond the paper) and plug-ins.
 
 Public API (kept small on purpose; everything else is an implementation detail):
 
 * :class:`AllocationPolicy`: the base class; subclasses implement ``_allocate`` only.
-* :func:`make_policy`: build a policy from a name (MLP, MDP, IU1, IU2, IGA, BGA, NA,
+* :func:`make_policy`: build a policy from a name (MLP, MDP, IU1, IU2, IGA, BGA, NA, TW,
   case-insensitive), a ``"package.module:Class"`` path or an installed ``mcsim.policies``
   entry point, with keyword parameters.
 * :func:`available_policies`, :func:`register_policy`: list and extend the registry.

@@ -17,8 +17,10 @@ import pandas as pd
 from scipy import sparse
 
 from mcsim.errors import PolicyError
+from mcsim.mining.cycles import CycleOptions, CycleTable
 from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import PatternBase
+from mcsim.mining.windows import VisitWindows
 from mcsim.platform.allocation import Assignment, PlatformState
 from mcsim.platform.tasks import TaskBatch
 from policies.base import AllocationPolicy
@@ -43,7 +45,8 @@ def random_instance(
 
     Loads, held pairs (some for tasks outside the batch), unknown last locations, a location
     without coordinates, repeated locations inside a pattern and tied publish times, supports
-    and probabilities all occur.
+    and probabilities all occur. The state's visit windows come from random training days
+    (drawn last, so the rest of an instance does not depend on them).
     """
     holders, items, offsets, support = [], [], [0], []
     n_valid = rng.integers(2, 11, size=n_users)
@@ -105,8 +108,39 @@ def random_instance(
         load=load,
         last_location=last,
         held=frozenset(held),
+        windows=_random_windows(rng, patterns),
     )
     return tasks, state
+
+
+def _random_windows(rng: np.random.Generator, patterns: PatternBase) -> VisitWindows:
+    """Visit windows of random training days: each user absent on some, else 1-3 visits at
+    whole hours (so overlaps that only touch a window's end occur)."""
+    n_users, n_locations, n_days = len(patterns.users), len(patterns.locations), 5
+    user, cycle, lengths, location, times = [], [], [], [], []
+    for u in range(n_users):
+        for day in range(n_days):
+            if rng.random() < 0.3:
+                continue  # absent that day
+            k = int(rng.integers(1, 4))
+            user.append(u)
+            cycle.append(day)
+            lengths.append(k)
+            location.extend(rng.integers(0, n_locations, size=k).tolist())
+            times.extend((np.sort(rng.integers(0, 25, size=2 * k)) * 3600.0).tolist())
+    span = np.array(times, dtype=np.float32).reshape(-1, 2)
+    table = CycleTable(
+        users=patterns.users,
+        locations=patterns.locations,
+        user=np.array(user, dtype=np.int32),
+        cycle=np.array(cycle, dtype=np.int64),
+        offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        location=np.array(location, dtype=np.int32),
+        arrival=span[:, 0].copy(),
+        departure=span[:, 1].copy(),
+        options=CycleOptions(),
+    )
+    return VisitWindows.from_cycles(table, period=(0, n_days))
 
 
 def check_policy(policy: AllocationPolicy, *, seed: int = 0, n_instances: int = 50) -> None:

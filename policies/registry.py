@@ -3,7 +3,8 @@
 A scenario or a command line names a policy by a string, so every way to reach one goes
 through :func:`make_policy`:
 
-* a built-in name (case-insensitive): MLP, MDP, IU1, IU2, IGA, BGA, NA;
+* a built-in name (case-insensitive): MLP, MDP, IU1, IU2, IGA, BGA, NA (the paper's), TW
+  (time-window aware, beyond the paper);
 * a name given to :func:`register_policy` in this process (a class or a lazy path);
 * a ``"package.module:Class"`` path to any :class:`~policies.base.AllocationPolicy` subclass;
 * a name in the ``mcsim.policies`` entry-point group of an installed distribution, e.g. in its
@@ -35,6 +36,7 @@ _BUILTIN: dict[str, str] = {
     "IGA": "policies.probabilistic:IGA",
     "BGA": "policies.probabilistic:BGA",
     "NA": "policies.nearest:NA",
+    "TW": "policies.window:TW",
 }
 
 # Names registered in this process: display name -> class or "module:Class" path.
@@ -72,8 +74,8 @@ def register_policy(
     _registered[name] = target
 
 
-#: The built-in policies in the paper's order (MLP, MDP, IU1, IU2, then IGA, BGA, NA): the
-#: default order of tables and plots.
+#: The built-in policies in the paper's order (MLP, MDP, IU1, IU2, then IGA, BGA, NA), then
+#: TW (beyond the paper): the default order of tables and plots.
 BUILTIN_POLICIES: tuple[str, ...] = tuple(_BUILTIN)
 
 

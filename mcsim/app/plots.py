@@ -29,7 +29,7 @@ from mcsim.app.compare import describe
 from mcsim.data.outputs import save_figure
 from policies import BUILTIN_POLICIES
 
-_MARKERS = dict(zip(BUILTIN_POLICIES, "osD^vxP", strict=True))
+_MARKERS = dict(zip(BUILTIN_POLICIES, "osD^vxP*", strict=True))
 POOL_G = 6  # g of the task-pool figures (the paper's default)
 WORKLOAD_POOL = "40-78"  # pool of the workload figure (the paper's Fig. 7)
 
