@@ -52,7 +52,7 @@ def test_cli_validate_and_bad_scenario(tmp_path: Path, capsys: pytest.CaptureFix
 def test_validate_accepts_a_shipped_scenarios_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "campus"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "campus: ok (campus: 1 variant(s) x 5 repetition(s) x 7 policies)"
+    assert out[0] == "campus: ok (campus: 1 variant(s) x 5 repetition(s) x 8 policies)"
     assert out[1].startswith("estimate: about 68 users") and "GB peak memory" in out[1]
 
 
@@ -127,7 +127,7 @@ def test_cli_run_writes_and_summarises(
     printed = capsys.readouterr().out
     assert "completion_ratio" in printed and "IU1" in printed
     metrics = pd.read_csv(tmp_path / "out" / "metrics.csv", keep_default_na=False)
-    assert len(metrics) == 7 and (metrics["repetition"] == 0).all()
+    assert len(metrics) == 8 and (metrics["repetition"] == 0).all()
     assert list(elsewhere.iterdir()) == []
 
 

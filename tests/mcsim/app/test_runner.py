@@ -120,8 +120,9 @@ def test_results_folder_contents(campus_run) -> None:
         "g",
     ):
         assert column in metrics.columns
-    assert list(metrics["policy"].unique()) == ["MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA"]
-    assert len(metrics) == 7 * 2
+    every_policy = ["MLP", "MDP", "IU1", "IU2", "IGA", "BGA", "NA", "TW"]
+    assert list(metrics["policy"].unique()) == every_policy
+    assert len(metrics) == 8 * 2
     events = pd.read_parquet(out / "events.parquet")
     assert set(events["kind"].astype(str)) == {
         "publish",
