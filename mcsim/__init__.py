@@ -56,9 +56,12 @@ _API = {
     "compare": "mcsim.app.compare",
     "CrowdsensingEnv": "mcsim.envs.crowdsensing",
     "PolicyAgent": "mcsim.envs.agents",
+    "AgentPolicy": "mcsim.envs.agent_policy",
+    "evaluate": "mcsim.app.evaluate",
     "MCSimError": "mcsim.errors",
 }
 __all__ = [
+    "AgentPolicy",
     "AllocationPolicy",
     "Assignment",
     "CrowdsensingEnv",
@@ -81,6 +84,7 @@ __all__ = [
     "compare",
     "cut_cycles",
     "day_metrics",
+    "evaluate",
     "load_scenario",
     "load_trace",
     "make_policy",
@@ -108,10 +112,12 @@ def __dir__() -> list[str]:
 # package is the core's namespace, and a static import of the plug-in layer here would point up.
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from mcsim.app.compare import compare
+    from mcsim.app.evaluate import evaluate
     from mcsim.app.pipeline import Pipeline
     from mcsim.app.runner import run_scenario
     from mcsim.app.scenario import load_scenario, shipped_scenario
     from mcsim.data.traces import Trace, load_trace
+    from mcsim.envs.agent_policy import AgentPolicy
     from mcsim.envs.agents import PolicyAgent
     from mcsim.envs.crowdsensing import CrowdsensingEnv
     from mcsim.errors import MCSimError

@@ -1,4 +1,5 @@
-"""The ``mcsim`` command line: ``run``, ``validate``, ``allocate``, ``mine`` and ``sensegen``.
+"""The ``mcsim`` command line: ``run``, ``validate``, ``allocate``, ``mine``, ``sensegen``,
+``train-agent`` and ``evaluate``.
 
 ``main`` builds one argparse parser. ``run``, ``validate``, ``allocate`` and ``mine`` are
 defined here and call the application layer (:func:`mcsim.app.runner.run_scenario`, the
@@ -29,7 +30,7 @@ from mcsim import __version__
 from mcsim.errors import CacheWarning, MCSimError, ReproducibilityWarning, ScenarioError
 
 # Sub-command groups registered by the plug-in packages that implement them: "module:function".
-COMMAND_MODULES = ("generators.sensegen.cli:register",)
+COMMAND_MODULES = ("generators.sensegen.cli:register", "mcsim.envs.cli:register")
 PRESETS = ("wtd", "wtd-extended")  # populations of `mcsim allocate` (the paper's two traces)
 
 

@@ -64,7 +64,7 @@ def run_job(
     )
 
 
-def _settings(pipeline: Pipeline, variant: Variant, day: str) -> dict[str, Any]:
+def job_settings(pipeline: Pipeline, variant: Variant, day: str) -> dict[str, Any]:
     """The columns that describe the job: swept values, population, pool, g, source, day."""
     s, train = pipeline.scenario, pipeline.prepared.train
     return {
@@ -118,7 +118,7 @@ def _simulate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
     day = pipeline.day(repetition)
     tasks = pipeline.tasks(repetition)
     job: dict[str, Any] = {"variant": variant.index, "repetition": repetition}
-    settings = _settings(pipeline, variant, day.label)
+    settings = job_settings(pipeline, variant, day.label)
     rows, assignments, events = [], [], []
     for spec in scenario.policies:
         policy = _checked(make_policy(spec.name, **spec.params), spec.name)
@@ -144,7 +144,7 @@ def _allocate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
     days = prepared.test_days
     label = f"held-out days {days.min()}-{days.max()}" if len(days) else "no held-out day"
     job: dict[str, Any] = {"variant": variant.index, "repetition": repetition}
-    settings = _settings(pipeline, variant, label)
+    settings = job_settings(pipeline, variant, label)
     rows, assignments = [], []
     location_of = pd.Series(tasks.location, index=tasks.id)
     for spec in scenario.policies:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from generators.mobility import SyntheticCampus, generate_campus
 from generators.sensors import load_sensor
-from mcsim.app.days import DayPool
+from mcsim.app.days import TRAIN_DAY_OFFSET, TRAINING_POOL, DayPool, Split
 from mcsim.app.mobility import SourceMaterial, build_source, build_training_days
 from mcsim.app.scenario import Scenario
 from mcsim.data.geo import GridSpec, StayPointOptions
@@ -433,4 +433,33 @@ class Pipeline:
             self.options,
             sensor=self.sensor(),
             sensor_seed=self.sensor_seed(repetition) if sensor_seed is None else sensor_seed,
+        )
+
+    def episode(
+        self,
+        split: Split,
+        index: int,
+        *,
+        pool_size: int = TRAINING_POOL,
+        rng: np.random.Generator | None = None,
+    ) -> World:
+        """Day ``index`` of a split (:mod:`mcsim.app.days`) as a fresh world.
+
+        Test day ``i`` is the runner's job (this variant, ``i``). Training day ``i`` is day
+        ``i`` of the pool of ``pool_size`` training days, with the task pool and phones of
+        stream key ``TRAIN_DAY_OFFSET + i``, or drawn from ``rng`` (an RL episode's generator,
+        so that a training day recurs with new tasks).
+        """
+        if split == "test":
+            return self.world(index)
+        day = self.prepared.training_days(pool_size).day(index)
+        key = TRAIN_DAY_OFFSET + index
+        if rng is None:
+            return self.world(key, day=day)
+        task_rng, sensor_rng = rng.spawn(2)
+        return self.world(
+            key,
+            day=day,
+            tasks=self.tasks(key, task_rng),
+            sensor_seed=int(sensor_rng.integers(2**32)),
         )

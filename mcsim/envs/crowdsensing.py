@@ -25,13 +25,16 @@ truncated: each step answers one copy, so it is finite). Same seed, same traject
 training days come from, and their biases). Test day ``i`` is exactly the runner's job
 (variant, i): same day, task pool and phones as ``mcsim run``. A training episode draws its
 task pool and phones from the episode's generator, so a training day recurs with new tasks.
-``reset(options={"day": i})`` plays day ``i`` of the split; ``{"repetition": r}`` the
-runner's job r (test day r) whatever the split. ``info`` names the ``split``, ``day_index``
+``reset(options={"day": i})`` plays day ``i`` of the split as a fixed episode (a training
+day then comes with the task pool and phones of stream key ``TRAIN_DAY_OFFSET + i``, as
+:func:`mcsim.evaluate` plays it); ``{"repetition": r}`` the runner's job r (test day r)
+whatever the split. ``info`` names the ``split``, ``day_index``
 and ``day`` (the day's label).
 
 **Candidates.** Users with capacity left (load, counting this decision's picks, below g) who
-do not hold the task, ranked by p(loc | u) (highest first), then ``bundle`` (below), then
-distance from the last reported location (nearest first; unknown last), then user code. The
+do not hold the task, ranked by ``p_window`` (below; highest first), then p(loc | u), then
+``bundle``, then distance from the last reported location (nearest first; unknown last),
+then user code. The
 first K are offered; with fewer, the rest are padded and masked
 (:class:`~mcsim.envs.stepper.DecisionSteps`, shared with trained agents run as policies).
 
@@ -41,8 +44,8 @@ sb3-contrib convention) marks the valid actions. A masked action is treated as K
 flagged ``info["invalid_action"]``: an unmasked learner then learns that it wastes the copy,
 and random probes (``check_env``) never crash. An action outside the space raises ValueError.
 
-**Observation.** ``Box(0, high, (4 + 6K,), float32)``: first :data:`TASK_FEATURES`, then
-:data:`CANDIDATE_FEATURES` for each of the K slots (``obs[4:].reshape(K, 6)``; padded slots
+**Observation.** ``Box(0, high, (4 + 8K,), float32)``: first :data:`TASK_FEATURES`, then
+:data:`CANDIDATE_FEATURES` for each of the K slots (``obs[4:].reshape(K, 8)``; padded slots
 are all zero):
 
 ========================  ========================================================  ==========
@@ -64,6 +67,12 @@ feature                   meaning                                               
 ``distance_km``           great-circle distance from u's last reported location     [0, D]
                           to the task [km], clipped at D = ``max_distance_km``
                           (D when unknown)
+``p_window``              share of the training days on which u was at the task's   [0, 1]
+                          location inside the copy's sensing window [max(publish,
+                          now), deadline] (time of day matters: a copy completes
+                          only inside its window; the paper's patterns ignore it)
+``eta``                   (expected sensing time on those days - now) / cycle       [0, 1]
+                          length (1: never there inside the window)
 ``valid``                 1 for an offered candidate, 0 for padding                 {0, 1}
 ========================  ========================================================  ==========
 
@@ -117,7 +126,7 @@ Example:
     >>> env = gymnasium.make("mcsim/Crowdsensing-v0")
     >>> obs, info = env.reset(seed=0)
     >>> obs.shape, env.action_space
-    ((52,), Discrete(9))
+    ((68,), Discrete(9))
     >>> rng = np.random.default_rng(0)
     >>> terminated = False
     >>> while not terminated:
@@ -138,7 +147,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import gymnasium
 import numpy as np
@@ -224,7 +233,7 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         ValueError: a bad argument.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 (Gymnasium's)
 
     def __init__(
         self,
@@ -294,12 +303,11 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         return self.layout.max_distance_km
 
     def _pool_size(self, n_days: int | None) -> int:
+        self._pool_size_asked = TRAINING_POOL
         if self.split == "test":
             return self.scenario.repetitions if n_days is None else n_days
-        self._pool = self.pipeline.prepared.training_days(
-            TRAINING_POOL if n_days is None else n_days
-        )
-        return len(self._pool)
+        self._pool_size_asked = TRAINING_POOL if n_days is None else n_days
+        return len(self.pipeline.prepared.training_days(self._pool_size_asked))
 
     # ------------------------------------------------------------------ Gymnasium API
 
@@ -319,7 +327,7 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         super().reset(seed=seed)
         options = dict(options or {})
         repetition = options.pop("repetition", None)
-        index = options.pop("day", None)
+        index = options_day = options.pop("day", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; expected 'day' or "
                              "'repetition'")  # fmt: skip
@@ -334,7 +342,12 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             elif not 0 <= int(index) < self.n_days:
                 raise ValueError(f"day must lie in 0..{self.n_days - 1} ({self.split} days), "
                                  f"got {index}")  # fmt: skip
-        self._world = self._episode_world(split, int(index))
+        # A drawn training day gets new tasks and phones; a chosen one its fixed episode.
+        drawn = split == "train" and options_day is None
+        self._world = self.pipeline.episode(
+            split, int(index), pool_size=self._pool_size_asked,
+            rng=self.np_random if drawn else None,
+        )  # fmt: skip
         self._day_index = int(index)
         self._episode_split = split
         self._done = False
@@ -349,19 +362,6 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
                 f"the day offers no task copy that any user could take ({self._n_users} users)"
             )
         return self._observation(), self._info(invalid=False)
-
-    def _episode_world(self, split: Split, index: int) -> World:
-        pipeline = self.pipeline
-        if split == "test":
-            return pipeline.world(index)  # exactly the runner's job
-        day = self._pool.day(index)
-        task_rng, sensor_rng = self.np_random.spawn(2)
-        return pipeline.world(
-            index,
-            day=day,
-            tasks=pipeline.tasks(index, task_rng),
-            sensor_seed=int(sensor_rng.integers(2**32)),
-        )
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Answer the current copy: pick candidate ``action`` or skip it (``action == K``).

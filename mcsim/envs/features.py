@@ -18,7 +18,9 @@ import numpy as np
 from mcsim.sim import Knowledge
 
 TASK_FEATURES = ("time_of_day", "copies_left", "deadline_left", "queue_left")
-CANDIDATE_FEATURES = ("p_loc", "bundle", "bundle_support", "load", "distance_km", "valid")
+CANDIDATE_FEATURES = (
+    "p_loc", "bundle", "bundle_support", "load", "distance_km", "p_window", "eta", "valid",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,8 +9,10 @@ users is picked or the copy is left unassigned. The Gym env drives it with the a
 ``mcsim run``. Both therefore see the same candidates and observations for the same decision.
 
 **Candidates.** Users with capacity left (load, counting this decision's picks, below g) who
-do not hold the task, ranked by p(loc | u) (highest first), then ``bundle``, then distance from
-the last reported location (nearest first; unknown last), then user code. The first K are
+do not hold the task, ranked by ``p_window`` (the share of training days on which the user was
+at the task's place inside its sensing window; highest first), then p(loc | u), then
+``bundle``, then distance from the last reported location (nearest first; unknown last), then
+user code. The first K are
 offered; with fewer, the rest are padded and masked.
 """
 
@@ -105,6 +107,28 @@ class DecisionSteps:
         self.mask[-1] = True
         self._view: LocationView | None = None
         self._chosen = np.zeros(0, dtype=np.int64)
+        self._timing: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._window_p = self._eta = np.zeros(0)
+
+    def _window_features(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per user, for the current task: (p_window, eta); computed once per task.
+
+        ``p_window``: share of the training days on which the user was at the task's location
+        inside the copy's sensing window (:class:`~mcsim.mining.windows.VisitWindows`; 0 when
+        the state carries no visit windows). ``eta``: the expected sensing time on those days
+        minus now, / the cycle length, in [0, 1] (1: never there in the window).
+        """
+        task = self.task
+        if task not in self._timing:
+            n = self.state.n_users
+            windows = self.state.windows
+            if windows is None:
+                prob, arrival = np.zeros(n), np.full(n, np.nan)
+            else:
+                prob, arrival = windows.query(self.location, *self.window())
+            eta = np.clip((arrival - self.now_s) / self.layout.day_length_s, 0.0, 1.0)
+            self._timing[task] = (prob, np.where(np.isnan(arrival), 1.0, eta))
+        return self._timing[task]
 
     # ------------------------------------------------------------------ the current item
 
@@ -147,7 +171,10 @@ class DecisionSteps:
         users = np.flatnonzero(eligible)
         if len(users) == 0:
             return False
-        order = np.lexsort((users, view.distance[users], -view.bundle[users], -view.p[users]))
+        window_p, eta = self._window_features()
+        order = np.lexsort(
+            (users, view.distance[users], -view.bundle[users], -view.p[users], -window_p[users])
+        )
         chosen = users[order[: self.layout.n_candidates]]
         n = len(chosen)
         self.candidates[:] = -1
@@ -157,6 +184,7 @@ class DecisionSteps:
         self.mask[-1] = True
         self._view = view
         self._chosen = chosen
+        self._window_p, self._eta = window_p, eta
         return True
 
     def observation(self) -> np.ndarray:
@@ -180,6 +208,8 @@ class DecisionSteps:
                 view.support[chosen],
                 self.load[chosen] / self.state.g,
                 np.minimum(view.distance[chosen], layout.max_distance_km),
+                self._window_p[chosen],
+                self._eta[chosen],
                 np.ones(len(chosen)),
             ]
         )

@@ -70,3 +70,14 @@ def env() -> CrowdsensingEnv:
 def wide_env() -> CrowdsensingEnv:
     """K above the population: every eligible user is offered, padding slots are masked."""
     return CrowdsensingEnv(n_candidates=N_USERS + 4)
+
+
+@pytest.fixture(scope="session")
+def trained_agent(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A tiny MaskablePPO agent folder (512 steps on the campus; the rl extra)."""
+    pytest.importorskip("sb3_contrib", reason="the 'rl' extra is not installed")
+    from mcsim.envs.training import TrainingSettings, train_agent
+
+    out = tmp_path_factory.mktemp("agent") / "ppo"
+    train_agent(TrainingSettings(steps=512, checkpoint_steps=256), out, progress=False)
+    return out

@@ -60,6 +60,8 @@ def test_feature_names() -> None:
         "bundle_support",
         "load",
         "distance_km",
+        "p_window",
+        "eta",
         "valid",
     )
 

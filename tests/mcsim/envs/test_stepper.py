@@ -26,7 +26,7 @@ def steps_of(env: CrowdsensingEnv, k: int = 4) -> DecisionSteps:
 
 def test_layout_size_bounds_and_record() -> None:
     layout = ObservationLayout(3, 2.5, 3, 86_400.0)
-    assert layout.size == 4 + 3 * 6 == len(layout.high())
+    assert layout.size == 4 + 3 * 8 == len(layout.high())
     assert layout.high().max() == 2.5 and layout.high().dtype == np.float32
     assert layout.to_dict()["task_features"] == list(layout.task_features)
 
@@ -61,3 +61,17 @@ def test_a_masked_answer_is_a_skip(env: CrowdsensingEnv) -> None:
     padded = int(np.flatnonzero(~steps.mask)[0])
     assert steps.answer(padded) == (-1, 0.0)
     assert len(steps.assignment().user) == 0
+
+
+def test_window_features_match_the_visit_windows(env: CrowdsensingEnv) -> None:
+    steps = steps_of(env, k=env._n_users)
+    assert steps.state.windows is not None
+    while steps.next_offer():
+        offered = steps.candidates[steps.candidates >= 0]
+        prob, arrival = steps.state.windows.query(steps.location, *steps.window())
+        rows = steps.observation()[4:].reshape(-1, 8)[: len(offered)]
+        assert np.allclose(rows[:, 5], prob[offered])  # p_window
+        never = np.isnan(arrival[offered])
+        assert np.all(rows[never, 6] == 1.0) and np.all(rows[~never, 6] <= 1.0)  # eta
+        assert np.all(np.diff(prob[offered]) <= 0)  # ranked by p_window first
+        steps.answer(len(steps.candidates))  # skip
