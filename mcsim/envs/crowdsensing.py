@@ -168,6 +168,7 @@ DEFAULT_SCENARIO = "campus"
 DEFAULT_OVERRIDES: Mapping[str, Any] = MappingProxyType({"sensor": "none"})
 RewardName = Literal["completion", "lagrangian", "coverage"]
 Credit = Literal["assignment", "sensed"]
+_PLAIN_INTS = (int, np.int64, np.int32)
 REWARDS: tuple[RewardName, ...] = ("completion", "lagrangian", "coverage")
 CREDITS: tuple[Credit, ...] = ("assignment", "sensed")
 
@@ -370,7 +371,9 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
             ValueError: ``action`` is not in the action space.
             RuntimeError: the episode is over (call :meth:`reset`).
         """
-        if not self.action_space.contains(action):
+        if not (type(action) in _PLAIN_INTS and 0 <= action <= self.n_candidates) and not (
+            self.action_space.contains(action)
+        ):  # the fast path first: contains() costs more than the rest of a step's checks
             raise ValueError(f"action {action!r} is not in {self.action_space}")
         if self._done:
             raise RuntimeError("the episode is over; call reset()")
@@ -392,7 +395,8 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         reward = float(self._reward(StepOutcome(user >= 0, user, p, credited, invalid)))
         info = self._info(invalid=invalid)
         if self._done:
-            info["metrics"] = day_metrics(self.world.result(), self.pipeline.prepared.test_model)
+            result = self.world.result(events=False)
+            info["metrics"] = day_metrics(result, self.pipeline.prepared.test_model)
         return self._observation(), reward, self._done, False, info
 
     def action_masks(self) -> np.ndarray:

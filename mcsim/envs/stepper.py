@@ -95,10 +95,11 @@ class DecisionSteps:
         self.item = 0
         self.steps = 0
         self.load = state.load.astype(np.int64)
-        self._holders: dict[int, set[int]] = {int(t): set() for t in tasks.id.tolist()}
+        # Per task, who holds it (a user never gets a task twice), as a mask over users.
+        self._holders = {int(t): np.zeros(state.n_users, dtype=bool) for t in tasks.id.tolist()}
         for user, task in state.held:
             if task in self._holders:
-                self._holders[task].add(user)
+                self._holders[task][user] = True
         self._picks: list[tuple[int, int, float]] = []
         self._views: dict[int, LocationView] = {}
         self._tasks_at = np.bincount(tasks.location, minlength=features.n_locations)
@@ -109,6 +110,7 @@ class DecisionSteps:
         self._chosen = np.zeros(0, dtype=np.int64)
         self._timing: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._window_p = self._eta = np.zeros(0)
+        self._ranking: dict[int, np.ndarray] = {}
 
     def _window_features(self) -> tuple[np.ndarray, np.ndarray]:
         """Per user, for the current task: (p_window, eta); computed once per task.
@@ -166,17 +168,16 @@ class DecisionSteps:
         if loc not in self._views:
             self._views[loc] = self.features.view(loc, self._tasks_at, self.state.last_location)
         view = self._views[loc]
-        eligible = self.load < self.state.g
-        eligible[list(self._holders[task])] = False
-        users = np.flatnonzero(eligible)
-        if len(users) == 0:
-            return False
         window_p, eta = self._window_features()
-        order = np.lexsort(
-            (users, view.distance[users], -view.bundle[users], -view.p[users], -window_p[users])
-        )
-        chosen = users[order[: self.layout.n_candidates]]
+        if task not in self._ranking:  # the keys are fixed for the decision: rank users once
+            self._ranking[task] = np.lexsort((np.arange(len(view.p)), view.distance,
+                                              -view.bundle, -view.p, -window_p))  # fmt: skip
+        ranked = self._ranking[task]
+        eligible = (self.load[ranked] < self.state.g) & ~self._holders[task][ranked]
+        chosen = ranked[eligible][: self.layout.n_candidates]
         n = len(chosen)
+        if n == 0:
+            return False
         self.candidates[:] = -1
         self.candidates[:n] = chosen
         self.mask[:] = False
@@ -201,19 +202,16 @@ class DecisionSteps:
         obs[1] = min(copies_left / layout.max_copies, 1.0)
         obs[2] = np.clip((self.tasks.deadline_s[pos] - now) / length, 0.0, 1.0)
         obs[3] = (len(self.queue) - self.item) / len(self.queue)
-        features = np.column_stack(
-            [
-                view.p[chosen],
-                view.bundle[chosen],
-                view.support[chosen],
-                self.load[chosen] / self.state.g,
-                np.minimum(view.distance[chosen], layout.max_distance_km),
-                self._window_p[chosen],
-                self._eta[chosen],
-                np.ones(len(chosen)),
-            ]
-        )
-        obs[n_task : n_task + features.size] = features.ravel()
+        slots = obs[n_task:].reshape(layout.n_candidates, len(layout.candidate_features))
+        n = len(chosen)
+        slots[:n, 0] = view.p[chosen]
+        slots[:n, 1] = view.bundle[chosen]
+        slots[:n, 2] = view.support[chosen]
+        slots[:n, 3] = self.load[chosen] / self.state.g
+        slots[:n, 4] = np.minimum(view.distance[chosen], layout.max_distance_km)
+        slots[:n, 5] = self._window_p[chosen]
+        slots[:n, 6] = self._eta[chosen]
+        slots[:n, 7] = 1.0
         return obs
 
     # ------------------------------------------------------------------ answers
@@ -231,7 +229,7 @@ class DecisionSteps:
             user = int(self.candidates[k])
             p = float(self._view.p[user])
             self._picks.append((user, self.task, p))
-            self._holders[self.task].add(user)
+            self._holders[self.task][user] = True
             self.load[user] += 1
         self.steps += 1
         self.item += 1

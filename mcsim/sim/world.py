@@ -59,6 +59,17 @@ from mcsim.sim.sensing import (
 )
 
 EVENT_KINDS = ("publish", "allocate", "visit", "reading", "complete")
+#: The empty event log of ``World.result(events=False)``.
+_NO_EVENTS = pd.DataFrame(
+    {
+        "time_s": np.zeros(0),
+        "kind": pd.Categorical.from_codes(np.zeros(0, np.int8), categories=pd.Index(EVENT_KINDS)),
+        "user": np.zeros(0, np.int32),
+        "task": np.zeros(0, np.int64),
+        "location": np.zeros(0, np.int32),
+        "value": np.zeros(0),
+    }
+)
 _PUBLISH, _ALLOCATE, _VISIT, _READING, _COMPLETE = range(len(EVENT_KINDS))
 
 
@@ -479,8 +490,13 @@ class World:
 
     # ------------------------------------------------------------------ results
 
-    def result(self) -> SimResult:
-        """The day's records; the day must be over (run_until_decision returned None)."""
+    def result(self, *, events: bool = True) -> SimResult:
+        """The day's records; the day must be over (run_until_decision returned None).
+
+        Args:
+            events: build the event log (``events=False`` leaves it empty: the metrics do not
+                need it, and it is most of the cost of a result, e.g. for an RL episode).
+        """
         if not self._finished:
             raise RuntimeError("the day is not over; step until run_until_decision() is None")
         pairs = pd.DataFrame({key: np.asarray(values) for key, values in self._pairs.items()})
@@ -511,11 +527,10 @@ class World:
             ],
         )
         readings, reading_pair = self._reading_records()
-        events = self._event_frame(readings, reading_pair)
         return SimResult(
             pairs=pairs,
             decisions=decisions,
-            events=events,
+            events=self._event_frame(readings, reading_pair) if events else _NO_EVENTS,
             readings=readings,
             reading_pair=reading_pair,
             unassigned=int(self._remaining.sum()),
