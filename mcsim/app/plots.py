@@ -7,7 +7,10 @@ the set for the run's mode:
 * ``mode: simulate``: ``completion.png``, completion ratio per policy (mean over repetitions,
   error bars one standard deviation), one group of bars per sweep variant: the paper's Table 3
   as a chart; ``cost_coverage.png``, tasks per user against claimed coverage per policy (the
-  paper's two competing goals), one marker per variant;
+  paper's two competing goals), one marker per variant; ``tradeoff.png``, fulfilment
+  (completed / published copies) against completion ratio (completed / assigned, per user)
+  per policy with 95 % confidence intervals on both axes and the Pareto front (the policies no
+  other beats on both): what a requester gets against how well assignments pay off;
 * ``mode: allocate`` (the paper's Figs. 5-8, Wang et al. 2018): ``fig5_tasks_per_user.png`` and
   ``fig6_coverage.png``, grouped bars per task pool (one bar per policy) at g = 6;
   ``fig7_workload.png``, tasks per user and coverage against g for one pool (40-78);
@@ -114,7 +117,56 @@ def _run_figures(metrics: pd.DataFrame, folder: Path, settings: list[str]) -> li
     ax.legend(fontsize="small", title="colour: policy; shape: variant" if len(labels) > 1 else None)
     ax.set_title("Cost against coverage")
     _save(figure, folder / "cost_coverage.png")
-    return ["completion.png", "cost_coverage.png"]
+    _tradeoff_figure(metrics, labels, folder / "tradeoff.png")
+    return ["completion.png", "cost_coverage.png", "tradeoff.png"]
+
+
+def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The rows no other row beats on both ``x`` and ``y`` (higher is better), sorted by x."""
+    values = points[[x, y]].to_numpy(dtype=float)
+    dominated = [
+        bool(np.any(np.all(values >= v, axis=1) & np.any(values > v, axis=1))) for v in values
+    ]
+    return points[~np.array(dominated, dtype=bool)].sort_values(x)
+
+
+def _tradeoff_figure(metrics: pd.DataFrame, labels: dict[int, str], path: Path) -> None:
+    """Fulfilment against completion ratio per (variant, policy), 95 % CIs, Pareto front."""
+    rows = []
+    for (variant, policy), group in metrics.groupby(["variant", "policy"], sort=False):
+        done, fulfilled = describe(group["completion_ratio"]), describe(group["fulfillment"])
+        rows.append({"variant": variant, "policy": policy, "x": done["mean"],
+                     "dx": done["ci95_high"] - done["mean"], "y": fulfilled["mean"],
+                     "dy": fulfilled["ci95_high"] - fulfilled["mean"], "n": done["n"]})  # fmt: skip
+    stats = pd.DataFrame(rows).fillna({"dx": 0.0, "dy": 0.0})
+    policies = list(dict.fromkeys(metrics["policy"]))
+    markers = "osD^v<>PX*"
+    figure = Figure(figsize=(6.5, 4.8))
+    ax = figure.add_subplot()
+    for k, variant in enumerate(labels):
+        mine = stats[stats["variant"] == variant]
+        for i, policy in enumerate(policies):
+            row = mine[mine["policy"] == policy]
+            ax.errorbar(row["x"], row["y"], xerr=row["dx"], yerr=row["dy"], capsize=2,
+                        marker=markers[k % len(markers)], color=f"C{i % 10}", linestyle="none",
+                        label=policy if k == 0 else None)  # fmt: skip
+        front = pareto_front(mine.dropna(subset=["x", "y"]), "x", "y")
+        ax.plot(front["x"], front["y"], color="0.5", linewidth=0.8, linestyle="--",
+                label="Pareto front" if k == 0 else None)  # fmt: skip
+    if len(labels) > 1:
+        for k, label in enumerate(labels.values()):
+            ax.scatter([], [], marker=markers[k % len(markers)], color="0.4", label=label)
+    n = int(stats["n"].min()) if len(stats) else 0
+    ax.set_xlabel(
+        "completion ratio (completed / assigned copies, mean over recruited users)\n"
+        f"Points: means over n = {n} days; bars: 95 % confidence intervals of the means "
+        "(t, n - 1 df); dashed: the Pareto front (no policy higher on both).",
+        fontsize=8,
+    )
+    ax.set_ylabel("fulfilment (completed / published copies)")
+    ax.legend(fontsize="small", title="colour: policy; shape: variant" if len(labels) > 1 else None)
+    ax.set_title("What requesters get against how well assignments pay off")
+    _save(figure, path)
 
 
 def allocation_summary(metrics: pd.DataFrame) -> pd.DataFrame:

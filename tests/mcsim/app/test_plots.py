@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mcsim.app.plots import allocation_summary, write_plots
+from mcsim.app.plots import allocation_summary, pareto_front, write_plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -25,6 +25,7 @@ def simulate_metrics() -> pd.DataFrame:
                         "policy": policy,
                         "tasks.count": count,
                         "completion_ratio": 0.2 + 0.1 * k + 0.05 * repetition,
+                        "fulfillment": 0.3 - 0.1 * k + 0.02 * repetition,
                         "tasks_per_user": 1.0 + k + variant,
                         "coverage": 0.5 + 0.1 * variant,
                     }
@@ -68,7 +69,7 @@ def test_simulate_set(tmp_path: Path) -> None:
     names = write_plots(
         simulate_metrics(), tmp_path, ["tasks.count"], mode="simulate", title="campus"
     )
-    assert names == ["completion.png", "cost_coverage.png"]
+    assert names == ["completion.png", "cost_coverage.png", "tradeoff.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
     for name in names:
         assert_png(tmp_path / name)
@@ -111,3 +112,12 @@ def test_allocation_summary_means_and_repetitions() -> None:
     assert summary["iterations"].tolist() == [1.0, 0.0, 10.5, 10.5, 20.5, 20.5, 30.5, 30.5]
     assert summary["coverage_empirical"].tolist() == [0.25, 0.0] * 4
     assert summary["g"].tolist() == [4, 4, 6, 6, 4, 4, 6, 6]
+
+
+def test_pareto_front_keeps_the_rows_nobody_beats_on_both() -> None:
+    points = pd.DataFrame(
+        {"policy": list("ABCDE"), "x": [0.3, 0.4, 0.2, 0.4, 0.1], "y": [0.3, 0.2, 0.1, 0.25, 0.35]}
+    )
+    front = pareto_front(points, "x", "y")
+    # B (0.4, 0.2) is beaten by D (0.4, 0.25); C by A; E has the highest y.
+    assert list(front["policy"]) == ["E", "A", "D"]

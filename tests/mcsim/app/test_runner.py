@@ -99,6 +99,7 @@ def test_results_folder_contents(campus_run) -> None:
         "events.parquet",
         "completion.png",
         "cost_coverage.png",
+        "tradeoff.png",
         "manifest.json",
     }
     metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
