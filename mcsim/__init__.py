@@ -8,7 +8,7 @@ The names a researcher reaches for are importable from here; each is loaded on f
 
 >>> import mcsim
 >>> sorted(mcsim.__all__)[:4]
-['AllocationPolicy', 'Assignment', 'CrowdsensingEnv', 'CycleOptions']
+['AgentPolicy', 'AllocationPolicy', 'Assignment', 'CrowdsensingEnv']
 >>> mcsim.load_scenario is mcsim.app.scenario.load_scenario
 True
 

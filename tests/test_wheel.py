@@ -88,7 +88,7 @@ def test_gym_make_finds_the_packaged_scenario(venv: Path, tmp_path: Path) -> Non
         "obs, info = env.reset(seed=0)\n"
         "print(obs.shape, env.action_space)"
     )
-    assert _run(venv, tmp_path, "python", "-c", code).strip() == "(52,) Discrete(9)"
+    assert _run(venv, tmp_path, "python", "-c", code).strip() == "(68,) Discrete(9)"
 
 
 def test_mcsim_run_of_the_default_scenario(venv: Path, tmp_path: Path) -> None:

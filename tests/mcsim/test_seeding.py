@@ -18,6 +18,7 @@ def test_stream_numbers_are_pinned() -> None:
         "TASKS": 3,
         "SENSOR": 4,
         "POPULATION": 5,
+        "TRAIN_DAY": 6,
     }
 
 

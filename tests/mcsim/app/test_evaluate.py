@@ -14,6 +14,7 @@ from mcsim.app.scenario import shipped_scenario
 from mcsim.envs.agents import PolicyAgent
 from mcsim.errors import MCSimError, PolicyError
 from mcsim.platform.metrics import METRIC_COLUMNS
+from policies import BUILTIN_POLICIES
 
 ALL_USERS = 68  # K that offers every eligible user on the campus
 
@@ -22,11 +23,11 @@ ALL_USERS = 68  # K that offers every eligible user on the campus
 def run_rows(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("run") / "campus"
     run_scenario(shipped_scenario("campus"), out, quiet=True, repetitions=3,
-                 overrides={"sensor": "none", "policies": ["MDP", "TW", "NA"]})  # fmt: skip
+                 overrides={"sensor": "none", "policies": list(BUILTIN_POLICIES)})  # fmt: skip
     return pd.read_csv(out / "metrics.csv", keep_default_na=False)
 
 
-@pytest.mark.parametrize("name", ["MDP", "TW", "NA"])
+@pytest.mark.parametrize("name", BUILTIN_POLICIES)
 def test_a_policy_on_test_days_equals_mcsim_run(run_rows: pd.DataFrame, name: str) -> None:
     rows = mcsim.evaluate(name, "campus", episodes=3)
     expected = run_rows[run_rows["policy"] == name].reset_index(drop=True)
