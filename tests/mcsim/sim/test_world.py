@@ -1,18 +1,26 @@
 """Reference-value tests of the SimPy world: the sensing rule, stepping, readings, logs.
 
 Small hand-made days (one or two users, a few visits at known times) whose outcome can be
-read off the rule in :mod:`mcsim.sim.world`, in the style of SimPy's own tests.
+read off the rule in :mod:`mcsim.sim.world`, in the style of SimPy's own tests; and a
+trusted-oracle comparison: :class:`PerVisitWorld`, a plain per-visit SimPy simulation (one
+process per user, as the world once was), must agree with the world on random days, ties
+and float rounding included.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import assume, given, settings
+import simpy
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
+from simpy.events import URGENT
 
 from generators.sensors import NoiseSensor, load_sensor
 from mcsim.mining.cycles import CycleOptions, CycleTable
@@ -20,8 +28,14 @@ from mcsim.mining.locations import Locations
 from mcsim.mining.patterns import mine_patterns
 from mcsim.platform.allocation import Assignment, ConstraintViolation, PlatformState
 from mcsim.platform.tasks import Task, TaskBatch
-from mcsim.sim import DayPlan, Knowledge, World, WorldOptions, simulate
-from mcsim.sim.sensing import HAPT_STANDING, HAPT_WALKING
+from mcsim.sim import DayPlan, Knowledge, SimResult, World, WorldOptions, simulate
+from mcsim.sim.sensing import (
+    HAPT_STANDING,
+    HAPT_WALKING,
+    Reading,
+    ReadingBuffer,
+    activity_for_dwell,
+)
 
 HOME, SHOP = 0, 1  # location codes
 
@@ -385,3 +399,295 @@ def test_readings_come_from_the_phones_sensegen_stream(tmp_path: Path, n_conditi
     assert np.isfinite(first).all()
     np.testing.assert_array_equal(first, second)  # fresh phones per world: same streams
     assert not np.array_equal(first[0], first[1])  # two phones, two streams
+
+
+# ---------------------------------------------------------------------- per-visit oracle
+
+
+class PerVisitWorld:
+    """The oracle: the world as it was, one SimPy process per user sleeping from arrival to
+    arrival (it reports its location there and senses the copies it holds there), and the
+    platform pausing the clock at each publish time. Slow, O(visits) events, and plain.
+
+    It mirrors :class:`World`'s stepping API in miniature: :meth:`run_until_decision` returns
+    (time, open task rows, their copies, load, last locations) or None; ``apply`` takes
+    (user, task row) pairs; ``held``, ``completed``, ``sensed`` and ``readings`` (the requests
+    made) hold the rest.
+    """
+
+    def __init__(self, plan: DayPlan, tasks: TaskBatch, initial: np.ndarray) -> None:
+        self.env = simpy.Environment()
+        self.plan, self.tasks = plan, tasks
+        self.remaining = tasks.copies.astype(np.int64)
+        self.load = np.zeros(plan.n_users, dtype=np.int32)
+        self.last = initial.astype(np.int32)
+        self.current = [-1] * plan.n_users
+        self.held: set[tuple[int, int]] = set()
+        self.pending: dict[int, dict[int, list[int]]] = {}
+        self.pairs: list[tuple[int, int, int, float]] = []  # user, task, location, assigned
+        self.sensed: list[float] = []
+        self.readings: list[Reading] = []  # requests, in the order they were made
+        self.completed = 0
+        self.decision: tuple[Any, ...] | None = None
+        self.ask, self.answered = self.env.event(), self.env.event()
+        self.env.process(self._platform())
+        for u in range(plan.n_users):
+            if plan.offsets[u + 1] > plan.offsets[u]:
+                self.env.process(self._user(u))
+
+    def _user(self, u: int) -> Generator[simpy.Event, Any, None]:
+        plan, env = self.plan, self.env
+        for i in range(int(plan.offsets[u]), int(plan.offsets[u + 1])):
+            yield env.timeout(max(0.0, float(plan.arrival[i]) - env.now))
+            self.current[u], self.last[u] = i, plan.location[i]
+            for pair in self.pending.get(u, {}).pop(int(plan.location[i]), []):
+                if env.now <= self.tasks.deadline_s[self.pairs[pair][1]]:
+                    self._sense(pair, env.now, i)
+
+    def _platform(self) -> Generator[simpy.Event, Any, None]:
+        env, tasks = self.env, self.tasks
+        for t in np.unique(tasks.publish_s).tolist():
+            wake = simpy.Event(env)
+            wake._ok, wake._value = True, None
+            env.schedule(wake, URGENT, max(0.0, t - env.now))
+            yield wake
+            is_open = (self.remaining > 0) & (tasks.deadline_s >= t) & (tasks.publish_s <= t)
+            if not is_open.any():
+                continue
+            ids = np.flatnonzero(is_open)
+            self.decision = (t, ids, self.remaining[ids], self.load.copy(), self.last.copy())
+            self.ask.succeed()
+            yield self.answered
+        self.ask.succeed()
+
+    def run_until_decision(self) -> tuple[Any, ...] | None:
+        self.env.run(until=self.ask)
+        if self.decision is None:
+            self.env.run()
+        return self.decision
+
+    def apply(self, pairs: list[tuple[int, int]]) -> None:
+        """Pairs (user, task row); tasks here are numbered by their row in the pool."""
+        assert self.decision is not None
+        now, plan = self.decision[0], self.plan
+        for u, task in pairs:
+            loc = int(self.tasks.location[task])
+            pair = len(self.pairs)
+            self.pairs.append((u, task, loc, now))
+            self.sensed.append(np.nan)
+            self.remaining[task] -= 1
+            self.load[u] += 1
+            self.held.add((u, task))
+            i = self.current[u]
+            if (
+                i >= 0
+                and plan.location[i] == loc
+                and plan.departure[i] >= now
+                and now <= self.tasks.deadline_s[task]
+            ):
+                self._sense(pair, now, i)
+            else:
+                self.pending.setdefault(u, {}).setdefault(loc, []).append(pair)
+        self.decision = None
+        answered, self.ask, self.answered = self.answered, self.env.event(), self.env.event()
+        answered.succeed()
+
+    def _sense(self, pair: int, now: float, visit: int) -> None:
+        self.sensed[pair] = now
+        self.completed += 1
+        dwell = float(self.plan.departure[visit] - self.plan.arrival[visit])
+        self.readings.append(
+            Reading(pair, self.pairs[pair][0], now, activity_for_dwell(dwell, 2.0))
+        )
+
+
+def assert_same_as_per_visit(
+    plan: DayPlan,
+    tasks: TaskBatch,
+    seed: int,
+    answers: list[list[tuple[int, int]]] | None = None,
+    g: int = 3,
+) -> SimResult:
+    """Step :class:`World` and the per-visit oracle through the day with the same assignments
+    (``answers[k]``: decision k's (user, task row) pairs; None: random ones); every decision's
+    time, tasks and state, ``completed`` after each step, and the pairs, sensing times and
+    readings at the end must be identical."""
+    tasks = replace(tasks, id=np.arange(len(tasks), dtype=np.int64))  # ids = rows, for the oracle
+    kb = knowledge(plan.n_users, 4)
+    options = WorldOptions(g=g, reading_s=1.0, walking_dwell_s=2.0)
+    phones = RecordingSensor()
+    world = World(plan, tasks, kb, options, sensor=phones, sensor_seed=seed)
+    oracle = PerVisitWorld(plan, tasks, kb.last_locations())
+    rng = np.random.default_rng(seed)
+    while (decision := world.run_until_decision()) is not None:
+        expected = oracle.run_until_decision()
+        assert expected is not None
+        time_s, ids, copies, load, last = expected
+        state = decision.state
+        assert decision.time_s == time_s
+        assert decision.tasks.id.tolist() == ids.tolist()
+        assert decision.tasks.copies.tolist() == copies.tolist()
+        assert state.load.tolist() == load.tolist()
+        assert state.last_location.tolist() == last.tolist()
+        assert state.held == oracle.held
+        assert world.completed == oracle.completed
+        if answers is None:
+            pairs = [
+                (u, t)
+                for t, c in zip(ids.tolist(), copies.tolist(), strict=True)
+                for u in rng.permutation(plan.n_users)[: rng.integers(0, c + 1)].tolist()
+                if (u, t) not in oracle.held
+            ]
+            pairs = _within_capacity(pairs, load, g)
+        else:
+            pairs = answers[decision.index]
+        world.apply(Scripted(pairs).allocate(decision.tasks, state))
+        oracle.apply(pairs)
+        assert world.completed == oracle.completed
+    assert oracle.run_until_decision() is None
+    result = world.result()
+    assert result.pairs[["user", "task", "location", "assigned_s"]].to_records(
+        index=False
+    ).tolist() == [tuple(p) for p in oracle.pairs]
+    np.testing.assert_array_equal(result.pairs["sensed_s"].to_numpy(), np.array(oracle.sensed))
+    assert world.completed == oracle.completed == int(result.pairs["completed"].sum())
+    oracle_phones = RecordingSensor()
+    oracle_phones.reset(plan.n_users, seed)
+    buffer = ReadingBuffer(oracle_phones, options.reading_steps)
+    for reading in oracle.readings:
+        buffer.request(reading)
+    buffer.flush()
+    assert phones.calls == oracle_phones.calls  # phones, in order, and their activities
+    assert result.reading_pair.tolist() == [r.pair for r in buffer.readings]
+    np.testing.assert_array_equal(result.readings, buffer.windows())
+    assert result.visits == len(plan)
+    return result
+
+
+class RecordingSensor(NoiseSensor):
+    """Noise phones conditioned on activity that record each call's phones and activities."""
+
+    conditions_on_activity = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[list[int], list[int]]] = []
+
+    def sample(
+        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    ) -> np.ndarray:
+        assert activities is not None
+        self.calls.append((phones.tolist(), activities.tolist()))
+        return super().sample(phones, steps, activities)
+
+
+def _within_capacity(
+    pairs: list[tuple[int, int]], load: np.ndarray, g: int
+) -> list[tuple[int, int]]:
+    """The pairs, dropping those that would take a user past g tasks."""
+    taken = load.astype(int).tolist()
+    kept = []
+    for u, t in pairs:
+        if taken[u] < g:
+            taken[u] += 1
+            kept.append((u, t))
+    return kept
+
+
+def visit_plan(visits: list[tuple[int, int, float, float]], n_users: int) -> DayPlan:
+    """A day from (user, location, arrival, dwell) tuples (any order; the plan sorts them)."""
+    columns = [np.array(c) for c in zip(*visits, strict=True)] if visits else [np.zeros(0)] * 4
+    user, loc, arrival, dwell = columns
+    return DayPlan.build(
+        user.astype(int), loc.astype(int), arrival, arrival + dwell, n_users=n_users, length_s=1e5
+    )
+
+
+# Instants where ties are common (a 50 s grid shared by arrivals and publish times, zero
+# dwells) or SimPy's float rounding is (any float: now + (arrival - now) != arrival for ~2 %).
+instants = st.integers(0, 12).map(lambda k: k * 50.0) | st.floats(0, 600, allow_subnormal=False)
+dwells = st.sampled_from([0.0, 10.0, 50.0, 200.0]) | st.floats(0, 300, allow_subnormal=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    visits=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3), instants, dwells), max_size=14),
+    tasks=st.lists(
+        st.tuples(st.integers(0, 3), instants, st.integers(1, 3), dwells), min_size=1, max_size=6
+    ),
+    seed=st.integers(0, 2**16),
+)
+@example(  # a float arrival SimPy's clock reaches one float early; a task sensed there
+    visits=[(0, HOME, 18473.188686339567, 10.0), (0, SHOP, 63251.45412955728, 100.0)],
+    tasks=[(SHOP, 20_000.0, 1, 50_000.0)],
+    seed=1,
+)
+def test_world_equals_the_per_visit_world(
+    visits: list[tuple[int, int, float, float]],
+    tasks: list[tuple[int, float, int, float]],
+    seed: int,
+) -> None:
+    """Oracle: the per-visit world, with the same random assignments at every decision."""
+    batch = TaskBatch.from_tasks(
+        [Task(i, loc, p, c, p + life) for i, (loc, p, c, life) in enumerate(tasks)]
+    )
+    assert_same_as_per_visit(visit_plan(visits, 3), batch, seed)
+
+
+def test_sensing_happens_at_the_clock_reading_of_the_arrival() -> None:
+    """SimPy reaches 63251.45412955728 from 18473.188686339567 as 63251.45412955727; the
+    per-visit world sensed at that reading, and so does the world."""
+    plan = visit_plan([(0, HOME, 18473.188686339567, 10.0), (0, SHOP, 63251.45412955728, 1.0)], 2)
+    tasks = TaskBatch.from_tasks([Task(0, SHOP, 20_000.0, 1, 70_000.0)])
+    result = assert_same_as_per_visit(plan, tasks, 0, [[(0, 0)]])
+    assert result.pairs["sensed_s"].tolist() == [63251.45412955727]
+
+
+def test_ties_at_one_instant_with_two_decisions() -> None:
+    """Publish times one float apart that SimPy's clock reads as one instant C: two decisions
+    at C, and user 0 arrives four times at C (zero dwells). The first decision sees none of
+    those arrivals and is answered after the first; the second sees two and is answered
+    after the third; copies are sensed at C accordingly (the per-visit world's order)."""
+    c = 63469.15620622378  # = 8687.898937091068 + (63469.15620622377 - 8687.898937091068)
+    plan = visit_plan(
+        [(0, HOME, 100.0, 10.0), (0, 1, c, 0.0), (0, 2, c, 0.0), (0, 3, c, 0.0), (0, 0, c, 9.0)],
+        2,
+    )
+    tasks = TaskBatch.from_tasks(
+        [
+            Task(0, 3, 8687.898937091068, 1, 1e5),
+            Task(1, 2, 63469.15620622377, 1, 1e5),
+            Task(2, 3, c, 1, 1e5),
+            Task(3, HOME, c, 1, 1e5),
+        ]
+    )
+    world = World(plan, tasks, knowledge(2, 4))
+    seen = []
+    for answer in ([(0, 0)], [(0, 1)], [(0, 2), (0, 3)]):
+        decision = world.run_until_decision()
+        assert decision is not None
+        seen.append((decision.state.last_location[0], world.completed))
+        world.apply(Scripted(answer).allocate(decision.tasks, decision.state))
+    assert world.run_until_decision() is None
+    assert seen == [(HOME, 0), (HOME, 0), (2, 2)]
+    assert world.result().pairs["sensed_s"].tolist() == [c, c, 63469.15620622378, c]
+    assert_same_as_per_visit(plan, tasks, 0, [[(0, 0)], [(0, 1)], [(0, 2), (0, 3)]], g=6)
+
+
+def test_a_day_costs_events_per_decision_and_sensed_copy_not_per_visit() -> None:
+    """1,000 visits, one decision, two copies sensed: a handful of SimPy events."""
+    plan = visit_plan([(u % 10, u % 3, float(u), 0.5) for u in range(1000)], 10)
+    tasks = TaskBatch.from_tasks([Task(0, SHOP, 100.0, 2, 900.0)])
+    world = World(plan, tasks, knowledge(10, 3))
+    steps = 0
+    step = world.env.step
+
+    def counted() -> None:
+        nonlocal steps
+        steps += 1
+        step()
+
+    world.env.step = counted  # type: ignore[method-assign]
+    result = simulate(world, Scripted([(0, 0), (1, 0)]))
+    assert result.pairs["completed"].tolist() == [True, True] and result.visits == 1000
+    assert steps <= 10
