@@ -26,6 +26,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -358,9 +359,10 @@ class Pipeline:
         self._progress = progress
         self.options = world_options(scenario)
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """The preparation key of this variant (variants sharing it share one Prepared)."""
+        """The preparation key of this variant (variants sharing it share one Prepared; the
+        scenario is immutable, so it is hashed once)."""
         return preparation_key(self.scenario)
 
     @property

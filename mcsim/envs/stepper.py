@@ -65,6 +65,18 @@ class ObservationLayout:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
+@dataclass(frozen=True, eq=False)
+class _TaskPlan:
+    """A task's fixed facts during one decision (see :meth:`DecisionSteps._plan_of`)."""
+
+    location: int
+    position: int
+    window: tuple[float, float]  # [s] sensing window (max(publish, now), deadline)
+    p: np.ndarray  # p(loc | u) per user
+    static: np.ndarray  # float32 (n_users, 8): the candidate features, load column 0
+    ranking: np.ndarray  # every user, best candidate first
+
+
 class DecisionSteps:
     """The items of one decision, answered one copy at a time.
 
@@ -106,31 +118,52 @@ class DecisionSteps:
         self.candidates = np.full(layout.n_candidates, -1, dtype=np.int64)
         self.mask = np.zeros(layout.n_candidates + 1, dtype=bool)
         self.mask[-1] = True
-        self._view: LocationView | None = None
         self._chosen = np.zeros(0, dtype=np.int64)
-        self._timing: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._window_p = self._eta = np.zeros(0)
-        self._ranking: dict[int, np.ndarray] = {}
+        self._plans: dict[int, _TaskPlan] = {}
+        self._plan: _TaskPlan | None = None
 
-    def _window_features(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per user, for the current task: (p_window, eta); computed once per task.
+    def _plan_of(self, task: int) -> _TaskPlan:
+        """What stays fixed for a task during the decision: its place and window, every
+        user's static features and the users' ranking (computed once per task)."""
+        if task in self._plans:
+            return self._plans[task]
+        position = self._position[task]
+        loc = int(self.tasks.location[position])
+        start = max(float(self.tasks.publish_s[position]), self.now_s)
+        window = (start, float(self.tasks.deadline_s[position]))
+        if loc not in self._views:
+            self._views[loc] = self.features.view(loc, self._tasks_at, self.state.last_location)
+        view = self._views[loc]
+        window_p, eta = self._window_features(loc, window)
+        static = np.column_stack(
+            [view.p, view.bundle, view.support, np.zeros(len(view.p)),
+             np.minimum(view.distance, self.layout.max_distance_km), window_p, eta,
+             np.ones(len(view.p))]
+        ).astype(np.float32)  # fmt: skip
+        ranking = np.lexsort((np.arange(len(view.p)), view.distance, -view.bundle, -view.p,
+                              -window_p))  # fmt: skip
+        plan = _TaskPlan(loc, position, window, view.p, static, ranking)
+        self._plans[task] = plan
+        return plan
+
+    def _window_features(
+        self, loc: int, window: tuple[float, float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per user: (p_window, eta) of a task at ``loc`` with sensing ``window``.
 
         ``p_window``: share of the training days on which the user was at the task's location
         inside the copy's sensing window (:class:`~mcsim.mining.windows.VisitWindows`; 0 when
         the state carries no visit windows). ``eta``: the expected sensing time on those days
         minus now, / the cycle length, in [0, 1] (1: never there in the window).
         """
-        task = self.task
-        if task not in self._timing:
-            n = self.state.n_users
-            windows = self.state.windows
-            if windows is None:
-                prob, arrival = np.zeros(n), np.full(n, np.nan)
-            else:
-                prob, arrival = windows.query(self.location, *self.window())
-            eta = np.clip((arrival - self.now_s) / self.layout.day_length_s, 0.0, 1.0)
-            self._timing[task] = (prob, np.where(np.isnan(arrival), 1.0, eta))
-        return self._timing[task]
+        n = self.state.n_users
+        windows = self.state.windows
+        if windows is None:
+            prob, arrival = np.zeros(n), np.full(n, np.nan)
+        else:
+            prob, arrival = windows.query(loc, *window)
+        eta = np.clip((arrival - self.now_s) / self.layout.day_length_s, 0.0, 1.0)
+        return prob, np.where(np.isnan(arrival), 1.0, eta)
 
     # ------------------------------------------------------------------ the current item
 
@@ -142,17 +175,16 @@ class DecisionSteps:
     @property
     def position(self) -> int:
         """Row of the current task in :attr:`tasks`."""
-        return self._position[self.task]
+        return self._plan_of(self.task).position
 
     @property
     def location(self) -> int:
         """Location code of the current task."""
-        return int(self.tasks.location[self.position])
+        return self._plan_of(self.task).location
 
     def window(self) -> tuple[float, float]:
         """The current copy's sensing window [s]: (max(publish, now), deadline)."""
-        pos = self.position
-        return max(float(self.tasks.publish_s[pos]), self.now_s), float(self.tasks.deadline_s[pos])
+        return self._plan_of(self.task).window
 
     def next_offer(self) -> bool:
         """Move to the first item from the current one that has an eligible user and offer its
@@ -164,15 +196,9 @@ class DecisionSteps:
         return False
 
     def _offer(self) -> bool:
-        task, loc = self.task, self.location
-        if loc not in self._views:
-            self._views[loc] = self.features.view(loc, self._tasks_at, self.state.last_location)
-        view = self._views[loc]
-        window_p, eta = self._window_features()
-        if task not in self._ranking:  # the keys are fixed for the decision: rank users once
-            self._ranking[task] = np.lexsort((np.arange(len(view.p)), view.distance,
-                                              -view.bundle, -view.p, -window_p))  # fmt: skip
-        ranked = self._ranking[task]
+        task = self.task
+        plan = self._plan_of(task)
+        ranked = plan.ranking
         eligible = (self.load[ranked] < self.state.g) & ~self._holders[task][ranked]
         chosen = ranked[eligible][: self.layout.n_candidates]
         n = len(chosen)
@@ -183,35 +209,28 @@ class DecisionSteps:
         self.mask[:] = False
         self.mask[:n] = True
         self.mask[-1] = True
-        self._view = view
+        self._plan = plan
         self._chosen = chosen
-        self._window_p, self._eta = window_p, eta
         return True
 
     def observation(self) -> np.ndarray:
         """The current item's observation (:class:`ObservationLayout`; padded slots are 0)."""
         layout = self.layout
         obs = np.zeros(layout.size, dtype=np.float32)
-        view, chosen = self._view, self._chosen
-        assert view is not None
-        pos, now, length = self.position, self.now_s, layout.day_length_s
+        plan, chosen = self._plan, self._chosen
+        assert plan is not None
+        now, length = self.now_s, layout.day_length_s
         task = self.task
         copies_left = int(np.count_nonzero(self.queue[self.item :] == task))
         n_task = len(layout.task_features)
         obs[0] = min(now / length, 1.0)
         obs[1] = min(copies_left / layout.max_copies, 1.0)
-        obs[2] = np.clip((self.tasks.deadline_s[pos] - now) / length, 0.0, 1.0)
+        obs[2] = min(max((plan.window[1] - now) / length, 0.0), 1.0)
         obs[3] = (len(self.queue) - self.item) / len(self.queue)
         slots = obs[n_task:].reshape(layout.n_candidates, len(layout.candidate_features))
         n = len(chosen)
-        slots[:n, 0] = view.p[chosen]
-        slots[:n, 1] = view.bundle[chosen]
-        slots[:n, 2] = view.support[chosen]
+        slots[:n] = plan.static[chosen]
         slots[:n, 3] = self.load[chosen] / self.state.g
-        slots[:n, 4] = np.minimum(view.distance[chosen], layout.max_distance_km)
-        slots[:n, 5] = self._window_p[chosen]
-        slots[:n, 6] = self._eta[chosen]
-        slots[:n, 7] = 1.0
         return obs
 
     # ------------------------------------------------------------------ answers
@@ -225,9 +244,9 @@ class DecisionSteps:
         picked (-1 for a skip) and its p(loc | u)."""
         user, p = -1, 0.0
         if k < self.layout.n_candidates and self.mask[k]:
-            assert self._view is not None
+            assert self._plan is not None
             user = int(self.candidates[k])
-            p = float(self._view.p[user])
+            p = float(self._plan.p[user])
             self._picks.append((user, self.task, p))
             self._holders[self.task][user] = True
             self.load[user] += 1
