@@ -108,8 +108,8 @@ class DayPlan:
     def senses(self, user: int, location: int, start_s: float, end_s: float) -> bool:
         """Whether ``user`` can sense at ``location`` inside the window [start_s, end_s] [s]:
         it has a visit there whose closed interval meets the window (the world's sensing rule,
-        :mod:`mcsim.sim.world`; there as SimPy events, here read off the plan, e.g. to credit
-        an RL agent's assignment at the step that made it)."""
+        :mod:`mcsim.sim.world`, which schedules the sensing event; here a yes/no answer, e.g.
+        to credit an RL agent's assignment at the step that made it)."""
         lo, hi = self.offsets[user], self.offsets[user + 1]
         at = self.location[lo:hi] == location
         meets = (self.arrival[lo:hi] <= end_s) & (self.departure[lo:hi] >= start_s)
