@@ -46,7 +46,12 @@ def test_step_before_reset_and_after_the_end(env: gymnasium.Env) -> None:
 
 @pytest.mark.parametrize(
     ("options", "says"),
-    [({"repetition": -1}, "repetition must be >= 0"), ({"day": 3}, "unknown reset options")],
+    [
+        ({"repetition": -1}, "repetition must be >= 0"),
+        ({"week": 3}, "unknown reset options"),
+        ({"day": 1_000}, r"day must lie in 0\.\.999 \(train days\), got 1000"),
+        ({"day": -1}, "day must lie in"),
+    ],
 )
 def test_bad_reset_options(env: gymnasium.Env, options: dict[str, Any], says: str) -> None:
     with pytest.raises(ValueError, match=says):
