@@ -111,15 +111,7 @@ def read_record(path: Path) -> dict[str, Any]:
         found = record.get("format") if isinstance(record, dict) else type(record).__name__
         raise PolicyError(f"{path}: format {found!r}; expected {AGENT_FORMAT!r}")
     try:
-        layout = record["layout"]
-        ObservationLayout(
-            n_candidates=int(layout["n_candidates"]),
-            max_distance_km=float(layout["max_distance_km"]),
-            max_copies=int(layout["max_copies"]),
-            day_length_s=float(layout["day_length_s"]),
-            task_features=tuple(layout["task_features"]),
-            candidate_features=tuple(layout["candidate_features"]),
-        )
+        ObservationLayout.from_dict(record["layout"])
         algo = str(record["algo"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PolicyError(f"{path}: key {exc} missing or malformed in the agent record") from None
@@ -146,15 +138,7 @@ def load_agent(path: str | Path) -> TrainedAgent:
 @lru_cache(maxsize=8)
 def _load(model_file: str, mtime_ns: int, size: int, record_file: str) -> TrainedAgent:
     record = read_record(Path(record_file))
-    layout_fields = record["layout"]
-    layout = ObservationLayout(
-        n_candidates=int(layout_fields["n_candidates"]),
-        max_distance_km=float(layout_fields["max_distance_km"]),
-        max_copies=int(layout_fields["max_copies"]),
-        day_length_s=float(layout_fields["day_length_s"]),
-        task_features=tuple(layout_fields["task_features"]),
-        candidate_features=tuple(layout_fields["candidate_features"]),
-    )
+    layout = ObservationLayout.from_dict(record["layout"])
     if not zipfile.is_zipfile(model_file):
         raise PolicyError(f"{model_file}: not a Stable-Baselines3 model (not a zip archive)")
     cls = algorithm_class(record["algo"])

@@ -19,6 +19,7 @@ offered; with fewer, the rest are padded and masked.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,22 @@ class ObservationLayout:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (tuples as lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> ObservationLayout:
+        """The layout :meth:`to_dict` wrote.
+
+        Raises:
+            KeyError, TypeError, ValueError: a missing or malformed field.
+        """
+        return cls(
+            n_candidates=int(fields["n_candidates"]),
+            max_distance_km=float(fields["max_distance_km"]),
+            max_copies=int(fields["max_copies"]),
+            day_length_s=float(fields["day_length_s"]),
+            task_features=tuple(fields["task_features"]),
+            candidate_features=tuple(fields["candidate_features"]),
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -75,3 +75,10 @@ def test_window_features_match_the_visit_windows(env: CrowdsensingEnv) -> None:
         assert np.all(rows[never, 6] == 1.0) and np.all(rows[~never, 6] <= 1.0)  # eta
         assert np.all(np.diff(prob[offered]) <= 0)  # ranked by p_window first
         steps.answer(len(steps.candidates))  # skip
+
+
+def test_layout_round_trips_through_its_record() -> None:
+    layout = ObservationLayout(5, 3.0, 2, 43_200.0)
+    assert ObservationLayout.from_dict(layout.to_dict()) == layout
+    with pytest.raises(KeyError):
+        ObservationLayout.from_dict({"n_candidates": 5})
