@@ -5,6 +5,9 @@ included: no handler runs), orphaned workers would go on burning CPU for minutes
 child can ask the kernel to send it a signal when its parent dies (``PR_SET_PDEATHSIG``);
 :func:`process_pool` makes every worker ask for SIGKILL before it does any work. Elsewhere
 the workers exit when they next talk to the dead parent, as before.
+
+The other way round, when a worker dies, the pool fails its unfinished jobs and stops its
+other workers; :func:`stop_workers` stops the one it can miss.
 """
 
 from __future__ import annotations
@@ -63,3 +66,16 @@ def process_pool(
         initializer=_start,
         initargs=(initializer, initargs),
     )
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate every worker of a broken pool (one whose worker died), so that it can shut down.
+
+    CPython's pool starts workers lazily, in ``submit``. When a worker dies while ``submit``
+    is starting another one (slow with "spawn": the child reads its initializer's arguments as
+    it imports), the pool terminates the workers it knew of, then waits for all of them,
+    the new one included, which nobody stopped: the run, and the interpreter's exit, hang
+    forever. Called in the thread that submits, after the pool broke, this reaches them all.
+    """
+    for process in list(getattr(pool, "_processes", {}).values()):  # private, but stable
+        process.terminate()

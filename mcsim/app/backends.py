@@ -6,18 +6,24 @@ no finished job). Results never depend on the backend: every job draws from its 
 streams. Backends are chosen by name (``--backend``), like policies:
 
 * ``local`` (default): this process when ``workers`` is 1, else ``workers`` spawned processes
-  that die with the run;
+  that die with the run. A worker that dies in the middle of a job (killed, out of memory)
+  stops the run with :class:`WorkerLost`, after the jobs that finished before it were handed
+  over: their shards are kept, and the same command resumes the run;
 * ``ray``: Ray tasks on an existing cluster (``--address``, e.g. ``auto`` or
   ``ray://head:10001``) or on a local Ray instance when no address is given. Prepared
   knowledge (trace, cycles, mined patterns) travels once per setting through Ray's object
-  store (``ray.put``), not through a shared disk; a task lost with its worker is retried
-  (``max_retries``). Needs the ``ray`` extra (``pip install 'mcsim[ray]'``).
+  store (``ray.put``), not through a shared disk; a task lost with its worker (or its node)
+  is retried (:data:`RAY_RETRIES` times), then stops the run like a lost local worker. Needs
+  the ``ray`` extra (``pip install 'mcsim[ray]'``).
 """
 
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,10 +31,23 @@ from mcsim.app.jobs import Job, JobResult, run_job
 from mcsim.app.pipeline import Pipeline, Prepared, PreparedCache, preparation_key
 from mcsim.app.scenario import ScenarioFile, Variant
 from mcsim.errors import MCSimError
-from mcsim.processes import process_pool
+from mcsim.processes import process_pool, stop_workers
 
 OnResult = Callable[[JobResult], object]
 RAY_RETRIES = 3  # a task whose worker dies is run again, up to this many times
+# Where a local Ray instance lives. Wherever multi-node clusters are enabled (Linux, by
+# default), Ray rewrites 127.0.0.1 into the machine's network address, and the instance would
+# listen there; any other loopback address is kept. macOS and Windows route 127.0.0.1 only,
+# and there Ray keeps it.
+LOOPBACK = "127.0.0.1" if sys.platform in ("darwin", "win32") else "127.0.0.2"
+
+
+class WorkerLost(MCSimError):
+    """A worker process (or a Ray node) died in the middle of a job.
+
+    Raised after the jobs that had finished were handed to the runner, which keeps their
+    shards, so that the same command resumes the run instead of starting over.
+    """
 
 
 class Backend(Protocol):
@@ -81,15 +100,45 @@ class LocalBackend:
         # "spawn": workers must not inherit torch/OpenMP thread state from this process.
         workers = min(file.scenario.workers, len(jobs))
         prepared = _preparations(file, jobs, cache)
-        with process_pool(
-            workers, spawn=True, initializer=_start_worker, initargs=(prepared,)
-        ) as pool:
-            futures = [
-                pool.submit(_run_in_worker, variants[job.variant], job.repetition, cache_dir)
-                for job in jobs
-            ]
-            for future in futures:
+        pool = process_pool(workers, spawn=True, initializer=_start_worker, initargs=(prepared,))
+        calls = [(variants[job.variant], job.repetition, cache_dir) for job in jobs]
+        try:
+            _hand_over(pool, calls, on_result)
+        finally:
+            # After an error or Ctrl-C the queued jobs are dropped rather than run first.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _hand_over(
+    pool: ProcessPoolExecutor, calls: list[tuple[Variant, int, Path | None]], on_result: OnResult
+) -> None:
+    """Run each call in ``pool`` and hand each result over as soon as its job finishes,
+    whatever the order of submission.
+
+    When a worker dies, the pool fails every unfinished job at once (and refuses new ones);
+    the jobs that finished before it, possibly still unread beside the failures, are handed
+    over before the run stops.
+
+    Raises:
+        WorkerLost: a worker process died in the middle of a job.
+    """
+    futures: list[Future[JobResult]] = []
+    handed: set[Future[JobResult]] = set()
+    try:
+        futures.extend(pool.submit(_run_in_worker, *call) for call in calls)
+        for future in as_completed(futures):
+            result = future.result()
+            handed.add(future)
+            on_result(result)
+    except BrokenProcessPool:
+        stop_workers(pool)
+        for future in futures:  # a broken pool fails its unfinished jobs: none can finish now
+            finished = future.done() and not future.cancelled() and future.exception() is None
+            if finished and future not in handed:
                 on_result(future.result())
+        raise WorkerLost(
+            "a local worker process died in the middle of a job (killed, or out of memory?)"
+        ) from None
 
 
 def _preparations(file: ScenarioFile, jobs: list[Job], cache: PreparedCache) -> dict[str, Prepared]:
@@ -134,7 +183,7 @@ class RayBackend:
             return
         options: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
         if self.address is None:  # a Ray instance of this machine only: on the loopback
-            options.update(num_cpus=max(1, workers), _node_ip_address="127.0.0.1")
+            options.update(num_cpus=max(1, workers), _node_ip_address=LOOPBACK)
         else:
             _check_reachable(self.address)
         try:
@@ -163,9 +212,28 @@ class RayBackend:
         for job in jobs:
             key = preparation_key(variants[job.variant].scenario)
             pending.append(task.remote(variants[job.variant], job.repetition, key, refs[key]))
+        lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            on_result(ray.get(done[0]))
+            try:
+                result = ray.get(done[0])
+            except lost:
+                self._hand_over_finished(pending, on_result)
+                raise WorkerLost(
+                    "a Ray worker or node died in the middle of a job "
+                    f"(tried {RAY_RETRIES + 1} times)"
+                ) from None
+            on_result(result)
+
+    def _hand_over_finished(self, pending: list[Any], on_result: OnResult) -> None:
+        """The tasks among ``pending`` that already finished, before the run stops."""
+        done, _ = self.ray.wait(pending, num_returns=len(pending), timeout=0)
+        for ref in done:
+            try:
+                result = self.ray.get(ref)
+            except self.ray.exceptions.RayError:
+                continue
+            on_result(result)
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:

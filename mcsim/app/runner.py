@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from mcsim.app.backends import make_backend
+from mcsim.app.backends import WorkerLost, make_backend
 from mcsim.app.compare import run_summary
 from mcsim.app.estimate import check_size
 from mcsim.app.jobs import Job, JobResult
@@ -188,6 +188,8 @@ def run_scenario(
     Raises:
         MCSimError: a bad scenario or trace, ``out`` exists without ``overwrite``, or the run
             is estimated too large; nothing is created then.
+        WorkerLost: a worker died in the middle of a job; the finished jobs are kept, and
+            the same call resumes the run.
     """
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -247,6 +249,12 @@ def run_scenario(
             (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     except KeyboardInterrupt:
         raise  # the finished jobs stay in the store: the same command resumes them
+    except WorkerLost as exc:  # like an interruption: what finished is kept for resuming
+        kept = len(store.done(jobs))
+        raise WorkerLost(
+            f"{exc}; the {kept} finished jobs are kept: run the same command again to run "
+            f"the other {len(jobs) - kept}"
+        ) from None
     except BaseException:
         store.remove()  # an error, not an interruption: nothing half-written stays
         raise
