@@ -9,7 +9,8 @@ The figures are coarse on purpose (within a factor of about 2): they come from l
 calibrated on this project's 2-core machine (README, "Benchmarks"): a synthetic user has
 about 3.4 visits a day; a trace costs about 120 bytes per visit in memory and 1.5 us per visit
 to generate and cut; a simulated day costs about 0.1 s plus 0.2 ms per user for each policy,
-three times that with SenseGen phones; a task costs about 800 bytes in a simulated day.
+three times that with SenseGen phones; a task costs about 800 bytes in a simulated day; the
+sensed dataset (``save_readings``) keeps at most one window (12 bytes a sample) per copy.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from mcsim.app.scenario import ScenarioFile
 from mcsim.errors import MCSimError
+from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
 MEMORY_LIMIT_GB = 8.0  # [GB] the project's memory budget for one run
 TIME_LIMIT_S = 3600.0  # [s] runs estimated longer than this need --allow-large
@@ -28,6 +30,7 @@ BYTES_PER_TRACE_BYTE = 10.0  # [B/B] a trace file in memory (pandas) against its
 BYTES_PER_USER = 8_000.0  # [B] SimPy processes and per-user state of a simulated day
 BYTES_PER_TASK = 800.0  # [B] a task in a simulated day (pool, positions, pending copies)
 BYTES_PER_EVENT = 60.0  # [B] one row of events.parquet / assignments kept until the end
+BYTES_PER_SAMPLE = 12.0  # [B] one 3-axis float32 sample of readings.npy, kept until the end
 SECONDS_PER_VISIT = 1.5e-6  # [s] generating, cutting and mining a visit
 SECONDS_PER_POLICY_DAY = 0.1  # [s] fixed cost of one policy's simulated day
 SECONDS_PER_USER_DAY = 2e-4  # [s] per user, per policy and day
@@ -89,12 +92,19 @@ def estimate(file: ScenarioFile) -> Estimate:
         day_visits = users * VISITS_PER_USER_DAY
         policies = len(s.policies)
         kept = s.repetitions * policies * (s.tasks.copies + (day_visits if s.log_visits else 0))
+        sensed = s.save_readings and s.mode == "simulate"
+        windows = (
+            s.repetitions * policies * s.tasks.copies * s.reading_s * SAMPLE_RATE_HZ
+            if sensed
+            else 0
+        )
         memory = max(
             memory,
             trace_bytes
             + users * BYTES_PER_USER
             + s.tasks.count * BYTES_PER_TASK
-            + kept * BYTES_PER_EVENT,
+            + kept * BYTES_PER_EVENT
+            + windows * BYTES_PER_SAMPLE,
         )
         per_day = SECONDS_PER_POLICY_DAY + users * SECONDS_PER_USER_DAY
         if s.mode == "allocate":

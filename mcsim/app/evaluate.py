@@ -152,7 +152,9 @@ def _policy_rows(
     rows = []
     for index in range(episodes):
         world = pipeline.episode(days, index, pool_size=max(episodes, TRAINING_POOL))
-        metrics = day_metrics(simulate(world, policy), test_model)
+        metrics = day_metrics(
+            simulate(world, policy), test_model, patterns=world.knowledge.patterns
+        )
         rows.append(_row(variant, pipeline, index, name, world, metrics))
     return pd.DataFrame(rows)
 

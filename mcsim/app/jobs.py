@@ -5,19 +5,25 @@ compared pairwise. In ``mode: simulate`` each policy runs its own, otherwise ide
 world (:class:`~mcsim.sim.World`) through the day; in ``mode: allocate`` (the paper's
 Figs. 5-8) each policy allocates the whole task pool once, at the start of the day, and the
 allocation is scored on every held-out day (:func:`~mcsim.platform.metrics.allocation_metrics`).
+
+A simulated job also returns the readings its platforms received (the windows and their index,
+:mod:`mcsim.app.readings`) unless the scenario turns ``save_readings`` off; they travel with
+its rows through the job store, so a resumed run writes the same sensed dataset.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mcsim.app.pipeline import Pipeline, PreparedCache
+from mcsim.app.readings import no_windows, reading_table
 from mcsim.app.scenario import Variant
 from mcsim.errors import ReproducibilityWarning
 from mcsim.platform.allocation import Assignment, PlatformState
@@ -38,13 +44,18 @@ class Job:
 
 @dataclass(frozen=True, eq=False)
 class JobResult:
-    """A job's rows of metrics.csv, assignments.parquet and events.parquet, in policy order."""
+    """A job's rows of metrics.csv, assignments.parquet and events.parquet, in policy order,
+    and its sensed data: ``readings`` (float32 (n, steps, 3) windows [g]) with one row of
+    ``reading_index`` each (:func:`~mcsim.app.readings.reading_table`, plus variant,
+    repetition and policy); both empty in ``mode: allocate`` or without ``save_readings``."""
 
     job: Job
     metrics: list[dict[str, Any]]
     assignments: pd.DataFrame
     events: pd.DataFrame
     seconds: float
+    readings: np.ndarray = field(default_factory=no_windows)
+    reading_index: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def run_job(
@@ -54,13 +65,15 @@ def run_job(
     started = time.perf_counter()
     pipeline = Pipeline(variant.scenario, variant.index, cache=cache, cache_dir=cache_dir)
     run = _allocate if variant.scenario.mode == "allocate" else _simulate
-    rows, assignments, events = run(pipeline, variant, repetition)
+    parts = run(pipeline, variant, repetition)
     return JobResult(
         Job(variant.index, repetition),
-        rows,
-        pd.concat(assignments, ignore_index=True),
-        pd.concat(events, ignore_index=True) if events else pd.DataFrame(),
+        parts.rows,
+        pd.concat(parts.assignments, ignore_index=True),
+        pd.concat(parts.events, ignore_index=True) if parts.events else pd.DataFrame(),
         time.perf_counter() - started,
+        np.concatenate(parts.readings) if parts.readings else no_windows(),
+        pd.concat(parts.index, ignore_index=True) if parts.index else pd.DataFrame(),
     )
 
 
@@ -109,33 +122,47 @@ def _checked(policy: AllocationPolicy, name: str) -> AllocationPolicy | _FirstAn
     return policy if name.upper() in BUILTIN_POLICIES else _FirstAnswerChecked(policy)
 
 
-Rows = tuple[list[dict[str, Any]], list[pd.DataFrame], list[pd.DataFrame]]
+@dataclass
+class _Parts:
+    """What a job's policies produced, one entry per policy (events: two for the first)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    assignments: list[pd.DataFrame] = field(default_factory=list)
+    events: list[pd.DataFrame] = field(default_factory=list)
+    readings: list[np.ndarray] = field(default_factory=list)
+    index: list[pd.DataFrame] = field(default_factory=list)
 
 
-def _simulate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
+def _simulate(pipeline: Pipeline, variant: Variant, repetition: int) -> _Parts:
     """Each policy through its own SimPy world of the job's day."""
     scenario, prepared = pipeline.scenario, pipeline.prepared
     day = pipeline.day(repetition)
     tasks = pipeline.tasks(repetition)
     job: dict[str, Any] = {"variant": variant.index, "repetition": repetition}
     settings = job_settings(pipeline, variant, day.label)
-    rows, assignments, events = [], [], []
+    parts = _Parts()
+    patterns = prepared.knowledge.patterns
     for spec in scenario.policies:
         policy = _checked(make_policy(spec.name, **spec.params), spec.name)
         result = simulate(pipeline.world(repetition, day=day, tasks=tasks), policy)
         mine: dict[str, Any] = {**job, "policy": spec.display}
-        rows.append({**mine, **settings, **day_metrics(result, prepared.test_model)})
-        assignments.append(result.pairs.assign(**mine))
+        metrics = day_metrics(result, prepared.test_model, patterns=patterns)
+        parts.rows.append({**mine, **settings, **metrics})
+        parts.assignments.append(result.pairs.assign(**mine))
         log = result.events
         is_visit = (log["kind"] == "visit").to_numpy()
         # Visits are the same for every policy (one day): keep them once, under policy "*".
         if spec is scenario.policies[0] and scenario.log_visits:
-            events.append(log[is_visit].assign(**job, policy="*"))
-        events.append(log[~is_visit].assign(**mine))
-    return rows, assignments, events
+            parts.events.append(log[is_visit].assign(**job, policy="*"))
+        parts.events.append(log[~is_visit].assign(**mine))
+        if scenario.save_readings:
+            index = reading_table(result, day, scenario.walking_dwell_s)
+            parts.readings.append(result.readings[index.pop("window").to_numpy()])
+            parts.index.append(index.assign(**mine))
+    return parts
 
 
-def _allocate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
+def _allocate(pipeline: Pipeline, variant: Variant, repetition: int) -> _Parts:
     """Each policy allocates the whole pool once; scored on every held-out day."""
     scenario, prepared = pipeline.scenario, pipeline.prepared
     tasks = pipeline.tasks(repetition)
@@ -145,12 +172,14 @@ def _allocate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
     label = f"held-out days {days.min()}-{days.max()}" if len(days) else "no held-out day"
     job: dict[str, Any] = {"variant": variant.index, "repetition": repetition}
     settings = job_settings(pipeline, variant, label)
-    rows, assignments = [], []
+    parts = _Parts()
     location_of = pd.Series(tasks.location, index=tasks.id)
+    patterns = prepared.knowledge.patterns
     for spec in scenario.policies:
         result = _checked(make_policy(spec.name, **spec.params), spec.name).allocate(tasks, state)
         mine: dict[str, Any] = {**job, "policy": spec.display}
-        rows.append({**mine, **settings, **allocation_metrics(result, tasks, held_out)})
+        metrics = allocation_metrics(result, tasks, held_out, patterns=patterns)
+        parts.rows.append({**mine, **settings, **metrics})
         pairs = pd.DataFrame(
             {
                 "user": result.user,
@@ -159,5 +188,5 @@ def _allocate(pipeline: Pipeline, variant: Variant, repetition: int) -> Rows:
                 "coverage": result.coverage,
             }
         )
-        assignments.append(pairs.assign(**mine))
-    return rows, assignments, []
+        parts.assignments.append(pairs.assign(**mine))
+    return parts

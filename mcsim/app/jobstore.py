@@ -1,8 +1,10 @@
 """Finished jobs kept on disk until the run is published, so a killed run resumes.
 
 A run is a set of jobs (variant, repetition). As each job finishes, its rows (metrics,
-assignments, events) are written as one shard in ``.<out>.jobs/`` beside the results folder,
-each file atomically and the metrics last (its presence marks the job done). Run the same
+assignments, events, the index of its readings) and its reading windows (``.windows.npy``,
+float32 as sensed, so the dataset written from shards is bit for bit the one sensed) are
+written as one shard in ``.<out>.jobs/`` beside the results folder, each file atomically and
+the metrics last (its presence marks the job done). Run the same
 command again after a kill (SIGKILL included) and only the missing jobs run; the results are
 always assembled from the shards, so a resumed run's folder is identical (timings aside) to
 an uninterrupted one. The folder records the hash of the resolved scenario it belongs to: a
@@ -17,13 +19,15 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mcsim.app.jobs import Job, JobResult
 from mcsim.data.outputs import atomic_file, pid_alive
 from mcsim.errors import MCSimError
 
-_TABLES = ("assignments", "events", "metrics")  # written in this order: metrics marks done
+# Written in this order, the windows before the metrics: the metrics mark the job done.
+_TABLES = ("assignments", "events", "readings", "metrics")
 
 
 class JobStore:
@@ -73,8 +77,8 @@ class JobStore:
         with atomic_file(stamp) as tmp:
             tmp.write_text(json.dumps({"scenario_sha256": self.scenario_sha256}) + "\n")
 
-    def _path(self, job: Job, table: str) -> Path:
-        return self.folder / f"v{job.variant}-r{job.repetition}.{table}.parquet"
+    def _path(self, job: Job, table: str, suffix: str = ".parquet") -> Path:
+        return self.folder / f"v{job.variant}-r{job.repetition}.{table}{suffix}"
 
     def done(self, jobs: list[Job]) -> list[Job]:
         """The jobs among ``jobs`` whose shard is complete."""
@@ -85,8 +89,11 @@ class JobStore:
         frames = {
             "assignments": result.assignments,
             "events": result.events,
+            "readings": result.reading_index,
             "metrics": pd.DataFrame(result.metrics).assign(_seconds=result.seconds),
         }
+        with atomic_file(self._path(result.job, "windows", ".npy")) as tmp, tmp.open("wb") as f:
+            np.save(f, result.readings, allow_pickle=False)
         for table in _TABLES:
             with atomic_file(self._path(result.job, table)) as tmp:
                 frames[table].to_parquet(tmp, index=False)
@@ -100,7 +107,10 @@ class JobStore:
             {str(key): value for key, value in row.items()}
             for row in metrics.drop(columns="_seconds").to_dict("records")
         ]
-        return JobResult(job, rows, frames["assignments"], frames["events"], seconds)
+        windows = np.load(self._path(job, "windows", ".npy"), allow_pickle=False)
+        return JobResult(
+            job, rows, frames["assignments"], frames["events"], seconds, windows, frames["readings"]
+        )
 
     def remove_if_empty(self) -> None:
         """Drop the store when it holds no finished job (a run that failed before any)."""

@@ -11,6 +11,9 @@ the set for the run's mode:
   (completed / published copies) against completion ratio (completed / assigned, per user)
   per policy with 95 % confidence intervals on both axes and the Pareto front (the policies no
   other beats on both): what a requester gets against how well assignments pay off;
+  ``incentive.png``, incentive paid per completed copy (:mod:`mcsim.platform.costs`) against
+  completion ratio, the same way, the front being the policies no other beats at completing
+  more for less;
 * ``mode: allocate`` (the paper's Figs. 5-8, Wang et al. 2018): ``fig5_tasks_per_user.png`` and
   ``fig6_coverage.png``, grouped bars per task pool (one bar per policy) at g = 6;
   ``fig7_workload.png``, tasks per user and coverage against g for one pool (40-78);
@@ -118,7 +121,8 @@ def _run_figures(metrics: pd.DataFrame, folder: Path, settings: list[str]) -> li
     ax.set_title("Cost against coverage")
     _save(figure, folder / "cost_coverage.png")
     _tradeoff_figure(metrics, labels, folder / "tradeoff.png")
-    return ["completion.png", "cost_coverage.png", "tradeoff.png"]
+    _incentive_figure(metrics, labels, folder / "incentive.png")
+    return ["completion.png", "cost_coverage.png", "tradeoff.png", "incentive.png"]
 
 
 def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
@@ -130,15 +134,25 @@ def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return points[~np.array(dominated, dtype=bool)].sort_values(x)
 
 
-def _tradeoff_figure(metrics: pd.DataFrame, labels: dict[int, str], path: Path) -> None:
-    """Fulfilment against completion ratio per (variant, policy), 95 % CIs, Pareto front."""
+def _ci_points(metrics: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Per (variant, policy): the means of ``x`` and ``y`` over repetitions, the half-widths
+    of their 95 % confidence intervals (0 where n = 1) and n."""
     rows = []
     for (variant, policy), group in metrics.groupby(["variant", "policy"], sort=False):
-        done, fulfilled = describe(group["completion_ratio"]), describe(group["fulfillment"])
-        rows.append({"variant": variant, "policy": policy, "x": done["mean"],
-                     "dx": done["ci95_high"] - done["mean"], "y": fulfilled["mean"],
-                     "dy": fulfilled["ci95_high"] - fulfilled["mean"], "n": done["n"]})  # fmt: skip
-    stats = pd.DataFrame(rows).fillna({"dx": 0.0, "dy": 0.0})
+        across, up = describe(group[x]), describe(group[y])
+        rows.append({"variant": variant, "policy": policy, "x": across["mean"],
+                     "dx": across["ci95_high"] - across["mean"], "y": up["mean"],
+                     "dy": up["ci95_high"] - up["mean"], "n": across["n"]})  # fmt: skip
+    return pd.DataFrame(rows).fillna({"dx": 0.0, "dy": 0.0})
+
+
+def _ci_scatter(
+    metrics: pd.DataFrame, labels: dict[int, str], x: str, y: str, *, lower_y_better: bool
+) -> tuple[Figure, Axes, int]:
+    """Means of ``y`` against ``x`` per (variant, policy) with 95 % CIs on both axes (colour:
+    policy; shape: variant) and each variant's Pareto front (higher ``x``, and higher or, with
+    ``lower_y_better``, lower ``y``). Returns the figure, its axes and the smallest n."""
+    stats = _ci_points(metrics, x, y)
     policies = list(dict.fromkeys(metrics["policy"]))
     markers = "osD^v<>PX*"
     figure = Figure(figsize=(6.5, 4.8))
@@ -150,22 +164,52 @@ def _tradeoff_figure(metrics: pd.DataFrame, labels: dict[int, str], path: Path) 
             ax.errorbar(row["x"], row["y"], xerr=row["dx"], yerr=row["dy"], capsize=2,
                         marker=markers[k % len(markers)], color=f"C{i % 10}", linestyle="none",
                         label=policy if k == 0 else None)  # fmt: skip
-        front = pareto_front(mine.dropna(subset=["x", "y"]), "x", "y")
-        ax.plot(front["x"], front["y"], color="0.5", linewidth=0.8, linestyle="--",
+        ranked = mine.dropna(subset=["x", "y"]).assign(rank_y=lambda f: f["y"])
+        if lower_y_better:
+            ranked["rank_y"] = -ranked["y"]
+        front = pareto_front(ranked, "x", "rank_y")
+        # Ringed too: a front of one policy is a point, which a line alone would not show.
+        ax.plot(front["x"], front["y"], color="0.5", linewidth=0.8, linestyle="--", marker="o",
+                markersize=13, markerfacecolor="none",
                 label="Pareto front" if k == 0 else None)  # fmt: skip
     if len(labels) > 1:
         for k, label in enumerate(labels.values()):
             ax.scatter([], [], marker=markers[k % len(markers)], color="0.4", label=label)
-    n = int(stats["n"].min()) if len(stats) else 0
+    ax.legend(fontsize="small", title="colour: policy; shape: variant" if len(labels) > 1 else None)
+    return figure, ax, int(stats["n"].min()) if len(stats) else 0
+
+
+def _tradeoff_figure(metrics: pd.DataFrame, labels: dict[int, str], path: Path) -> None:
+    """Fulfilment against completion ratio per (variant, policy), 95 % CIs, Pareto front."""
+    figure, ax, n = _ci_scatter(
+        metrics, labels, "completion_ratio", "fulfillment", lower_y_better=False
+    )
     ax.set_xlabel(
         "completion ratio (completed / assigned copies, mean over recruited users)\n"
         f"Points: means over n = {n} days; bars: 95 % confidence intervals of the means "
-        "(t, n - 1 df); dashed: the Pareto front (no policy higher on both).",
+        "(t, n - 1 df);\nringed, dashed: the Pareto front (no policy higher on both).",
         fontsize=8,
     )
     ax.set_ylabel("fulfilment (completed / published copies)")
-    ax.legend(fontsize="small", title="colour: policy; shape: variant" if len(labels) > 1 else None)
     ax.set_title("What requesters get against how well assignments pay off")
+    _save(figure, path)
+
+
+def _incentive_figure(metrics: pd.DataFrame, labels: dict[int, str], path: Path) -> None:
+    """Incentive per completed copy against completion ratio per (variant, policy)."""
+    figure, ax, n = _ci_scatter(
+        metrics, labels, "completion_ratio", "incentive_per_completed_usd", lower_y_better=True
+    )
+    ax.set_xlabel(
+        "completion ratio (completed / assigned copies, mean over recruited users)\n"
+        f"Points: means over n = {n} days of each day's incentive / completed copies; bars: "
+        "95 % confidence\nintervals of the means (t, n - 1 df); ringed, dashed: the Pareto "
+        "front (no policy completes more for less).\nPrices: the survey of Wang et al. 2018 "
+        "(bundle prices; copies off the user's patterns x1.885).",
+        fontsize=8,
+    )
+    ax.set_ylabel("incentive per completed copy [USD]")
+    ax.set_title("What a completed copy costs in incentives")
     _save(figure, path)
 
 

@@ -37,6 +37,7 @@ from mcsim.app.jobs import Job, JobResult
 from mcsim.app.jobstore import JobStore
 from mcsim.app.pipeline import Pipeline, PreparedCache, default_cache_dir
 from mcsim.app.plots import write_plots
+from mcsim.app.readings import write_readings
 from mcsim.app.scenario import Scenario, ScenarioFile, Variant, dump_scenario, load_scenario
 from mcsim.data.outputs import atomic_output_dir, check_output_target
 from mcsim.errors import ScenarioError
@@ -237,6 +238,7 @@ def run_scenario(
             files = _write_tables(
                 work, scenario.mode, resolved, metrics, assignments, events, settings
             )
+            files += write_readings(work, scenario, results)  # the sensed dataset
             files += write_plots(metrics, work, settings, mode=scenario.mode, title=scenario.name)
             timings = {
                 "prepare": prepare_s,

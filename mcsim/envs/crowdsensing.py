@@ -396,7 +396,9 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         info = self._info(invalid=invalid)
         if self._done:
             result = self.world.result(events=False)
-            info["metrics"] = day_metrics(result, self.pipeline.prepared.test_model)
+            info["metrics"] = day_metrics(
+                result, self.pipeline.prepared.test_model, patterns=self.world.knowledge.patterns
+            )
         return self._observation(), reward, self._done, False, info
 
     def action_masks(self) -> np.ndarray:

@@ -22,6 +22,15 @@ Definitions (paper Section 5.2.1 and 5.3.5; ``pairs`` are assigned (user, task) 
 * ``tasks_per_user``: pairs / users recruited (the paper's cost proxy; higher is cheaper).
 * ``users_recruited``, ``assigned``, ``completed``, ``unassigned`` (copies never placed),
   ``iterations`` and ``alloc_seconds`` (summed over the day's decisions), ``readings``.
+* ``incentive_usd``: [USD] what the recruited users are paid for their bundles, summed
+  (:class:`~mcsim.platform.costs.PriceModel`: the paper's survey prices, special trips for
+  copies off the user's mined patterns; NaN without the patterns);
+  ``incentive_per_completed_usd``: the same per completed copy (what a useful copy costs the
+  platform; NaN when none is completed); ``special_trips``: assigned copies off every
+  pattern of their user (what the special-trip factor is paid for).
+* ``energy_j``: [J] the phones' energy for the day's readings, one per completed copy
+  (:class:`~mcsim.platform.costs.EnergyModel`: sampling plus a 3G upload);
+  ``energy_per_user_j``: the same per recruited user.
 
 An *allocation alone* (no simulated day: the paper's Figs. 5-8, a scenario's ``mode:
 allocate``) is scored against every held-out day at once (:class:`HeldOutDays`,
@@ -36,7 +45,10 @@ allocate``) is scored against every held-out day at once (:class:`HeldOutDays`,
 * ``completion_ratio``: per held-out day, the paper's per-user completed / assigned with
   "completed" = visited that day; the mean over the held-out days.
 * ``fulfillment``: per held-out day, visited pairs / published copies; the mean over the
-  held-out days.
+  held-out days;
+* ``incentive_usd`` and ``special_trips`` as above (the allocation is what users are paid
+  for); ``incentive_per_completed_usd``: the incentive over the mean number of visited pairs
+  per held-out day.
 """
 
 from __future__ import annotations
@@ -50,7 +62,9 @@ import pandas as pd
 
 from mcsim.mining.cycles import CycleTable
 from mcsim.mining.locations import LocationModel
+from mcsim.mining.patterns import PatternBase
 from mcsim.platform.allocation import Assignment
+from mcsim.platform.costs import ENERGY, PRICES, EnergyModel, PriceModel, special_trips
 from mcsim.platform.tasks import TaskBatch
 
 if TYPE_CHECKING:  # the world imports this package; its result type is only annotated here
@@ -71,6 +85,11 @@ METRIC_COLUMNS = (
     "iterations",
     "alloc_seconds",
     "readings",
+    "incentive_usd",
+    "incentive_per_completed_usd",
+    "special_trips",
+    "energy_j",
+    "energy_per_user_j",
 )
 
 
@@ -107,13 +126,63 @@ def mean_claim(coverage: np.ndarray) -> float:
     return float(claimed.mean()) if len(claimed) else float("nan")
 
 
-def day_metrics(result: SimResult, test_model: LocationModel | None = None) -> dict[str, float]:
+def cost_metrics(
+    user: np.ndarray,
+    location: np.ndarray,
+    completed: float,
+    patterns: PatternBase | None,
+    prices: PriceModel = PRICES,
+) -> dict[str, float]:
+    """Incentives of assigned copies: summed, per completed copy, and the special trips.
+
+    Args:
+        user, location: user and location code of each assigned copy.
+        completed: completed copies (an expectation for an allocation scored on held-out days).
+        patterns: the mined patterns that tell special trips apart (None: every cost NaN, as
+            an unknown route cannot be priced).
+        prices: the price model.
+    """
+    if patterns is None:
+        names = ("incentive_usd", "incentive_per_completed_usd", "special_trips")
+        return dict.fromkeys(names, float("nan"))
+    special = special_trips(patterns, user, location)
+    paid = prices.incentive(user, special)
+    return {
+        "incentive_usd": paid,
+        "incentive_per_completed_usd": paid / completed if completed > 0 else float("nan"),
+        "special_trips": int(special.sum()),
+    }
+
+
+def energy_metrics(
+    readings: int, steps: int, recruited: int, energy: EnergyModel = ENERGY
+) -> dict[str, float]:
+    """Phone energy of ``readings`` windows of ``steps`` samples: [J] in all and per
+    recruited user (NaN when nobody was recruited)."""
+    total = readings * energy.reading_j(steps)
+    return {
+        "energy_j": total,
+        "energy_per_user_j": total / recruited if recruited else float("nan"),
+    }
+
+
+def day_metrics(
+    result: SimResult,
+    test_model: LocationModel | None = None,
+    *,
+    patterns: PatternBase | None = None,
+    prices: PriceModel = PRICES,
+    energy: EnergyModel = ENERGY,
+) -> dict[str, float]:
     """All metrics of one simulated day (see the module docstring for definitions).
 
     Args:
         result: the day's records.
         test_model: p(loc | u) of the held-out test cycles, for ``coverage_empirical``
             (None: NaN).
+        patterns: the mined patterns the platform allocated with (``Knowledge.patterns``),
+            which decide the special trips of the incentives (None: incentives NaN).
+        prices, energy: the cost models (:mod:`mcsim.platform.costs`).
     """
     pairs = result.pairs
     user = pairs["user"].to_numpy()
@@ -140,6 +209,9 @@ def day_metrics(result: SimResult, test_model: LocationModel | None = None) -> d
         "iterations": int(result.decisions["iterations"].sum()),
         "alloc_seconds": float(result.decisions["seconds"].sum()),
         "readings": len(result.readings),
+        **cost_metrics(user, pairs["location"].to_numpy(), completed.sum(), patterns, prices),
+        # One reading per completed copy, of the world's window length (its readings' steps).
+        **energy_metrics(int(completed.sum()), result.readings.shape[1], recruited, energy),
     }
 
 
@@ -147,7 +219,8 @@ def day_metrics(result: SimResult, test_model: LocationModel | None = None) -> d
 ALLOCATION_METRIC_COLUMNS = (
     "tasks_per_user", "coverage", "coverage_sum", "coverage_empirical",
     "coverage_empirical_active", "completion_ratio", "fulfillment", "iterations", "alloc_seconds",
-    "unassigned", "assigned", "users_recruited",
+    "unassigned", "assigned", "users_recruited", "incentive_usd", "incentive_per_completed_usd",
+    "special_trips",
 )  # fmt: skip
 
 
@@ -193,15 +266,22 @@ class HeldOutDays:
 
 
 def allocation_metrics(
-    assignment: Assignment, tasks: TaskBatch, held_out: HeldOutDays
+    assignment: Assignment,
+    tasks: TaskBatch,
+    held_out: HeldOutDays,
+    *,
+    patterns: PatternBase | None = None,
+    prices: PriceModel = PRICES,
 ) -> dict[str, float]:
-    """The metrics of one allocation scored on every held-out day (see the module docstring)."""
+    """The metrics of one allocation scored on every held-out day (see the module docstring;
+    ``patterns`` and ``prices`` as in :func:`day_metrics`)."""
     user = assignment.user
     location = tasks.location[pd.Index(tasks.id).get_indexer(assignment.task)]
     recruited = len(np.unique(user))
     empirical = empirical_active = completion = float("nan")
     published = int(tasks.copies.sum())
     fulfilled = fulfillment(0, published) if len(held_out.days) else float("nan")
+    expected_completed = float("nan")
     if len(user) and len(held_out.days):
         visited, active = held_out.visited(user, location)
         empirical = float(visited.mean())
@@ -209,6 +289,7 @@ def allocation_metrics(
             empirical_active = float(visited[active].mean())
         completion = float(np.mean([completion_ratios(user, day)[0] for day in visited]))
         fulfilled = float(np.mean([fulfillment(int(day.sum()), published) for day in visited]))
+        expected_completed = float(visited.sum(axis=1).mean())
     return {
         "tasks_per_user": len(user) / recruited if recruited else float("nan"),
         "coverage": mean_claim(assignment.coverage),
@@ -222,4 +303,5 @@ def allocation_metrics(
         "unassigned": sum(assignment.unassigned.values()),
         "assigned": len(user),
         "users_recruited": recruited,
+        **cost_metrics(user, location, expected_completed, patterns, prices),
     }

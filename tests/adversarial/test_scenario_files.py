@@ -38,6 +38,8 @@ BAD_VALUES: list[tuple[str, str, str, str]] = [
     ("sensor_activity text", "sensor_activity: 'yes'", "sensor_activity", "valid boolean"),
     ("sensor_activity int", "sensor_activity: 1", "sensor_activity", "valid boolean"),
     ("log_visits text", "log_visits: 'no'", "log_visits", "valid boolean"),
+    ("save_readings text", "save_readings: 'no'", "save_readings", "valid boolean"),
+    ("save_readings int", "save_readings: 0", "save_readings", "valid boolean"),
     ("mode unknown", "mode: fast", "mode", "'simulate' or 'allocate'"),
     ("sensor unknown", "sensor: gan", "sensor", "unknown sensor 'gan'"),
     ("sensor missing file", "sensor: nowhere.pt", "sensor", "no such checkpoint"),

@@ -294,6 +294,9 @@ class Scenario(_Config):
     output: Annotated[Path | None, Field(strict=False)] = None  # default results folder;
     # relative to the scenario's folder; None: runs/<name> in the working folder
     log_visits: bool = True  # write visit events to events.parquet (millions at scale)
+    # write the windows the platform received (readings.npy, readings.parquet; simulate mode):
+    # about 1.5 KB per completed copy, so off for huge runs
+    save_readings: bool = True
     sweep: dict[str, list[Any]] = Field(default_factory=dict)  # key path -> values
 
     @field_validator("policies", mode="before")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,6 +33,25 @@ def test_a_shard_reads_back_as_the_job_returned_it(tmp_path: Path) -> None:
     assert again.done(jobs) == [jobs[1]]
     again.remove()
     assert not again.folder.exists()
+
+
+def test_a_shards_readings_read_back_bit_for_bit(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "out", "a" * 64)
+    windows = np.random.default_rng(0).normal(size=(3, 16, 3)).astype(np.float32)
+    windows[1, 2, 0] = np.nan  # padding survives too
+    index = pd.DataFrame({"policy": ["NA", "NA", "MDP"], "user": [4, 1, 4],
+                          "sensed_s": [1.5, 2.25, 9.0], "activity": ["walking", "standing",
+                          "standing"], "steps": np.array([16, 16, 16], np.int32)})  # fmt: skip
+    job = Job(1, 0)
+    plain = _result(job)
+    store.save(JobResult(job, plain.metrics, plain.assignments, plain.events, 1.0, windows, index))
+    back = store.load(job)
+    assert back.readings.dtype == np.float32 and back.readings.tobytes() == windows.tobytes()
+    pd.testing.assert_frame_equal(back.reading_index, index)
+    # A job without readings (allocate mode) reads back empty.
+    store.save(_result(Job(2, 0)))
+    assert store.load(Job(2, 0)).readings.shape[0] == 0
+    assert store.load(Job(2, 0)).reading_index.empty
 
 
 def test_another_scenario_is_refused_unless_restarted(tmp_path: Path) -> None:

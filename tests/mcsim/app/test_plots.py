@@ -28,6 +28,7 @@ def simulate_metrics() -> pd.DataFrame:
                         "fulfillment": 0.3 - 0.1 * k + 0.02 * repetition,
                         "tasks_per_user": 1.0 + k + variant,
                         "coverage": 0.5 + 0.1 * variant,
+                        "incentive_per_completed_usd": 12.0 + 8.0 * k - repetition,
                     }
                 )
     return pd.DataFrame(rows)
@@ -69,7 +70,7 @@ def test_simulate_set(tmp_path: Path) -> None:
     names = write_plots(
         simulate_metrics(), tmp_path, ["tasks.count"], mode="simulate", title="campus"
     )
-    assert names == ["completion.png", "cost_coverage.png", "tradeoff.png"]
+    assert names == ["completion.png", "cost_coverage.png", "tradeoff.png", "incentive.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
     for name in names:
         assert_png(tmp_path / name)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,6 +101,9 @@ def test_results_folder_contents(campus_run) -> None:
         "completion.png",
         "cost_coverage.png",
         "tradeoff.png",
+        "incentive.png",
+        "readings.npy",
+        "readings.parquet",
         "manifest.json",
     }
     metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
@@ -143,6 +147,30 @@ def test_results_folder_contents(campus_run) -> None:
     assert {"numpy", "simpy", "pydantic"} <= set(manifest["versions"])
     assert len(manifest["scenario_sha256"]) == 64
     assert "total" in manifest["timings_s"]
+
+
+def test_the_sensed_dataset_matches_the_completed_assignments(campus_run) -> None:
+    out = campus_run.out
+    windows = np.load(out / "readings.npy")
+    index = pd.read_parquet(out / "readings.parquet")
+    metrics = campus_run.metrics
+    assert windows.dtype == np.float32 and windows.shape == (len(index), 128, 3)
+    assert len(index) == int(metrics["readings"].sum()) > 0 and np.isfinite(windows).all()
+    assert index["row"].tolist() == list(range(len(index)))
+    assert set(index["activity"]) <= {"walking", "standing"} and (index["steps"] == 128).all()
+    # One window per completed copy, at its location and sensing time.
+    keys = ["variant", "repetition", "policy", "user", "task"]
+    done = campus_run.assignments[campus_run.assignments["completed"]]
+    both = index.merge(done, on=keys, how="outer", validate="one_to_one", indicator=True)
+    assert (both["_merge"] == "both").all()
+    assert (both["location_x"] == both["location_y"]).all()
+    assert (both["sensed_s_x"] == both["sensed_s_y"]).all()
+    # Each window is the one whose RMS the event log recorded for that copy.
+    events = campus_run.events[campus_run.events["kind"] == "reading"]
+    rms = np.sqrt((windows.astype(np.float64) ** 2).sum(axis=2).mean(axis=1))
+    logged = index.assign(rms=rms[index["row"]]).merge(events, on=keys, validate="one_to_one")
+    assert len(logged) == len(index)
+    np.testing.assert_allclose(logged["rms"], logged["value"], rtol=1e-12)
 
 
 def test_same_seed_same_metrics_whatever_the_workers(tmp_path: Path, campus_run) -> None:

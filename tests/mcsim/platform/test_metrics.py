@@ -14,7 +14,9 @@ from scipy import sparse
 
 from mcsim.mining.cycles import CycleOptions, CycleTable
 from mcsim.mining.locations import LocationModel
+from mcsim.mining.patterns.base import make_base
 from mcsim.platform.allocation import Assignment
+from mcsim.platform.costs import ENERGY, PRICES, SPECIAL_TRIP_FACTOR
 from mcsim.platform.metrics import (
     METRIC_COLUMNS,
     HeldOutDays,
@@ -50,7 +52,9 @@ def test_mean_claim_skips_missing_claims() -> None:
     assert math.isnan(mean_claim(np.array([np.nan])))
 
 
-def test_day_metrics_reference_values() -> None:
+def _small_day() -> SimResult:
+    """Three pairs: user 0 holds tasks 1 (location 0, completed) and 2 (location 1); user 2
+    holds task 1 (location 0); one 8-sample reading."""
     pairs = pd.DataFrame(
         {
             "decision": [0, 0, 1],
@@ -75,7 +79,7 @@ def test_day_metrics_reference_values() -> None:
             "unassigned": [1, 0],
         }
     )
-    result = SimResult(
+    return SimResult(
         pairs,
         decisions,
         pd.DataFrame(),
@@ -87,6 +91,10 @@ def test_day_metrics_reference_values() -> None:
         sensor_calls=1,
         published=4,
     )
+
+
+def test_day_metrics_reference_values() -> None:
+    result = _small_day()
     # p_test(loc | u): user 0 visits location 0 on half its test days, location 1 never;
     # user 2 visits location 0 always.
     test_model = LocationModel(sparse.csr_matrix(np.array([[0.5, 0.0], [0.0, 0.0], [1.0, 0.0]])))
@@ -101,6 +109,27 @@ def test_day_metrics_reference_values() -> None:
     assert m["tasks_per_user"] == pytest.approx(1.5)
     assert (m["users_recruited"], m["assigned"], m["completed"]) == (2, 3, 1)
     assert (m["iterations"], m["alloc_seconds"], m["readings"]) == (5, 0.75, 1)
+    # Without the patterns a special trip cannot be told apart: incentives are unknown.
+    assert math.isnan(m["incentive_usd"]) and math.isnan(m["special_trips"])
+    # One reading of 8 samples, two recruited users.
+    assert m["energy_j"] == pytest.approx(ENERGY.reading_j(8))
+    assert m["energy_per_user_j"] == pytest.approx(ENERGY.reading_j(8) / 2)
+
+
+def test_day_metrics_price_bundles_and_special_trips() -> None:
+    # User 0's only pattern holds location 0, so its copy at location 1 is a special trip;
+    # user 2 has no pattern: its copy is one too.
+    patterns = make_base(
+        pd.Index(["a", "b", "c"]), pd.Index(["x", "y"]), holder=np.array([0]),
+        lengths=np.array([1]), items=np.array([0]), count=np.array([3]), n_cycles=np.array([4]),
+        minsup=0.5, max_length=None,
+    )  # fmt: skip
+    m = day_metrics(_small_day(), patterns=patterns)
+    user_0 = PRICES.bundle_price(2) / 2 * (1 + SPECIAL_TRIP_FACTOR)
+    user_2 = PRICES.bundle_price(1) * SPECIAL_TRIP_FACTOR
+    assert m["special_trips"] == 2
+    assert m["incentive_usd"] == pytest.approx(user_0 + user_2)
+    assert m["incentive_per_completed_usd"] == pytest.approx(user_0 + user_2)  # 1 completed
 
 
 def test_held_out_scoring_matches_a_hand_count() -> None:
@@ -136,3 +165,16 @@ def test_held_out_scoring_matches_a_hand_count() -> None:
     assert metrics["coverage_sum"] == pytest.approx(0.75)
     assert metrics["coverage"] == pytest.approx(0.375)
     assert metrics["tasks_per_user"] == pytest.approx(1.5)
+    assert math.isnan(metrics["incentive_usd"])  # no patterns given
+    # User a's pattern holds x: its copy at z and b's copy at z are special trips.
+    patterns = make_base(
+        pd.Index(["a", "b"]), pd.Index(["x", "y", "z"]), holder=np.array([0]),
+        lengths=np.array([1]), items=np.array([0]), count=np.array([3]), n_cycles=np.array([4]),
+        minsup=0.5, max_length=None,
+    )  # fmt: skip
+    priced = allocation_metrics(assignment, tasks, held_out, patterns=patterns)
+    paid = PRICES.bundle_price(2) / 2 * (1 + SPECIAL_TRIP_FACTOR)
+    paid += PRICES.bundle_price(1) * SPECIAL_TRIP_FACTOR
+    assert priced["special_trips"] == 2
+    assert priced["incentive_usd"] == pytest.approx(paid)
+    assert priced["incentive_per_completed_usd"] == pytest.approx(paid / 1.5)  # (2 + 1) / 2 days
