@@ -82,16 +82,36 @@ class ObservationLayout:
         )
 
 
-@dataclass(frozen=True, eq=False)
+#: Populations up to this size rank every user at once (:class:`_TaskPlan`).
+EAGER_RANKING = 256
+
+
+@dataclass(eq=False)
 class _TaskPlan:
-    """A task's fixed facts during one decision (see :meth:`DecisionSteps._plan_of`)."""
+    """A task's fixed facts during one decision (see :meth:`DecisionSteps._plan_of`).
+
+    In a large population the ranking comes in two parts: the users ever at the place inside
+    the window (``p_window > 0``), who rank first, sorted at once; the others sorted only when
+    the first part runs out of eligible users (with 1,000 users it rarely does). In a small one
+    (at most :data:`EAGER_RANKING` users) everyone is sorted at once, which is cheaper than
+    walking two parts at every step.
+    """
 
     location: int
     position: int
     window: tuple[float, float]  # [s] sensing window (max(publish, now), deadline)
     p: np.ndarray  # p(loc | u) per user
     static: np.ndarray  # float32 (n_users, 8): the candidate features, load column 0
-    ranking: np.ndarray  # every user, best candidate first
+    head: np.ndarray  # users with p_window > 0, best candidate first
+    keys: tuple[np.ndarray, ...]  # the sort keys of the others (lexsort order)
+    tail: np.ndarray | None = None  # the others, best first, once needed
+
+    def rest(self) -> np.ndarray:
+        """The users after :attr:`head`, best first (sorted on first use)."""
+        if self.tail is None:
+            others = np.flatnonzero(self.keys[-1] >= 0)  # -p_window: p_window == 0
+            self.tail = others[np.lexsort(tuple(k[others] for k in self.keys))]
+        return self.tail
 
 
 class DecisionSteps:
@@ -152,14 +172,22 @@ class DecisionSteps:
             self._views[loc] = self.features.view(loc, self._tasks_at, self.state.last_location)
         view = self._views[loc]
         window_p, eta = self._window_features(loc, window)
-        static = np.column_stack(
-            [view.p, view.bundle, view.support, np.zeros(len(view.p)),
-             np.minimum(view.distance, self.layout.max_distance_km), window_p, eta,
-             np.ones(len(view.p))]
-        ).astype(np.float32)  # fmt: skip
-        ranking = np.lexsort((np.arange(len(view.p)), view.distance, -view.bundle, -view.p,
-                              -window_p))  # fmt: skip
-        plan = _TaskPlan(loc, position, window, view.p, static, ranking)
+        n = len(view.p)
+        static = np.empty((n, len(self.layout.candidate_features)), dtype=np.float32)
+        for column, values in enumerate((view.p, view.bundle, view.support, 0.0,
+                                         np.minimum(view.distance, self.layout.max_distance_km),
+                                         window_p, eta, 1.0)):  # fmt: skip
+            static[:, column] = values
+        # Best first: p_window, then p(loc | u), then bundle (descending), distance, user code.
+        keys = (np.arange(n), view.distance, -view.bundle, -view.p, -window_p)
+        if n <= EAGER_RANKING:
+            head = np.lexsort(keys)
+        else:
+            seen = np.flatnonzero(window_p > 0)
+            head = seen[np.lexsort(tuple(k[seen] for k in keys))]
+        plan = _TaskPlan(loc, position, window, view.p, static, head, keys)
+        if n <= EAGER_RANKING:
+            plan.tail = head[:0]  # everyone is in the head
         self._plans[task] = plan
         return plan
 
@@ -215,9 +243,10 @@ class DecisionSteps:
     def _offer(self) -> bool:
         task = self.task
         plan = self._plan_of(task)
-        ranked = plan.ranking
-        eligible = (self.load[ranked] < self.state.g) & ~self._holders[task][ranked]
-        chosen = ranked[eligible][: self.layout.n_candidates]
+        k = self.layout.n_candidates
+        chosen = self._eligible(plan.head, task)[:k]
+        if len(chosen) < k and len(plan.head) < len(plan.p):
+            chosen = np.concatenate([chosen, self._eligible(plan.rest(), task)[: k - len(chosen)]])
         n = len(chosen)
         if n == 0:
             return False
@@ -229,6 +258,10 @@ class DecisionSteps:
         self._plan = plan
         self._chosen = chosen
         return True
+
+    def _eligible(self, ranked: np.ndarray, task: int) -> np.ndarray:
+        """The users of ``ranked`` (in order) with capacity left who do not hold ``task``."""
+        return ranked[(self.load[ranked] < self.state.g) & ~self._holders[task][ranked]]
 
     def observation(self) -> np.ndarray:
         """The current item's observation (:class:`ObservationLayout`; padded slots are 0)."""
