@@ -44,8 +44,9 @@ from mcsim.errors import ScenarioError
 from mcsim.platform.metrics import ALLOCATION_METRIC_COLUMNS, METRIC_COLUMNS
 
 SUMMARY_COLUMNS = (
-    "completion_ratio", "completion_ratio_active", "completion_ratio_overall", "coverage",
-    "coverage_empirical", "tasks_per_user", "users_recruited", "iterations", "alloc_seconds",
+    "completion_ratio", "completion_ratio_active", "completion_ratio_overall", "fulfillment",
+    "coverage", "coverage_empirical", "tasks_per_user", "users_recruited", "iterations",
+    "alloc_seconds", "incentive_per_completed_usd", "energy_per_user_j",
 )  # fmt: skip
 
 
