@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 
 from mcsim import __version__
+from mcsim.app.scenario.loading import scenario_path
 from mcsim.errors import CacheWarning, MCSimError, ReproducibilityWarning, ScenarioError
 
 # Sub-command groups registered by the plug-in packages that implement them: "module:function".
@@ -42,16 +43,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
     return value
-
-
-def scenario_path(text: str) -> Path:
-    """A scenario argument: an existing file, else the name of a shipped scenario."""
-    from mcsim.app.scenario import shipped_scenario, shipped_scenarios
-
-    path = Path(text)
-    if path.exists() or path.suffix in (".yaml", ".yml") or text not in shipped_scenarios():
-        return path  # the loader names a missing file
-    return shipped_scenario(text)
 
 
 def _add_overrides(parser: argparse.ArgumentParser) -> None:

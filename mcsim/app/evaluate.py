@@ -33,7 +33,7 @@ import pandas as pd
 from mcsim.app.days import SPLITS, TRAINING_POOL, Split
 from mcsim.app.jobs import job_settings
 from mcsim.app.pipeline import Pipeline
-from mcsim.app.scenario import Variant, load_scenario, shipped_scenario
+from mcsim.app.scenario import Variant, load_scenario, scenario_path, shipped_scenario
 from mcsim.envs.crowdsensing import DEFAULT_OVERRIDES, DEFAULT_SCENARIO, CrowdsensingEnv
 from mcsim.errors import MCSimError
 from mcsim.platform.metrics import day_metrics
@@ -112,12 +112,8 @@ def evaluate(
     Raises:
         MCSimError: a bad scenario, policy, agent or argument (one line each).
     """
-    if (
-        isinstance(scenario, str)
-        and not Path(scenario).exists()
-        and not scenario.endswith((".yaml", ".yml"))
-    ):
-        scenario = shipped_scenario(scenario)
+    if scenario is not None:
+        scenario = scenario_path(scenario)
     merged = {**DEFAULT_OVERRIDES, **(overrides or {})}
     if seed is not None:
         merged["seed"] = seed

@@ -4,6 +4,7 @@ loading with overrides, sweep variants and precise errors (:mod:`.loading`)."""
 from mcsim.app.scenario.loading import (
     dump_scenario,
     load_scenario,
+    scenario_path,
     shipped_scenario,
     shipped_scenarios,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "key_path",
     "load_scenario",
     "read_yaml",
+    "scenario_path",
     "shipped_scenario",
     "shipped_scenarios",
 ]

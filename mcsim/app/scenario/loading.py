@@ -274,6 +274,15 @@ def shipped_scenario(name: str) -> Path:
     return Path(str(path))
 
 
+def scenario_path(text: str | Path) -> Path:
+    """A scenario argument: an existing file, else the name of a shipped scenario (a missing
+    file stays a path, so the loader names it)."""
+    path = Path(text)
+    if path.exists() or path.suffix in (".yaml", ".yml") or str(text) not in shipped_scenarios():
+        return path
+    return shipped_scenario(str(text))
+
+
 def shipped_scenarios() -> list[str]:
     """Names of the scenarios shipped with the package, sorted."""
     folder = resources.files("mcsim") / "scenarios"
