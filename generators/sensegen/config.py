@@ -13,7 +13,7 @@ frozen dataclass (``model.GeneratorConfig`` and ``DiscriminatorConfig``, ``train
 
 Every failure is a :class:`ConfigError` naming the class and the keys. Code that reads a
 checkpoint turns it into ``mcsim.errors.CheckpointError`` naming the file and the entry
-(``model.config_from_checkpoint``).
+(``generators.checkpoint_io.config_from_checkpoint``).
 
 No field has been removed from any stored class so far (fields were only added, and those
 have defaults), so there is no list of retired keys: a checkpoint written by an older version

@@ -15,23 +15,21 @@ K mixture logits, K × d means and K × d scales.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
-from generators.sensegen.config import ConfigError, StoredConfig
+from generators.checkpoint_io import config_from_checkpoint, load_checkpoint_file
+from generators.sensegen.config import StoredConfig
 from mcsim.errors import CheckpointError
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 """(h, c), each of shape (num_layers, batch, hidden_size), as ``torch.nn.LSTM`` uses them."""
-
-_Config = TypeVar("_Config", bound=StoredConfig)
 
 
 @dataclass(frozen=True)
@@ -315,62 +313,15 @@ _REQUIRED_KEYS = ("format", "config", "generator", "normalization", "activities"
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load and validate a SenseGen checkpoint with ``torch.load(weights_only=True)``.
 
+    The generic checks are :func:`generators.checkpoint_io.load_checkpoint_file`'s.
+
     Raises:
         CheckpointError: missing file, not a torch file, wrong format tag, missing keys or
             weights that are not finite.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError("missing; expected a SenseGen .pt checkpoint", path=path)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises pickle, zip and runtime errors alike
-        raise CheckpointError(
-            f"not a readable torch checkpoint ({type(exc).__name__}); "
-            "expected a torch.save file of tensors, dicts, lists, str, int "
-            "and float (loadable with weights_only=True)",
-            path=path,
-        ) from exc
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"expected a dict with format {CHECKPOINT_FORMAT!r}", path=path)
-    missing = [k for k in _REQUIRED_KEYS if k not in ckpt]
-    if missing:
-        raise CheckpointError(f"missing keys {missing}", path=path)
-    _check_finite(ckpt, path)
-    return ckpt
-
-
-def _check_finite(value: Any, path: Path, where: str = "") -> None:
-    """Every tensor of the checkpoint is finite: NaN or inf weights would stream NaN readings."""
-    if isinstance(value, torch.Tensor):
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CheckpointError(
-                f"tensor {where or 'value'} holds NaN or infinite values; expected finite "
-                "weights (a diverged training run?)",
-                path=path,
-            )
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_finite(item, path, f"{where}.{key}" if where else str(key))
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _check_finite(item, path, f"{where}[{i}]")
-
-
-def config_from_checkpoint(
-    cls: type[_Config], ckpt: Mapping[str, Any], key: str, path: str | Path
-) -> _Config:
-    """Read the stored settings ``ckpt[key]`` strictly (see :class:`~.config.StoredConfig`).
-
-    Raises:
-        CheckpointError: the entry is missing or does not fit ``cls``; names the file and key.
-    """
-    if key not in ckpt:
-        raise CheckpointError(f"missing key {key!r} ({cls.__name__})", path=path)
-    try:
-        return cls.from_dict(ckpt[key])
-    except ConfigError as exc:
-        raise CheckpointError(f"entry {key!r}: {exc}", path=path) from exc
+    return load_checkpoint_file(
+        path, CHECKPOINT_FORMAT, _REQUIRED_KEYS, "a SenseGen .pt checkpoint"
+    )
 
 
 def generator_from_checkpoint(ckpt: dict[str, Any], path: str | Path) -> SenseGenGenerator:
