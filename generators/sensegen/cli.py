@@ -10,10 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import torch
-
-from generators.sensegen.model import GeneratorConfig
-from generators.sensegen.train import TrainConfig
+from generators.sensegen.config import GeneratorConfig, TrainConfig
 
 
 def _users(text: str) -> tuple[int, ...]:
@@ -26,6 +23,8 @@ def _users(text: str) -> tuple[int, ...]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import torch
+
     from generators.sensegen.train import train
 
     if args.threads:

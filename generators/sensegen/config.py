@@ -1,8 +1,11 @@
-"""One serialiser for the SenseGen settings that travel inside a checkpoint.
+"""The SenseGen settings that travel inside a checkpoint, and their one serialiser.
+
+The settings classes (:class:`GeneratorConfig`, :class:`DiscriminatorConfig`,
+:class:`TrainConfig`) live here, not beside the torch code that uses them, so that building
+the ``mcsim`` command line (whose defaults they are) does not import torch (~1.5 s).
 
 A ``weights_only`` torch checkpoint holds only plain containers and scalars, so each stored
-frozen dataclass (``model.GeneratorConfig`` and ``DiscriminatorConfig``, ``train.TrainConfig``,
-``data.Normalizer``) is written as a dict of its fields with tuples as lists. They all inherit
+frozen dataclass (the three above and ``data.Normalizer``) is written as a dict of its fields with tuples as lists. They all inherit
 :class:`StoredConfig` so that writing and reading follow one rule:
 
 * :meth:`StoredConfig.to_dict` writes every field, tuples (also nested) as lists;
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping
-from dataclasses import MISSING, Field, fields
+from dataclasses import MISSING, Field, dataclass, fields
 from typing import Any, ClassVar, Self
 
 
@@ -104,3 +107,106 @@ def _tuple_fields(cls: type[StoredConfig]) -> frozenset[str]:
         for f in fields(cls)
         if hints.get(f.name) is tuple or typing.get_origin(hints.get(f.name)) is tuple
     )
+
+
+@dataclass(frozen=True)
+class GeneratorConfig(StoredConfig):
+    """Shape of the SenseGen generator; stored in every checkpoint so the model can be rebuilt.
+
+    Attributes:
+        n_axes: d, the number of signal axes modelled jointly (3 for an accelerometer).
+        hidden_size: units per LSTM layer (paper: 256).
+        num_layers: stacked LSTM layers (paper: 3).
+        fc_size: units of the sigmoid fully connected layer (paper: 128).
+        n_components: Gaussian mixture components K (paper: 24).
+        n_conditions: size of the one-hot condition input; index 0 means "no activity given"
+            (the paper's unconditioned model), 1..n_conditions-1 are HAPT activity ids.
+            0 switches conditioning off entirely (input is x_t only, exactly as in the paper).
+        sigma_min: floor of every mixture scale, in normalised units (data std = 1). About
+            0.002 g on HAPT, above the phone's 1/720 g quantisation step, so the mixture
+            cannot collapse onto the quantisation lattice and drive the NLL to -inf.
+        sigma_max: ceiling of every mixture scale, in normalised units.
+    """
+
+    n_axes: int = 3  # d [axes]
+    hidden_size: int = 256  # [units]
+    num_layers: int = 3
+    fc_size: int = 128  # [units]
+    n_components: int = 24  # K
+    n_conditions: int = 13  # one-hot width: 0 = none + 12 HAPT activities
+    sigma_min: float = 1e-2  # [normalised units]
+    sigma_max: float = 1e2  # [normalised units]
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig(StoredConfig):
+    """Shape of the paper's discriminator (Sec. 3.2).
+
+    Attributes:
+        n_axes: d, axes of the windows it judges.
+        hidden_size: LSTM units (paper: 64).
+        fc_size: units of the sigmoid fully connected layer (paper: 16).
+    """
+
+    n_axes: int = 3  # d [axes]
+    hidden_size: int = 64  # [units]
+    fc_size: int = 16  # [units]
+
+
+@dataclass(frozen=True)
+class TrainConfig(StoredConfig):
+    """Schedule and optimisation settings; stored in the checkpoint with the model config.
+
+    Attributes:
+        seed: seeds every random choice of the run.
+        val_users: HAPT volunteers held out for validation (never trained on).
+        rounds: rounds of Algorithm 1.
+        g_steps: generator updates (one TBPTT chunk each) per round.
+        d_steps: discriminator updates per round on the round's batch (paper: 200 epochs).
+        lanes: generator batch size B (parallel TBPTT lanes).
+        lane_life: mean chunks an unconditioned lane reads before it restarts from a fresh
+            state (``data.Streams``).
+        chunk: TBPTT chunk length L [samples].
+        d_batch: m, real and generated windows per discriminator batch (m of each).
+        window: discriminator window length [samples] (paper: 400 = 8 s at 50 Hz).
+        burn_in: steps G runs from a fresh state before its windows start [samples], so that
+            D judges steady-state output, not the start-up transient.
+        lr_g: RMSProp learning rate of G at the start; it follows a cosine down to
+            ``lr_g * lr_final_frac`` at the last round (a function of the round index only, so
+            resuming needs no scheduler state).
+        lr_final_frac: final fraction of ``lr_g``.
+        lr_d: RMSProp learning rate of D.
+        clip: maximal gradient norm (both networks).
+        drop_condition: probability that a lane trains without its activity (condition
+            dropout; 0 = always conditioned, 1 = the paper's unconditioned model only).
+        input_noise: std of Gaussian noise added to G's inputs (never to its targets), in
+            normalised units; see :meth:`Trainer.generator_phase` for why.
+        sampled_inputs: probability that an input step is replaced by G's own one-step
+            sample (parallel scheduled sampling, Duckworth et al. 2019; 0 = pure teacher
+            forcing as in the paper). See :meth:`Trainer.mix_in_samples` for why.
+        eval_every: rounds between evaluations of the NLL on fixed train and validation windows.
+        eval_windows: windows (of ``window`` steps) in each fixed evaluation set.
+        checkpoint_every: rounds between checkpoints on disk.
+    """
+
+    seed: int = 0
+    val_users: tuple[int, ...] = (21, 22, 23, 24)
+    rounds: int = 300
+    g_steps: int = 20
+    d_steps: int = 5
+    lanes: int = 64  # B
+    lane_life: float = 8.0  # [chunks]
+    chunk: int = 100  # L [samples]
+    d_batch: int = 32  # m
+    window: int = 400  # [samples]
+    burn_in: int = 50  # [samples]
+    lr_g: float = 1e-3
+    lr_final_frac: float = 0.1
+    lr_d: float = 1e-3
+    clip: float = 1.0  # [gradient L2 norm]
+    drop_condition: float = 0.5
+    input_noise: float = 0.08  # [normalised units]
+    sampled_inputs: float = 0.0
+    eval_every: int = 10  # [rounds]
+    eval_windows: int = 32
+    checkpoint_every: int = 5  # [rounds]

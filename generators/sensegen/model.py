@@ -25,55 +25,11 @@ from torch import nn
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
 from generators.checkpoint_io import config_from_checkpoint, load_checkpoint_file
-from generators.sensegen.config import StoredConfig
+from generators.sensegen.config import DiscriminatorConfig, GeneratorConfig
 from mcsim.errors import CheckpointError
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 """(h, c), each of shape (num_layers, batch, hidden_size), as ``torch.nn.LSTM`` uses them."""
-
-
-@dataclass(frozen=True)
-class GeneratorConfig(StoredConfig):
-    """Shape of the SenseGen generator; stored in every checkpoint so the model can be rebuilt.
-
-    Attributes:
-        n_axes: d, the number of signal axes modelled jointly (3 for an accelerometer).
-        hidden_size: units per LSTM layer (paper: 256).
-        num_layers: stacked LSTM layers (paper: 3).
-        fc_size: units of the sigmoid fully connected layer (paper: 128).
-        n_components: Gaussian mixture components K (paper: 24).
-        n_conditions: size of the one-hot condition input; index 0 means "no activity given"
-            (the paper's unconditioned model), 1..n_conditions-1 are HAPT activity ids.
-            0 switches conditioning off entirely (input is x_t only, exactly as in the paper).
-        sigma_min: floor of every mixture scale, in normalised units (data std = 1). About
-            0.002 g on HAPT, above the phone's 1/720 g quantisation step, so the mixture
-            cannot collapse onto the quantisation lattice and drive the NLL to -inf.
-        sigma_max: ceiling of every mixture scale, in normalised units.
-    """
-
-    n_axes: int = 3  # d [axes]
-    hidden_size: int = 256  # [units]
-    num_layers: int = 3
-    fc_size: int = 128  # [units]
-    n_components: int = 24  # K
-    n_conditions: int = 13  # one-hot width: 0 = none + 12 HAPT activities
-    sigma_min: float = 1e-2  # [normalised units]
-    sigma_max: float = 1e2  # [normalised units]
-
-
-@dataclass(frozen=True)
-class DiscriminatorConfig(StoredConfig):
-    """Shape of the paper's discriminator (Sec. 3.2).
-
-    Attributes:
-        n_axes: d, axes of the windows it judges.
-        hidden_size: LSTM units (paper: 64).
-        fc_size: units of the sigmoid fully connected layer (paper: 16).
-    """
-
-    n_axes: int = 3  # d [axes]
-    hidden_size: int = 64  # [units]
-    fc_size: int = 16  # [units]
 
 
 @dataclass(frozen=True)

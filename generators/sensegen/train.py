@@ -24,7 +24,6 @@ import csv
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from generators.sensegen.config import StoredConfig
+from generators.sensegen.config import TrainConfig
 from generators.sensegen.data import (
     Normalizer,
     Series,
@@ -59,65 +58,6 @@ from mcsim.errors import CheckpointError, InputError
 CHECKPOINT_NAME = "checkpoint.pt"  # full, resumable state
 MODEL_NAME = "model.pt"  # weights, config, statistics and metadata only (what ships)
 HISTORY_NAME = "history.csv"
-
-
-@dataclass(frozen=True)
-class TrainConfig(StoredConfig):
-    """Schedule and optimisation settings; stored in the checkpoint with the model config.
-
-    Attributes:
-        seed: seeds every random choice of the run.
-        val_users: HAPT volunteers held out for validation (never trained on).
-        rounds: rounds of Algorithm 1.
-        g_steps: generator updates (one TBPTT chunk each) per round.
-        d_steps: discriminator updates per round on the round's batch (paper: 200 epochs).
-        lanes: generator batch size B (parallel TBPTT lanes).
-        lane_life: mean chunks an unconditioned lane reads before it restarts from a fresh
-            state (``data.Streams``).
-        chunk: TBPTT chunk length L [samples].
-        d_batch: m, real and generated windows per discriminator batch (m of each).
-        window: discriminator window length [samples] (paper: 400 = 8 s at 50 Hz).
-        burn_in: steps G runs from a fresh state before its windows start [samples], so that
-            D judges steady-state output, not the start-up transient.
-        lr_g: RMSProp learning rate of G at the start; it follows a cosine down to
-            ``lr_g * lr_final_frac`` at the last round (a function of the round index only, so
-            resuming needs no scheduler state).
-        lr_final_frac: final fraction of ``lr_g``.
-        lr_d: RMSProp learning rate of D.
-        clip: maximal gradient norm (both networks).
-        drop_condition: probability that a lane trains without its activity (condition
-            dropout; 0 = always conditioned, 1 = the paper's unconditioned model only).
-        input_noise: std of Gaussian noise added to G's inputs (never to its targets), in
-            normalised units; see :meth:`Trainer.generator_phase` for why.
-        sampled_inputs: probability that an input step is replaced by G's own one-step
-            sample (parallel scheduled sampling, Duckworth et al. 2019; 0 = pure teacher
-            forcing as in the paper). See :meth:`Trainer.mix_in_samples` for why.
-        eval_every: rounds between evaluations of the NLL on fixed train and validation windows.
-        eval_windows: windows (of ``window`` steps) in each fixed evaluation set.
-        checkpoint_every: rounds between checkpoints on disk.
-    """
-
-    seed: int = 0
-    val_users: tuple[int, ...] = (21, 22, 23, 24)
-    rounds: int = 300
-    g_steps: int = 20
-    d_steps: int = 5
-    lanes: int = 64  # B
-    lane_life: float = 8.0  # [chunks]
-    chunk: int = 100  # L [samples]
-    d_batch: int = 32  # m
-    window: int = 400  # [samples]
-    burn_in: int = 50  # [samples]
-    lr_g: float = 1e-3
-    lr_final_frac: float = 0.1
-    lr_d: float = 1e-3
-    clip: float = 1.0  # [gradient L2 norm]
-    drop_condition: float = 0.5
-    input_noise: float = 0.08  # [normalised units]
-    sampled_inputs: float = 0.0
-    eval_every: int = 10  # [rounds]
-    eval_windows: int = 32
-    checkpoint_every: int = 5  # [rounds]
 
 
 def pick_device(name: str = "auto") -> torch.device:
