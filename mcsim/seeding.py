@@ -28,6 +28,7 @@ class Stream(IntEnum):
     SENSOR = 4  # the phones' streams: key (variant, repetition)
     POPULATION = 5  # a virtual population driven by the pattern model: key ()
     TRAIN_DAY = 6  # a training day of an RL agent drawn from the pattern model: key (index,)
+    DISHONEST = 7  # which users are dishonest, and how: key ()
 
 
 def rng_for(seed: int, stream: Stream, *key: int) -> np.random.Generator:

@@ -156,7 +156,7 @@ def _simulate(pipeline: Pipeline, variant: Variant, repetition: int) -> _Parts:
             parts.events.append(log[is_visit].assign(**job, policy="*"))
         parts.events.append(log[~is_visit].assign(**mine))
         if scenario.save_readings:
-            index = reading_table(result, day, scenario.walking_dwell_s)
+            index = reading_table(result)
             parts.readings.append(result.readings[index.pop("window").to_numpy()])
             parts.index.append(index.assign(**mine))
     return parts

@@ -15,11 +15,14 @@ asks (ARCHITECTURE.md, "Data flow"):
 Randomness (stream keys of :class:`~mcsim.seeding.Stream`): the synthetic trace ``(TRACE,)``;
 a virtual population ``(POPULATION,)``; the order of replayed test days ``(DAY_ORDER,)``; a day
 ``(DAY, repetition)`` (paired across task-pool variants); a task pool
-``(TASKS, variant, repetition)``; phones ``(SENSOR, variant, repetition)``.
+``(TASKS, variant, repetition)`` (the tasks' sensing contexts drawn after the pool, from the
+same stream); phones and their users' forgeries ``(SENSOR, variant, repetition)``; who is
+dishonest, and how, ``(DISHONEST,)`` (the same users every day).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -51,8 +54,10 @@ from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import PatternBase, mine_patterns
 from mcsim.platform.metrics import HeldOutDays
 from mcsim.platform.tasks import TaskBatch, generate_task_pool
+from mcsim.platform.validation import ReadingValidator, draw_contexts
 from mcsim.seeding import Stream, rng_for, seed_for
 from mcsim.sim import DayPlan, Knowledge, MobilitySource, World, WorldOptions, scale_population
+from mcsim.sim.receiving import CONDUCTS
 from mcsim.sim.sensing import SensorGenerator
 
 PREPARED_KEPT = 4  # preparations kept per process (a 100,000-user one holds ~1 GB)
@@ -129,6 +134,7 @@ class PreparedCache:
         self.maxsize = maxsize
         self._prepared: OrderedDict[str, Prepared] = OrderedDict()
         self._sensors: dict[str, SensorGenerator] = {}
+        self._validators: dict[str, ReadingValidator] = {}
 
     def prepared(self, key: str, build: Callable[[], Prepared]) -> Prepared:
         """The preparation under ``key``, built with ``build()`` when missing."""
@@ -159,6 +165,16 @@ class PreparedCache:
                 torch.set_num_threads(1)
             self._sensors[spec] = load_sensor(spec)
         return self._sensors[spec]
+
+    def validator(self, spec: str) -> ReadingValidator | None:
+        """The loaded validator of a scenario's ``validation.validator`` (None: ``none``)."""
+        if spec == "none":
+            return None
+        if spec not in self._validators:
+            from generators.validators import load_validator  # torch only when judging
+
+            self._validators[spec] = load_validator(spec)
+        return self._validators[spec]
 
 
 def _read_trace(scenario: Scenario) -> tuple[Trace, SyntheticCampus | None]:
@@ -317,7 +333,26 @@ def world_options(scenario: Scenario) -> WorldOptions:
         walking_dwell_s=scenario.walking_dwell_s,
         condition_on_activity=scenario.sensor_activity,
         carry_over=scenario.tasks.carry_over,
+        count=scenario.validation.count,
+        min_p_real=scenario.validation.min_p_real,
     )
+
+
+def user_conduct(scenario: Scenario, n_users: int) -> np.ndarray | None:
+    """int8 per user: 0 honest, else the fabrication kind (:data:`~mcsim.sim.receiving.
+    CONDUCTS`); ``round(share x users)`` dishonest users, the same on every day (None: all
+    honest)."""
+    config = scenario.dishonest
+    n_dishonest = round(config.share * n_users)
+    if n_dishonest == 0:
+        return None
+    rng = rng_for(scenario.seed, Stream.DISHONEST)
+    who = rng.permutation(n_users)[:n_dishonest]
+    codes = np.array([CONDUCTS.index(kind) for kind in config.kinds], dtype=np.int8)
+    weights = np.array(list(config.kinds.values()), dtype=np.float64)
+    conduct = np.zeros(n_users, dtype=np.int8)
+    conduct[who] = rng.choice(codes, size=n_dishonest, p=weights / weights.sum())
+    return conduct
 
 
 class Pipeline:
@@ -393,7 +428,7 @@ class Pipeline:
         end = (t.publish.end_h if t.publish.end_h is not None else t.publish.start_h) * 3600.0
         prepared = self.prepared
         try:
-            return generate_task_pool(
+            pool = generate_task_pool(
                 n_tasks=t.count,
                 total_copies=t.copies,
                 max_copies=t.max_copies,
@@ -406,6 +441,11 @@ class Pipeline:
             )
         except ValueError as exc:
             raise ScenarioError(str(exc), column="tasks") from None
+        if set(t.contexts) == {"any"}:
+            return pool  # no draw: pools without contexts are those of earlier versions
+        return dataclasses.replace(
+            pool, context=draw_contexts(len(pool), list(t.contexts), list(t.contexts.values()), rng)
+        )
 
     def sensor_seed(self, repetition: int) -> int:
         """The seed of the phones' streams in (this variant, ``repetition``)."""
@@ -414,6 +454,11 @@ class Pipeline:
     def sensor(self) -> SensorGenerator:
         """The phones' generator (loaded once per process)."""
         return self.cache.sensor(self.scenario.sensor)
+
+    @cached_property
+    def conduct(self) -> np.ndarray | None:
+        """Each user's conduct (:func:`user_conduct`; None: all honest)."""
+        return user_conduct(self.scenario, len(self.prepared.knowledge.patterns.users))
 
     def world(
         self,
@@ -435,6 +480,8 @@ class Pipeline:
             self.options,
             sensor=self.sensor(),
             sensor_seed=self.sensor_seed(repetition) if sensor_seed is None else sensor_seed,
+            conduct=self.conduct,
+            validator=self.cache.validator(self.scenario.validation.validator),
         )
 
     def episode(

@@ -24,6 +24,7 @@ class Task:
     publish_s: float  # [s] from the start of the simulated cycle
     copies: int  # c_i: independent measurements still needed
     deadline_s: float = float("inf")  # [s] from the start of the simulated cycle
+    context: int = 0  # sensing context code (index into mcsim.platform.validation.CONTEXTS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +37,8 @@ class TaskBatch:
         publish_s: publish time [s from cycle start] (float64).
         copies: measurements still needed, >= 1 (int32).
         deadline_s: time after which a reading no longer counts [s] (float64, may be inf).
+        context: the sensing context each task needs (int8 code, an index into
+            :data:`mcsim.platform.validation.CONTEXTS`; None: 0, ``any``, for every task).
     """
 
     id: np.ndarray
@@ -43,10 +46,13 @@ class TaskBatch:
     publish_s: np.ndarray
     copies: np.ndarray
     deadline_s: np.ndarray
+    context: np.ndarray = None  # type: ignore[assignment]  # None -> zeros in __post_init__
 
     def __post_init__(self) -> None:
         n = len(self.id)
-        for name in ("location", "publish_s", "copies", "deadline_s"):
+        if self.context is None:
+            object.__setattr__(self, "context", np.zeros(n, dtype=np.int8))
+        for name in ("location", "publish_s", "copies", "deadline_s", "context"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"TaskBatch.{name} has {len(getattr(self, name))} rows, id {n}")
         if n and len(np.unique(self.id)) != n:
@@ -63,6 +69,7 @@ class TaskBatch:
             publish_s=np.array([t.publish_s for t in tasks], dtype=np.float64),
             copies=np.array([t.copies for t in tasks], dtype=np.int32),
             deadline_s=np.array([t.deadline_s for t in tasks], dtype=np.float64),
+            context=np.array([t.context for t in tasks], dtype=np.int8),
         )
 
     @classmethod
@@ -80,6 +87,7 @@ class TaskBatch:
                 float(self.publish_s[i]),
                 int(self.copies[i]),
                 float(self.deadline_s[i]),
+                int(self.context[i]),
             )
 
     @property
@@ -94,6 +102,7 @@ class TaskBatch:
             self.publish_s[mask],
             self.copies[mask],
             self.deadline_s[mask],
+            self.context[mask],
         )
 
     def with_copies(self, copies: np.ndarray) -> TaskBatch:
@@ -105,6 +114,7 @@ class TaskBatch:
             self.publish_s[keep],
             np.asarray(copies, dtype=np.int32)[keep],
             self.deadline_s[keep],
+            self.context[keep],
         )
 
     def to_frame(self) -> pd.DataFrame:

@@ -27,6 +27,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from mcsim.platform.validation import STILL, WALKING
+
 HAPT_WALKING = 1  # HAPT activity id "WALKING"
 HAPT_STANDING = 5  # HAPT activity id "STANDING"
 SAMPLE_RATE_HZ = 50.0  # [Hz] phone accelerometer rate (HAPT, SenseGen): the one definition
@@ -69,6 +71,21 @@ class SensorGenerator(Protocol):
 def activity_for_dwell(dwell_s: float, walking_dwell_s: float) -> int:
     """HAPT activity id for a reading on a visit of ``dwell_s`` seconds (walking vs still)."""
     return HAPT_WALKING if dwell_s < walking_dwell_s else HAPT_STANDING
+
+
+def activity_for_context(context: int, dwell_s: float, walking_dwell_s: float) -> int:
+    """HAPT activity id of a reading for a task of sensing context ``context``.
+
+    A task that needs a walking phone (``walking``: gait, road surface) is sensed on the
+    user's walk in, one that needs a still phone (``still``: noise) once it stands; for
+    ``any`` the visit decides (:func:`activity_for_dwell`). Context codes index
+    :data:`mcsim.platform.validation.CONTEXTS`.
+    """
+    if context == WALKING:
+        return HAPT_WALKING
+    if context == STILL:
+        return HAPT_STANDING
+    return activity_for_dwell(dwell_s, walking_dwell_s)
 
 
 @dataclass(frozen=True)

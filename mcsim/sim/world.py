@@ -57,7 +57,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from functools import partial
 from heapq import heappush
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -70,14 +70,25 @@ from mcsim.mining.patterns import PatternBase
 from mcsim.mining.windows import VisitWindows
 from mcsim.platform.allocation import Assignment, PlatformState, check_assignment
 from mcsim.platform.tasks import TaskBatch
+from mcsim.platform.validation import ACCEPTED, ReadingValidator
 from mcsim.readonly import read_only
 from mcsim.sim.days import DayPlan
+from mcsim.sim.receiving import (
+    HAPT_LAYING,
+    HONEST,
+    NO_ACTIVITY,
+    RESTING,
+    Inbox,
+    Received,
+    check_validator,
+    receive,
+)
 from mcsim.sim.sensing import (
     SAMPLE_RATE_HZ,
     Reading,
     ReadingBuffer,
     SensorGenerator,
-    activity_for_dwell,
+    activity_for_context,
 )
 
 EVENT_KINDS = ("publish", "allocate", "visit", "reading", "complete")
@@ -170,6 +181,10 @@ class WorldOptions:
     # Ask the phones for walking/standing readings (False: the paper's unconditioned SenseGen).
     condition_on_activity: bool = True
     carry_over: bool = True  # offer copies left unassigned again at later decisions
+    # What counts as a completed copy: every reading received (claims included), or only
+    # those the platform's validator accepted (mcsim.sim.receiving).
+    count: Literal["received", "accepted"] = "received"
+    min_p_real: float = 0.5  # the validator's realism threshold
 
     @property
     def reading_steps(self) -> int:
@@ -223,6 +238,14 @@ class SimResult:
         active: bool per user: the user has at least one visit in the day.
         visits: visits made (all the plan's: the day is over).
         sensor_calls: batched generator calls made for the readings.
+        published: copies published during the day (sum of c_i over the day's tasks).
+        reading_checks: one row per reading (aligned with ``readings``): ``activity`` (HAPT
+            id of what the phone was doing, 0 for a window no phone made), ``context`` (of
+            the copy's task, :data:`mcsim.platform.validation.CONTEXTS` code), ``conduct``
+            (0 genuine, else the fabrication kind of :data:`mcsim.sim.receiving.CONDUCTS`),
+            ``verdict`` (:data:`mcsim.platform.validation.VERDICT_NAMES` code), ``p_real``
+            and ``judged_activity`` (the validator's view; NaN and 0 without one). None: no
+            record (a result built by hand).
     """
 
     pairs: pd.DataFrame
@@ -235,6 +258,7 @@ class SimResult:
     visits: int
     sensor_calls: int
     published: int
+    reading_checks: pd.DataFrame | None = None
 
 
 class _Clock(simpy.Environment):
@@ -343,7 +367,15 @@ class World:
         knowledge: the platform's training knowledge.
         options: rules of the day (g, reading length, ...).
         sensor: the phones' generator, or None for no readings (completion is still counted).
-        sensor_seed: seed of the phones' streams (from the scenario's seed sequence).
+        sensor_seed: seed of the phones' streams and of the forgeries (from the scenario's
+            seed sequence).
+        conduct: int8 per user, :data:`mcsim.sim.receiving.CONDUCTS` code (None: all honest).
+        validator: the platform's check of the readings it receives (None: all accepted);
+            needs a sensor.
+
+    Raises:
+        ValueError: a validator without a sensor or unfit for the windows, a conduct array of
+            another length.
     """
 
     def __init__(
@@ -355,6 +387,8 @@ class World:
         *,
         sensor: SensorGenerator | None = None,
         sensor_seed: int = 0,
+        conduct: np.ndarray | None = None,
+        validator: ReadingValidator | None = None,
     ) -> None:
         self.options = options or WorldOptions()
         self.knowledge = knowledge
@@ -389,6 +423,17 @@ class World:
             self._buffer = ReadingBuffer(
                 sensor, self.options.reading_steps, conditioned=self.options.condition_on_activity
             )
+        self._conduct = self._check_conduct(conduct)
+        self._validator = validator
+        if validator is not None:
+            if sensor is None:
+                raise ValueError("a validator needs the phones' readings: give a sensor")
+            check_validator(validator, self.options.reading_steps)
+        self._forgery_seed = sensor_seed
+        self._context = tasks.context
+        self._received: list[Received] = []
+        self._fabricated: set[int] = set()  # pairs claimed with a fabricated window
+        self._inbox: Inbox | None = None
         self._decision: Decision | None = None
         self._finished = False
         self._ask = self.env.event()
@@ -438,9 +483,10 @@ class World:
             return None
         self.env.run(until=self._ask)
         if self._decision is None:
-            self.env.run()  # the remaining sensing events
+            self.env.run()  # the remaining sensing and claim events
             if self._buffer is not None:
                 self._buffer.flush()
+                self._inbox = self._receive(self._buffer)
             self._finished = True
         return self._decision
 
@@ -487,8 +533,10 @@ class World:
                 and now <= self._deadline[pos]
             ):
                 self._sense(pair, now, i)  # already there: senses at the decision
-            else:
-                self._schedule_sensing(pair, u, loc, i, self._deadline[pos])
+            elif not self._schedule_sensing(pair, u, loc, i, self._deadline[pos]) and (
+                self._conduct is not None and self._conduct[u] != HONEST
+            ):  # a dishonest user claims what it will not sense
+                self._schedule_claim(pair, min(self._deadline[pos], self.day.length_s))
         self._decisions.append(
             {
                 "decision": decision.index,
@@ -543,8 +591,8 @@ class World:
         is_open &= (pool.publish_s <= now) if self.options.carry_over else (pool.publish_s == now)
         return pool.select(is_open).with_copies(self._remaining[is_open])
 
-    def _schedule_sensing(self, pair: int, u: int, loc: int, current: int, deadline: float) -> None:
-        """Schedule the sensing of a copy u could not sense at the decision.
+    def _schedule_sensing(self, pair: int, u: int, loc: int, current: int, deadline: float) -> bool:
+        """Schedule the sensing of a copy u could not sense at the decision; False: never.
 
         u senses on its next arrival at the copy's location (its first visit there after
         ``current``, its latest reported one) if that arrival is not past the deadline; the
@@ -555,19 +603,51 @@ class World:
         try:
             visit = self._visit_loc.index(loc, first, self._offsets[u + 1])
         except ValueError:
-            return  # never there again today
+            return False  # never there again today
         at = float(self._reports.clock[visit])
         if at > deadline:
-            return
+            return False
         event = _succeeded(simpy.Event(self.env))
         event.callbacks.append(partial(self._sensing, pair, visit))
         self.env.schedule_at(event, at, NORMAL + int(self._reports.rank[visit]))
+        return True
+
+    def _schedule_claim(self, pair: int, at: float) -> None:
+        """A dishonest user will claim a copy it does not sense, at ``at`` (its deadline)."""
+        event = _succeeded(simpy.Event(self.env))
+        event.callbacks.append(partial(self._claim, pair))
+        self.env.schedule_at(event, at, NORMAL)
+
+    def _claim(self, pair: int, _: simpy.Event) -> None:
+        """A fabricated claim reaches the platform: to it, a completed copy like any other."""
+        now = self.env.now
+        u = self._pairs["user"][pair]
+        kind = int(self._conduct[u]) if self._conduct is not None else HONEST
+        self._complete(pair, now)
+        self._fabricated.add(pair)
+        activity = HAPT_LAYING if kind == RESTING else NO_ACTIVITY
+        self._received.append(Received(pair, u, now, kind, activity))
+        if kind == RESTING and self._buffer is not None:
+            self._buffer.request(Reading(pair, u, now, HAPT_LAYING))
 
     def _sensing(self, pair: int, visit: int, _: simpy.Event) -> None:
         """A sensing event fires: the copy's user has arrived at its location."""
         self._sense(pair, self.env.now, visit)
 
     def _sense(self, pair: int, now: float, visit: int) -> None:
+        """The copy's user senses it, on ``visit``: the phone is walking or still as the
+        task's context (or, for ``any``, the visit's dwell) says."""
+        self._complete(pair, now)
+        if self._buffer is not None:
+            u, task = self._pairs["user"][pair], self._pairs["task"][pair]
+            dwell = self._visit_dep[visit] - self._visit_arr[visit]
+            context = int(self._context[self._position[task]])
+            activity = activity_for_context(context, dwell, self.options.walking_dwell_s)
+            self._buffer.request(Reading(pair, u, now, activity))
+            self._received.append(Received(pair, u, now, HONEST, activity))
+
+    def _complete(self, pair: int, now: float) -> None:
+        """A reading for the copy reaches the platform at ``now``."""
         self._sensed[pair] = now
         self._n_sensed += 1
         u, task = self._pairs["user"][pair], self._pairs["task"][pair]
@@ -575,11 +655,29 @@ class World:
         self._log(
             now + self.options.reading_s, _COMPLETE, u, task, self._pairs["location"][pair], delay
         )
-        if self._buffer is not None:
-            dwell = self._visit_dep[visit] - self._visit_arr[visit]
-            self._buffer.request(
-                Reading(pair, u, now, activity_for_dwell(dwell, self.options.walking_dwell_s))
-            )
+
+    def _check_conduct(self, conduct: np.ndarray | None) -> np.ndarray | None:
+        if conduct is None or not np.any(conduct):
+            return None
+        arr = np.asarray(conduct, dtype=np.int8)
+        if arr.shape != (self.n_users,):
+            raise ValueError(f"conduct has shape {arr.shape}; expected ({self.n_users},)")
+        return arr
+
+    def _receive(self, buffer: ReadingBuffer) -> Inbox:
+        """The day's inbox: the phones' windows and the forgeries, judged."""
+        windows = buffer.windows()
+        sensed = {r.pair: windows[i] for i, r in enumerate(buffer.readings)}
+        positions = np.array([self._position[t] for t in self._pairs["task"]], dtype=np.int64)
+        return receive(
+            self._received,
+            sensed,
+            self.options.reading_steps,
+            np.random.default_rng(np.random.SeedSequence(self._forgery_seed, spawn_key=(1,))),
+            contexts=self._context[positions],
+            validator=self._validator,
+            min_p_real=self.options.min_p_real,
+        )
 
     def _log(
         self, time_s: float, kind: int, user: int, task: int, location: int, value: float
@@ -598,14 +696,24 @@ class World:
         if not self._finished:
             raise RuntimeError("the day is not over; step until run_until_decision() is None")
         sensed = np.asarray(self._sensed, dtype=np.float64)
+        received = ~np.isnan(sensed)
+        fabricated = np.zeros(len(sensed), dtype=bool)
+        fabricated[list(self._fabricated)] = True
+        accepted = received.copy()
+        inbox = self._inbox
+        if inbox is not None:
+            accepted[inbox.pair[inbox.verdict != ACCEPTED]] = False
         pairs = pd.DataFrame(  # typed arrays at once: astype and new columns cost 6x more
             {
                 **{
                     key: np.asarray(self._pairs[key], dtype=dtype)
                     for key, dtype in _PAIR_DTYPES.items()
                 },
-                "completed": ~np.isnan(sensed),
+                "completed": accepted if self.options.count == "accepted" else received,
                 "sensed_s": sensed,
+                "received": received,
+                "fabricated": fabricated,
+                "accepted": accepted,
             }
         )
         decisions = pd.DataFrame(
@@ -633,13 +741,13 @@ class World:
             visits=len(self.day),  # the day is over: every visit of the plan has happened
             sensor_calls=0 if self._buffer is None else self._buffer.calls,
             published=int(self.tasks.copies.sum()),
+            reading_checks=None if inbox is None else _checks(inbox),
         )
 
     def _reading_records(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._buffer is None:
+        if self._inbox is None:
             return np.zeros((0, self.options.reading_steps, 3), np.float32), np.zeros(0, np.int64)
-        pair = np.array([r.pair for r in self._buffer.readings], dtype=np.int64)
-        return self._buffer.windows(), pair
+        return self._inbox.windows, self._inbox.pair
 
     def _event_frame(self, readings: np.ndarray, reading_pair: np.ndarray) -> pd.DataFrame:
         logged = pd.DataFrame(
@@ -691,6 +799,20 @@ class World:
             events["kind"].to_numpy(), categories=pd.Index(EVENT_KINDS)
         )
         return events.reset_index(drop=True)
+
+
+def _checks(inbox: Inbox) -> pd.DataFrame:
+    """The per-reading record of :attr:`SimResult.reading_checks`."""
+    return pd.DataFrame(
+        {
+            "activity": inbox.activity,
+            "context": inbox.context,
+            "conduct": inbox.conduct,
+            "verdict": inbox.verdict,
+            "p_real": inbox.p_real,
+            "judged_activity": inbox.judged_activity,
+        }
+    )
 
 
 def simulate(world: World, policy: DecisionMaker) -> SimResult:

@@ -222,6 +222,18 @@ class PublishConfig(_Config):
         return self
 
 
+ContextName = Literal["any", "walking", "still"]  # mcsim.platform.validation.CONTEXTS
+FabricationKind = Literal["noise", "resting", "replay"]  # mcsim.sim.receiving kinds
+
+
+def _every_context() -> dict[ContextName, float]:
+    return {"any": 1.0}
+
+
+def _every_kind() -> dict[FabricationKind, float]:
+    return {"noise": 1.0, "resting": 1.0, "replay": 1.0}
+
+
 class TaskConfig(_Config):
     """The task pool (paper notation "20-44": ``count: 20, copies: 44``)."""
 
@@ -234,6 +246,18 @@ class TaskConfig(_Config):
     # uniform over the locations seen in training, in proportion to their training visits,
     # or uniform over the frequent locations (those in some user's mined patterns)
     carry_over: bool = True  # copies left unassigned are offered again at later batches
+    # sensing context -> share of tasks needing it (any, walking: gait or road surface,
+    # still: noise); drawn per task, after the pool, from the pool's stream
+    contexts: dict[ContextName, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=_every_context
+    )
+
+    @field_validator("contexts")
+    @classmethod
+    def _some_context(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value or sum(value.values()) <= 0:
+            raise ValueError("expected at least one context with a positive share")
+        return value
 
     @model_validator(mode="after")
     def _feasible(self) -> TaskConfig:
@@ -244,6 +268,44 @@ class TaskConfig(_Config):
                 f"max_copies ({self.count * self.max_copies}), got {self.copies}",
             )
         return self
+
+
+class DishonestConfig(_Config):
+    """Users who claim copies without being there (see :mod:`mcsim.sim.receiving`)."""
+
+    share: float = Field(0.0, ge=0, le=1)  # share of the users (the same users every day)
+    # fabrication kind -> share of the dishonest users using it
+    kinds: dict[FabricationKind, Annotated[float, Field(ge=0)]] = Field(default_factory=_every_kind)
+
+    @field_validator("kinds")
+    @classmethod
+    def _some_kind(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value or sum(value.values()) <= 0:
+            raise ValueError("expected at least one kind with a positive share")
+        return value
+
+
+class ValidationConfig(_Config):
+    """The platform's check of the readings it receives (:mod:`mcsim.platform.validation`)."""
+
+    validator: str = "none"  # "hapt" (the shipped HAPT-trained checkpoint), a .pt path, "none"
+    min_p_real: float = Field(0.5, ge=0, le=1)  # realism score below which a reading is fake
+    # what completion, fulfilment and the Gym reward count: every reading received (claims
+    # included), or only the accepted ones
+    count: Literal["received", "accepted"] = "received"
+
+    @field_validator("validator")
+    @classmethod
+    def _validator(cls, value: str, info: ValidationInfo) -> str:
+        if value.strip().lower() == "none":
+            return "none"
+        from generators.validators import parse_validator_spec
+
+        base = (info.context or {}).get("base")
+        try:
+            return str(parse_validator_spec(value, None if base is None else Path(base)))
+        except MCSimError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class PolicyConfig(_Config):
@@ -289,6 +351,8 @@ class Scenario(_Config):
     reading_s: float = Field(2.56, gt=0, le=600)  # [s] reading window (50 Hz samples)
     walking_dwell_s: float = Field(120.0, ge=0)  # [s] readings on shorter visits: walking
     sensor_activity: bool = True  # condition readings on walking/standing (False: paper)
+    dishonest: DishonestConfig = DishonestConfig()
+    validation: ValidationConfig = ValidationConfig()
     repetitions: int = Field(1, ge=1, le=100_000)  # simulated days per variant
     workers: int = Field(1, ge=1, le=1024)  # processes for repetitions (results identical)
     output: Annotated[Path | None, Field(strict=False)] = None  # default results folder;
@@ -347,6 +411,18 @@ class Scenario(_Config):
         if max(publish.start_h, publish.end_h or 0.0) > length_h:
             raise _value_error(
                 "tasks.publish", f"publish times must lie within the cycle (0..{length_h:g} h)"
+            )
+        if self.validation.validator != "none" and self.mode != "simulate":
+            raise _value_error(
+                "validation.validator",
+                "readings are checked in simulated days; expected mode 'simulate' or "
+                "validator 'none'",
+            )
+        if self.validation.count == "accepted" and self.validation.validator == "none":
+            raise _value_error(
+                "validation.count",
+                "counting accepted copies needs a validator; expected validation.validator "
+                "'hapt' or a .pt path",
             )
         if self.mobility.source == "ground_truth" and self.trace.synthetic is None:
             raise _value_error(

@@ -1,6 +1,6 @@
 """The sensed dataset (mcsim.app.readings): each window's index row names the activity the
-world conditioned it on, a reading off the day plan is refused, resumption writes the same
-windows, and ``save_readings: false`` writes none."""
+world conditioned it on, a result without its reading record is refused, resumption writes
+the same windows, and ``save_readings: false`` writes none."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from mcsim.app.pipeline import PreparedCache
 from mcsim.app.readings import INDEX_COLUMNS, reading_table
 from mcsim.app.runner import run_scenario
 from mcsim.app.scenario import load_scenario, shipped_scenario
-from mcsim.sim import DayPlan, SimResult
+from mcsim.sim import SimResult
 from mcsim.sim.sensing import HAPT_STANDING, HAPT_WALKING, N_AXES
 
 SMALL = {"trace.synthetic.days": 32, "policies": ["NA", "MDP", "TW"]}
@@ -69,36 +69,15 @@ def test_each_window_is_indexed_with_the_activity_it_was_sensed_in() -> None:
         assert rows["sensed_s"].is_monotonic_increasing
 
 
-def _one_reading_day(sensed_s: float) -> tuple[SimResult, DayPlan]:
-    """User 0 visits location 3 from 100 s to 160 s (dwell 60 s); one reading at ``sensed_s``."""
-    day = DayPlan.build(
-        np.array([0, 0]), np.array([3, 5]), np.array([100.0, 200.0]), np.array([160.0, 900.0]),
-        n_users=1, length_s=1000.0,
-    )  # fmt: skip
+def test_a_result_without_its_reading_record_is_refused() -> None:
     pairs = pd.DataFrame({"decision": [0], "assigned_s": [0.0], "user": [0], "task": [9],
                           "location": [3], "coverage": [0.5], "completed": [True],
-                          "sensed_s": [sensed_s]})  # fmt: skip
+                          "sensed_s": [130.0]})  # fmt: skip
     result = SimResult(pairs, pd.DataFrame(), pd.DataFrame(), np.zeros((1, 4, 3), np.float32),
                        np.array([0]), unassigned=0, active=np.array([True]), visits=2,
                        sensor_calls=1, published=1)  # fmt: skip
-    return result, day
-
-
-def test_a_reading_takes_the_activity_of_its_visit() -> None:
-    result, day = _one_reading_day(130.0)
-    table = reading_table(result, day, walking_dwell_s=120.0)
-    assert table.to_dict("records") == [
-        {"user": 0, "task": 9, "location": 3, "sensed_s": 130.0, "activity": "walking",
-         "steps": 4, "window": 0}
-    ]  # fmt: skip
-    assert reading_table(result, day, walking_dwell_s=60.0)["activity"].tolist() == ["standing"]
-
-
-@pytest.mark.parametrize("sensed_s", [99.0, 170.0, 250.0])
-def test_a_reading_on_no_visit_is_refused(sensed_s: float) -> None:
-    result, day = _one_reading_day(sensed_s)
-    with pytest.raises(ValueError, match="lies on no visit"):
-        reading_table(result, day, walking_dwell_s=120.0)
+    with pytest.raises(ValueError, match="no per-reading record"):
+        reading_table(result)
 
 
 def test_a_resumed_run_writes_the_same_readings(
