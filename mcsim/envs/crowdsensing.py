@@ -395,9 +395,10 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         reward = float(self._reward(StepOutcome(user >= 0, user, p, credited, invalid)))
         info = self._info(invalid=invalid)
         if self._done:
-            result = self.world.result(events=False)
             info["metrics"] = day_metrics(
-                result, self.pipeline.prepared.test_model, patterns=self.world.knowledge.patterns
+                self.world.record(),  # the result's arrays, without its data frames
+                self.pipeline.prepared.test_model,
+                patterns=self.world.knowledge.patterns,
             )
         return self._observation(), reward, self._done, False, info
 

@@ -166,8 +166,60 @@ def energy_metrics(
     }
 
 
+@dataclass(frozen=True, eq=False)
+class DayRecord:
+    """What :func:`day_metrics` reads of a simulated day, as arrays and totals.
+
+    A :class:`~mcsim.sim.world.SimResult` holds it in data frames (:meth:`of`); the Gym env
+    takes it straight from the world (:meth:`~mcsim.sim.World.record`) at the end of every
+    episode, where building the frames cost more than the metrics themselves. A metric that
+    reads more of the day adds a field here, filled by both :meth:`of` and the world.
+
+    Attributes:
+        user, location, coverage, completed: per assigned copy (the result's ``pairs``
+            columns): user and location code, the policy's claim, whether it was sensed.
+        active: bool per user: the user has at least one visit in the day.
+        published: copies published during the day.
+        unassigned: copies never assigned by the end of the day.
+        iterations: the policy's iterations, summed over the day's decisions.
+        alloc_seconds: [s] the policy's time, summed over the day's decisions.
+        readings: readings generated.
+        reading_steps: samples per reading window.
+    """
+
+    user: np.ndarray
+    location: np.ndarray
+    coverage: np.ndarray
+    completed: np.ndarray
+    active: np.ndarray
+    published: int
+    unassigned: int
+    iterations: int
+    alloc_seconds: float
+    readings: int
+    reading_steps: int
+
+    @classmethod
+    def of(cls, result: SimResult) -> DayRecord:
+        """The record of a day's result."""
+        pairs, decisions = result.pairs, result.decisions
+        return cls(
+            user=pairs["user"].to_numpy(),
+            location=pairs["location"].to_numpy(),
+            coverage=pairs["coverage"].to_numpy(),
+            completed=pairs["completed"].to_numpy(),
+            active=result.active,
+            published=result.published,
+            unassigned=result.unassigned,
+            iterations=int(decisions["iterations"].sum()),
+            alloc_seconds=float(decisions["seconds"].sum()),
+            readings=len(result.readings),
+            reading_steps=result.readings.shape[1],
+        )
+
+
 def day_metrics(
-    result: SimResult,
+    result: SimResult | DayRecord,
     test_model: LocationModel | None = None,
     *,
     patterns: PatternBase | None = None,
@@ -177,41 +229,40 @@ def day_metrics(
     """All metrics of one simulated day (see the module docstring for definitions).
 
     Args:
-        result: the day's records.
+        result: the day's records (a :class:`DayRecord`, or the result it is read from).
         test_model: p(loc | u) of the held-out test cycles, for ``coverage_empirical``
             (None: NaN).
         patterns: the mined patterns the platform allocated with (``Knowledge.patterns``),
             which decide the special trips of the incentives (None: incentives NaN).
         prices, energy: the cost models (:mod:`mcsim.platform.costs`).
     """
-    pairs = result.pairs
-    user = pairs["user"].to_numpy()
-    completed = pairs["completed"].to_numpy()
+    day = result if isinstance(result, DayRecord) else DayRecord.of(result)
+    user, completed = day.user, day.completed
     per_user, overall = completion_ratios(user, completed)
-    present = result.active[user] if len(user) else np.zeros(0, dtype=bool)
+    present = day.active[user] if len(user) else np.zeros(0, dtype=bool)
     active, _ = completion_ratios(user[present], completed[present])
     recruited = len(np.unique(user))
     empirical = float("nan")
-    if test_model is not None and len(pairs):
-        empirical = float(test_model.prob(user, pairs["location"].to_numpy()).mean())
+    if test_model is not None and len(user):
+        empirical = float(test_model.prob(user, day.location).mean())
     return {
         "completion_ratio": per_user,
         "completion_ratio_active": active,
         "completion_ratio_overall": overall,
-        "fulfillment": fulfillment(int(completed.sum()), result.published),
-        "coverage": mean_claim(pairs["coverage"].to_numpy()),
+        "fulfillment": fulfillment(int(completed.sum()), day.published),
+        "coverage": mean_claim(day.coverage),
         "coverage_empirical": empirical,
-        "tasks_per_user": len(pairs) / recruited if recruited else float("nan"),
+        "tasks_per_user": len(user) / recruited if recruited else float("nan"),
         "users_recruited": recruited,
-        "assigned": len(pairs),
+        "assigned": len(user),
         "completed": int(completed.sum()),
-        "unassigned": result.unassigned,
-        "iterations": int(result.decisions["iterations"].sum()),
-        "alloc_seconds": float(result.decisions["seconds"].sum()),
-        "readings": len(result.readings),
-        **cost_metrics(user, pairs["location"].to_numpy(), completed.sum(), patterns, prices),
+        "unassigned": day.unassigned,
+        "iterations": day.iterations,
+        "alloc_seconds": day.alloc_seconds,
+        "readings": day.readings,
+        **cost_metrics(user, day.location, completed.sum(), patterns, prices),
         # One reading per completed copy, of the world's window length (its readings' steps).
-        **energy_metrics(int(completed.sum()), result.readings.shape[1], recruited, energy),
+        **energy_metrics(int(completed.sum()), day.reading_steps, recruited, energy),
     }
 
 

@@ -6,6 +6,7 @@ conftest.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import mcsim
 import mcsim.envs.crowdsensing
 from mcsim.envs.crowdsensing import CrowdsensingEnv, StepOutcome
 from mcsim.envs.features import CANDIDATE_FEATURES, TASK_FEATURES
+from mcsim.platform.metrics import DayRecord, day_metrics
 
 ENV_ID = "mcsim/Crowdsensing-v0"
 Same = Callable[[Any, Any], bool]
@@ -202,6 +204,23 @@ def test_random_episode_reward_is_completed_copies(
     assert info["metrics"]["iterations"] == steps  # one iteration per step
     assert info["task"] == -1 and info["decision"] == len(result.decisions)
     assert completed > 0
+
+
+def test_episode_metrics_are_the_results_day_metrics(
+    env: CrowdsensingEnv, run_episode: RunEpisode, same: Same
+) -> None:
+    """The env scores a day off the world's arrays (World.record), not its result's frames:
+    the same metrics, exactly, as the runner's day_metrics of the result."""
+    for seed in range(3):
+        _, info, _ = run_episode(env, random_masked(seed), seed=seed)
+        result = env.world.result(events=False)
+        expected = day_metrics(
+            result, env.pipeline.prepared.test_model, patterns=env.world.knowledge.patterns
+        )
+        assert same(info["metrics"], expected)
+        record, of_result = env.world.record(), DayRecord.of(result)
+        for field in dataclasses.fields(DayRecord):
+            assert same(getattr(record, field.name), getattr(of_result, field.name)), field.name
 
 
 def test_coverage_reward_pays_p_loc_of_each_pick(run_episode: RunEpisode) -> None:
