@@ -73,16 +73,21 @@ class CandidateFeatures:
             matlg = np.bincount(site.owner, weights=tasks_at[site.item], minlength=len(site.holder))
             # Per holder, the longest match, then the highest support: sort, keep the last.
             best = np.lexsort((site.support, matlg, site.holder))
-            last = np.append(site.holder[best][1:] != site.holder[best][:-1], True)
-            winner = best[last]
-            bundle[site.holder[winner]] = np.minimum(matlg[winner] / self.g, 1.0)
-            support[site.holder[winner]] = site.support[winner]
+            holder = site.holder[best]
+            last = np.empty(len(best), dtype=bool)
+            last[-1] = True
+            np.not_equal(holder[1:], holder[:-1], out=last[:-1])
+            winner, users = best[last], holder[last]
+            bundle[users] = np.minimum(matlg[winner] / self.g, 1.0)
+            support[users] = site.support[winner]
         return LocationView(site.p, bundle, support, site.km_from[last_location])
 
     def site(self, loc: int) -> Site:
         """The static knowledge about ``loc`` (computed once per location)."""
-        if loc in self._sites:
-            return self._sites[loc]
+        site = self._sites.get(loc)
+        return self._new_site(loc) if site is None else site
+
+    def _new_site(self, loc: int) -> Site:
         knowledge = self.knowledge
         patterns = knowledge.patterns
         n_locations = len(patterns.locations)
