@@ -113,7 +113,7 @@ class DayPlan:
         lo, hi = self.offsets[user], self.offsets[user + 1]
         at = self.location[lo:hi] == location
         meets = (self.arrival[lo:hi] <= end_s) & (self.departure[lo:hi] >= start_s)
-        return bool(np.any(at & meets))
+        return bool((at & meets).any())  # the method: np.any's dispatch costs a third of a call
 
     def user_of_visit(self) -> np.ndarray:
         """User code of every visit."""
