@@ -1,9 +1,10 @@
 """The ``mcsim`` command line: ``run``, ``validate``, ``allocate``, ``mine``, ``sensegen``,
-``train-agent`` and ``evaluate``.
+``validator``, ``train-agent`` and ``evaluate``.
 
 ``main`` builds one argparse parser. ``run``, ``validate``, ``allocate`` and ``mine`` are
 defined here and call the application layer (:func:`mcsim.app.runner.run_scenario`, the
-scenario loader, the miner); ``sensegen`` is registered by :mod:`generators.sensegen.cli`.
+scenario loader, the miner); ``sensegen`` and ``validator`` are registered by
+:mod:`generators.sensegen.cli` and :mod:`generators.validators.cli`.
 Errors that are the user's to fix (:class:`~mcsim.errors.MCSimError`) print as one line and
 exit 1, without a traceback; Ctrl-C exits 130. Commands write their results folders atomically.
 
@@ -31,7 +32,11 @@ from mcsim.app.scenario.loading import scenario_path
 from mcsim.errors import CacheWarning, MCSimError, ReproducibilityWarning, ScenarioError
 
 # Sub-command groups registered by the plug-in packages that implement them: "module:function".
-COMMAND_MODULES = ("generators.sensegen.cli:register", "mcsim.envs.cli:register")
+COMMAND_MODULES = (
+    "generators.sensegen.cli:register",
+    "generators.validators.cli:register",
+    "mcsim.envs.cli:register",
+)
 PRESETS = ("wtd", "wtd-extended")  # populations of `mcsim allocate` (the paper's two traces)
 
 
