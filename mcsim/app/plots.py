@@ -13,7 +13,9 @@ the set for the run's mode:
   other beats on both): what a requester gets against how well assignments pay off;
   ``incentive.png``, incentive paid per completed copy (:mod:`mcsim.platform.costs`) against
   completion ratio, the same way, the front being the policies no other beats at completing
-  more for less;
+  more for less; with checked readings (a validator or dishonest users), ``data_quality.png``,
+  the copies each policy's users sent per day, split into accepted and rejected, genuine and
+  forged (:mod:`mcsim.sim.receiving`);
 * ``mode: allocate`` (the paper's Figs. 5-8, Wang et al. 2018): ``fig5_tasks_per_user.png`` and
   ``fig6_coverage.png``, grouped bars per task pool (one bar per policy) at g = 6;
   ``fig7_workload.png``, tasks per user and coverage against g for one pool (40-78);
@@ -41,12 +43,26 @@ WORKLOAD_POOL = "40-78"  # pool of the workload figure (the paper's Fig. 7)
 
 
 def write_plots(
-    metrics: pd.DataFrame, folder: Path, settings: Iterable[str], *, mode: str, title: str
+    metrics: pd.DataFrame,
+    folder: Path,
+    settings: Iterable[str],
+    *,
+    mode: str,
+    title: str,
+    checked: bool = False,
 ) -> list[str]:
-    """Write the run's figures into ``folder``; returns their file names."""
+    """Write the run's figures into ``folder``; returns their file names.
+
+    ``checked``: the run judges its readings or has dishonest users (adds the data-quality
+    figure).
+    """
     if mode == "allocate":
         return [p.name for p in allocation_figures(allocation_summary(metrics), folder, title)]
-    return _run_figures(metrics, folder, list(settings))
+    names = _run_figures(metrics, folder, list(settings))
+    if checked:
+        _data_quality_figure(metrics, _variant_labels(metrics, list(settings)), folder)
+        names.append("data_quality.png")
+    return names
 
 
 def _variant_labels(metrics: pd.DataFrame, settings: list[str]) -> dict[int, str]:
@@ -211,6 +227,48 @@ def _incentive_figure(metrics: pd.DataFrame, labels: dict[int, str], path: Path)
     ax.set_ylabel("incentive per completed copy [USD]")
     ax.set_title("What a completed copy costs in incentives")
     _save(figure, path)
+
+
+#: The data-quality figure's bars: name -> how a day's count is read off its metrics row.
+_QUALITY_BARS: dict[str, Any] = {
+    "genuine, accepted": lambda m: m["accepted"] - m["accepted_fabricated"],
+    "genuine, rejected": lambda m: m["rejected_genuine"],
+    "forged, accepted": lambda m: m["accepted_fabricated"],
+    "forged, rejected": lambda m: m["fabricated"] - m["accepted_fabricated"],
+}
+
+
+def _data_quality_figure(metrics: pd.DataFrame, labels: dict[int, str], folder: Path) -> None:
+    """Per policy, the copies its users sent per day, by (genuine or forged, accepted or
+    rejected): mean over the days, 95 % CI; one panel per variant."""
+    policies = list(dict.fromkeys(metrics["policy"]))
+    figure = Figure(figsize=(max(6.0, 1.0 + 0.9 * len(policies)), 3.2 * len(labels) + 0.8))
+    axes = figure.subplots(len(labels), 1, squeeze=False)[:, 0]
+    width = 0.8 / len(_QUALITY_BARS)
+    n = 0
+    for ax, (variant, label) in zip(axes, labels.items(), strict=True):
+        mine = metrics[metrics["variant"] == variant]
+        for k, (name, count) in enumerate(_QUALITY_BARS.items()):
+            stats = [describe(count(mine[mine["policy"] == p])) for p in policies]
+            means = [st["mean"] for st in stats]
+            spread = [0.0 if pd.isna(st["ci95_high"]) else st["ci95_high"] - st["mean"]
+                      for st in stats]  # fmt: skip
+            n = min([int(st["n"]) for st in stats] + ([n] if n else []))
+            positions = [i + (k - 1.5) * width for i in range(len(policies))]
+            ax.bar(positions, means, width, yerr=spread, capsize=2, label=name,
+                   color=("C2", "C1", "C3", "0.6")[k])  # fmt: skip
+        ax.set_xticks(range(len(policies)), policies)
+        ax.set_ylabel("copies per day")
+        ax.set_title(label if len(labels) > 1 else "What the platform received, and kept")
+    axes[0].legend(fontsize="small", ncols=2)
+    axes[-1].set_xlabel(
+        f"Bars: mean over n = {n} days; error bars: 95 % confidence interval of the mean (t, "
+        "n - 1 df).\nGenuine: sensed at the place; forged: claimed by a dishonest user "
+        "without going (noise, resting or replayed windows).\nAccepted: the validator found "
+        "the window real, fit for the task's context and not a replay.",
+        fontsize=7,
+    )
+    _save(figure, folder / "data_quality.png")
 
 
 def allocation_summary(metrics: pd.DataFrame) -> pd.DataFrame:

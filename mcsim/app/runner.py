@@ -240,7 +240,10 @@ def run_scenario(
                 work, scenario.mode, resolved, metrics, assignments, events, settings
             )
             files += write_readings(work, scenario, results)  # the sensed dataset
-            files += write_plots(metrics, work, settings, mode=scenario.mode, title=scenario.name)
+            files += write_plots(
+                metrics, work, settings, mode=scenario.mode, title=scenario.name,
+                checked=any(_checked(v.scenario) for v in file.variants),
+            )  # fmt: skip
             timings = {
                 "prepare": prepare_s,
                 "simulate": simulate_s,
@@ -338,3 +341,8 @@ def _write_tables(
         return files
     events.to_parquet(work / "events.parquet", index=False)
     return [*files, "events.parquet"]
+
+
+def _checked(scenario: Scenario) -> bool:
+    """Whether a scenario judges its readings or has dishonest users."""
+    return scenario.validation.validator != "none" or scenario.dishonest.share > 0

@@ -28,9 +28,16 @@ Definitions (paper Section 5.2.1 and 5.3.5; ``pairs`` are assigned (user, task) 
   ``incentive_per_completed_usd``: the same per completed copy (what a useful copy costs the
   platform; NaN when none is completed); ``special_trips``: assigned copies off every
   pattern of their user (what the special-trip factor is paid for).
-* ``energy_j``: [J] the phones' energy for the day's readings, one per completed copy
-  (:class:`~mcsim.platform.costs.EnergyModel`: sampling plus a 3G upload);
+* ``energy_j``: [J] the phones' energy for the day's genuine readings, one per copy sensed
+  at its place (:class:`~mcsim.platform.costs.EnergyModel`: sampling plus a 3G upload);
   ``energy_per_user_j``: the same per recruited user.
+* Checked readings (:mod:`mcsim.sim.receiving`, :mod:`mcsim.platform.validation`):
+  ``received``, copies a reading reached the platform for (sensed, or claimed by a dishonest
+  user); ``fabricated``, those claimed with a forged window; ``accepted``, those the
+  platform's validator accepted (all received ones without a validator);
+  ``rejected_genuine``, genuine readings it rejected; ``accepted_fabricated``, forgeries it
+  let through. ``completed`` is ``received`` or, under ``validation.count: accepted``,
+  ``accepted``, and every ratio above follows it.
 
 An *allocation alone* (no simulated day: the paper's Figs. 5-8, a scenario's ``mode:
 allocate``) is scored against every held-out day at once (:class:`HeldOutDays`,
@@ -90,6 +97,11 @@ METRIC_COLUMNS = (
     "special_trips",
     "energy_j",
     "energy_per_user_j",
+    "received",
+    "fabricated",
+    "accepted",
+    "rejected_genuine",
+    "accepted_fabricated",
 )
 
 
@@ -176,8 +188,10 @@ class DayRecord:
     reads more of the day adds a field here, filled by both :meth:`of` and the world.
 
     Attributes:
-        user, location, coverage, completed: per assigned copy (the result's ``pairs``
-            columns): user and location code, the policy's claim, whether it was sensed.
+        user, location, coverage, completed, received, fabricated, accepted: per assigned
+            copy (the result's ``pairs`` columns): user and location code, the policy's
+            claim, whether it counts as completed, a reading of it was received, forged,
+            accepted.
         active: bool per user: the user has at least one visit in the day.
         published: copies published during the day.
         unassigned: copies never assigned by the end of the day.
@@ -191,6 +205,9 @@ class DayRecord:
     location: np.ndarray
     coverage: np.ndarray
     completed: np.ndarray
+    received: np.ndarray
+    fabricated: np.ndarray
+    accepted: np.ndarray
     active: np.ndarray
     published: int
     unassigned: int
@@ -203,11 +220,18 @@ class DayRecord:
     def of(cls, result: SimResult) -> DayRecord:
         """The record of a day's result."""
         pairs, decisions = result.pairs, result.decisions
+        completed = pairs["completed"].to_numpy()
+        # A pair table without checked readings (built by hand): every completed copy was
+        # received genuine and accepted.
+        unchecked = {"received": completed, "fabricated": np.zeros_like(completed),
+                     "accepted": completed}  # fmt: skip
+        checks = {k: pairs[k].to_numpy() if k in pairs else v for k, v in unchecked.items()}
         return cls(
             user=pairs["user"].to_numpy(),
             location=pairs["location"].to_numpy(),
             coverage=pairs["coverage"].to_numpy(),
-            completed=pairs["completed"].to_numpy(),
+            completed=completed,
+            **checks,
             active=result.active,
             published=result.published,
             unassigned=result.unassigned,
@@ -238,6 +262,7 @@ def day_metrics(
     """
     day = result if isinstance(result, DayRecord) else DayRecord.of(result)
     user, completed = day.user, day.completed
+    genuine = day.received & ~day.fabricated
     per_user, overall = completion_ratios(user, completed)
     present = day.active[user] if len(user) else np.zeros(0, dtype=bool)
     active, _ = completion_ratios(user[present], completed[present])
@@ -261,8 +286,13 @@ def day_metrics(
         "alloc_seconds": day.alloc_seconds,
         "readings": day.readings,
         **cost_metrics(user, day.location, completed.sum(), patterns, prices),
-        # One reading per completed copy, of the world's window length (its readings' steps).
-        **energy_metrics(int(completed.sum()), day.reading_steps, recruited, energy),
+        # One reading per copy sensed at its place, of the world's window length.
+        **energy_metrics(int(genuine.sum()), day.reading_steps, recruited, energy),
+        "received": int(day.received.sum()),
+        "fabricated": int(day.fabricated.sum()),
+        "accepted": int(day.accepted.sum()),
+        "rejected_genuine": int((genuine & ~day.accepted).sum()),
+        "accepted_fabricated": int((day.fabricated & day.accepted).sum()),
     }
 
 
