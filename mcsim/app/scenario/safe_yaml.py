@@ -176,8 +176,11 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
 
 
 def key_path(loc: tuple[Any, ...]) -> str:
-    """``('policies', 2, 'name')`` -> ``policies[2].name``."""
+    """``('policies', 2, 'name')`` -> ``policies[2].name``; a mapping's bad key is named by
+    itself (pydantic's ``('tasks', 'contexts', 'gait', '[key]')`` -> ``tasks.contexts.gait``)."""
     out = ""
     for part in loc:
+        if part == "[key]":
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
