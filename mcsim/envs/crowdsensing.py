@@ -101,14 +101,17 @@ completions (it ignores the deadline and who is around), for shaping or pre-trai
 
 *Credit.* ``credit="assignment"`` (default) pays a completion on the step that made the
 assignment: the sensing rule is deterministic given the day's visits, so the env reads the
-outcome off the day plan at once (:meth:`~mcsim.sim.DayPlan.senses`; hidden state, never in
-the observation); ``credit="sensed"`` pays it when the world senses it (the step that ends a
-decision, as a platform would learn it). Either way an episode's completion credits sum to
-``info["completed"]``, the world's completed copies.
+outcome off the day plan at once (:meth:`~mcsim.sim.World.will_receive`: the user senses it,
+or, dishonest, claims it; hidden state, never in the observation); ``credit="sensed"`` pays
+it when the reading reaches the platform (the step that ends a decision, as a platform would
+learn it). Under ``validation.count: accepted`` the platform judges the day's readings at its
+end, so the last step also takes back every received copy it rejected. Either way an
+episode's completion credits sum to ``info["metrics"]["completed"]``, the day's completed
+copies (``info["completed"]`` counts the readings received so far).
 
 **Info.** ``decision`` (index; at termination the number of decisions), ``time_s`` [s from
 cycle start; the cycle length at termination], ``task`` (current task id, -1 at termination),
-``candidates`` (K user codes, -1 padding), ``completed`` (copies sensed so far),
+``candidates`` (K user codes, -1 padding), ``completed`` (readings received so far),
 ``assigned`` (copies assigned so far, this decision's picks included), ``action_mask``,
 ``invalid_action``, ``split``, ``day_index``, ``day``; at termination also ``metrics``:
 :func:`mcsim.platform.metrics.day_metrics` of the day (``fulfillment``, ``completion_ratio``,
@@ -387,19 +390,25 @@ class CrowdsensingEnv(gymnasium.Env[np.ndarray, np.int64]):
         if user >= 0:
             self._assigned += 1
             if self.credit == "assignment":
-                credited = int(self.world.day.senses(user, location, start_s, end_s))
+                credited = int(self.world.will_receive(user, location, start_s, end_s))
         before = self._completed
         self._advance()
         if self.credit == "sensed":
             credited = self._completed - before
-        reward = float(self._reward(StepOutcome(user >= 0, user, p, credited, invalid)))
-        info = self._info(invalid=invalid)
+        metrics = None
         if self._done:
-            info["metrics"] = day_metrics(
+            metrics = day_metrics(
                 self.world.record(),  # the result's arrays, without its data frames
                 self.pipeline.prepared.test_model,
                 patterns=self.world.knowledge.patterns,
             )
+            # Counting accepted copies only: the platform judges the day's readings at its
+            # end, so the last step takes back the received copies it rejected (0 otherwise).
+            credited += int(metrics["completed"]) - self._completed
+        reward = float(self._reward(StepOutcome(user >= 0, user, p, credited, invalid)))
+        info = self._info(invalid=invalid)
+        if metrics is not None:
+            info["metrics"] = metrics
         return self._observation(), reward, self._done, False, info
 
     def action_masks(self) -> np.ndarray:

@@ -571,6 +571,15 @@ class World:
         """True once the day is over (``run_until_decision`` returned None)."""
         return self._finished
 
+    def will_receive(self, user: int, location: int, start_s: float, end_s: float) -> bool:
+        """Whether a copy at ``location`` assigned to ``user`` with the sensing window
+        [start_s, end_s] [s] will reach the platform: ``user`` senses it
+        (:meth:`~mcsim.sim.DayPlan.senses`, the sensing rule) or, dishonest, claims it. Hidden
+        state (the day plan), e.g. to credit an RL agent's assignment at its step."""
+        if self._conduct is not None and self._conduct[user] != HONEST:
+            return True
+        return self.day.senses(user, location, start_s, end_s)
+
     @property
     def completed(self) -> int:
         """Copies sensed so far: what the platform knows of the day's outcome now (each

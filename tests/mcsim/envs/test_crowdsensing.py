@@ -265,6 +265,23 @@ def test_sensed_credit_pays_when_the_world_senses(run_episode: RunEpisode) -> No
     assert total == info["completed"] == info["metrics"]["completed"]
 
 
+@pytest.mark.parametrize("credit", ["assignment", "sensed"])
+def test_credits_count_claims_and_take_back_rejected_copies(
+    run_episode: RunEpisode, credit: str
+) -> None:
+    """Dishonest users' claims are credited like sensed copies; counting accepted copies, the
+    last step takes back what the validator rejected, so the return is the day's completed
+    (accepted) copies. Noise phones (``sensor: none``) are rejected as not real."""
+    checked = {"dishonest.share": 0.3, "validation.validator": "hapt",
+               "validation.count": "accepted"}  # fmt: skip
+    env = CrowdsensingEnv(overrides=checked, credit=credit)  # type: ignore[arg-type]
+    for seed in range(3):
+        total, info, _ = run_episode(env, random_masked(seed), seed=seed)
+        metrics = info["metrics"]
+        assert total == metrics["completed"] == metrics["accepted"]
+        assert info["completed"] == metrics["received"] >= metrics["fabricated"] > 0
+
+
 def test_lagrangian_reward_charges_each_assignment(run_episode: RunEpisode) -> None:
     priced = CrowdsensingEnv(reward="lagrangian", assignment_cost=0.25)
     total, info, _ = run_episode(priced, random_masked(6), seed=6)
