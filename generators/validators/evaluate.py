@@ -40,6 +40,11 @@ from mcsim.platform.validation import MOVING_ACTIVITIES, ReadingValidator
 NAMES = dict(zip(ACTIVITY_IDS, ACTIVITY_NAMES, strict=True))
 
 
+def _share(hits: np.ndarray) -> float | None:
+    """Mean of a boolean array; None when empty (JSON has no NaN)."""
+    return float(hits.mean()) if len(hits) else None
+
+
 def _family(ids: np.ndarray) -> np.ndarray:
     return np.isin(ids, MOVING_ACTIVITIES)
 
@@ -51,8 +56,8 @@ def real_report(
 
     Returns:
         ``{"n", "activity_accuracy", "family_accuracy", "accepted", "per_activity": {name:
-        {"n", "activity_accuracy", "family_accuracy", "accepted"}}, "confusion"}``; the
-        confusion matrix has a row per true and a column per predicted activity (ids 1-6).
+        {"n", "activity_accuracy", "family_accuracy", "accepted"}}, "confusion"}`` (None for
+        an activity without windows); the confusion matrix has a row per true and a column per predicted activity (ids 1-6).
     """
     judged = validator.judge(held_out.windows)
     hit = judged.activity == held_out.activity
@@ -64,9 +69,9 @@ def real_report(
         rows = held_out.activity == a
         per[NAMES[a]] = {
             "n": int(rows.sum()),
-            "activity_accuracy": float(hit[rows].mean()) if rows.any() else float("nan"),
-            "family_accuracy": float(family[rows].mean()) if rows.any() else float("nan"),
-            "accepted": float(accepted[rows].mean()) if rows.any() else float("nan"),
+            "activity_accuracy": _share(hit[rows]),
+            "family_accuracy": _share(family[rows]),
+            "accepted": _share(accepted[rows]),
         }
         confusion.append([int((judged.activity[rows] == b).sum()) for b in ACTIVITY_IDS])
     return {
@@ -200,6 +205,10 @@ def validator_training(path: str | Path) -> dict[str, Any]:
     return load_validator_checkpoint(path).training
 
 
+def _fmt(share: float | None) -> str:
+    return "  -  " if share is None else f"{share:.3f}"
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """A short plain-text table of a report (what the CLI prints)."""
     real = report["real"]
@@ -211,8 +220,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         )
     ]
     lines += [
-        f"  {name:<10} n={v['n']:<4} activity {v['activity_accuracy']:.3f}  "
-        f"family {v['family_accuracy']:.3f}  real {v['accepted']:.3f}"
+        f"  {name:<10} n={v['n']:<4} activity {_fmt(v['activity_accuracy'])}  "
+        f"family {_fmt(v['family_accuracy'])}  real {_fmt(v['accepted'])}"
         for name, v in real["per_activity"].items()
     ]
     lines.append("fabricated (rejected / balanced real-vs-fabricated accuracy):")
