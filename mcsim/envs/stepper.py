@@ -185,7 +185,9 @@ class DecisionSteps:
         if loc not in self._views:
             self._views[loc] = self.features.view(loc, self._tasks_at, self.state.last_location)
         view = self._views[loc]
-        window_p, eta = self._window_features(loc, window)
+        window_p, eta = self.features.window(
+            self.state.windows, loc, window, self.now_s, self.layout.day_length_s
+        )
         n = len(view.p)
         # Filled feature by feature (rows of the transpose are contiguous: 2x faster).
         static_t = np.empty((len(self.layout.candidate_features), n), dtype=np.float32)
@@ -205,28 +207,6 @@ class DecisionSteps:
             plan.tail = head[:0]  # everyone is in the head
         self._plans[task] = plan
         return plan
-
-    def _window_features(
-        self, loc: int, window: tuple[float, float]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per user: (p_window, eta) of a task at ``loc`` with sensing ``window``.
-
-        ``p_window``: share of the training days on which the user was at the task's location
-        inside the copy's sensing window (:class:`~mcsim.mining.windows.VisitWindows`; 0 when
-        the state carries no visit windows). ``eta``: the expected sensing time on those days
-        minus now, / the cycle length, in [0, 1] (1: never there in the window).
-        """
-        n = self.state.n_users
-        windows = self.state.windows
-        if windows is None:
-            prob, arrival = np.zeros(n), np.full(n, np.nan)
-        else:
-            prob, arrival = windows.query(loc, *window)
-        eta = arrival - self.now_s
-        eta /= self.layout.day_length_s
-        np.fmin(eta, 1.0, out=eta)  # fmin: NaN (never there) -> 1
-        np.maximum(eta, 0.0, out=eta)
-        return prob, eta
 
     # ------------------------------------------------------------------ the current item
 

@@ -1,5 +1,6 @@
-"""What an agent sees of a task location (mcsim.envs.features): CandidateFeatures.view on a
-tiny hand-made Knowledge whose patterns, p(loc | u) and distances are known."""
+"""What an agent sees of a task location (mcsim.envs.features): CandidateFeatures.view and
+.window on a tiny hand-made Knowledge whose patterns, p(loc | u), distances and visit windows
+are known."""
 
 from __future__ import annotations
 
@@ -7,27 +8,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mcsim.envs.features
 from mcsim.envs.features import CANDIDATE_FEATURES, TASK_FEATURES, CandidateFeatures
 from mcsim.mining.cycles import CycleOptions, CycleTable
 from mcsim.mining.locations import LocationModel, Locations
 from mcsim.mining.patterns import mine_patterns
+from mcsim.mining.windows import VisitWindows
 from mcsim.sim import Knowledge
 
 KM_PER_CENTI_DEGREE = 6_371_008.8 * np.radians(0.01) / 1000.0  # [km] 0.01 deg on the equator
 
 
-def knowledge() -> Knowledge:
-    """Users u0, u1, u2 over locations L0..L3 (L3 without coordinates), minsup 0.5.
+def training_cycles() -> CycleTable:
+    """Users u0, u1, u2 over locations L0..L3 on days 0..3, every visit at 0 s.
 
-    u0: cycles [0 1 2], [0 1 2], [0 1], [0 1]: <0> <1> <0 1> support 1; <2> <0 2> <1 2>
-        <0 1 2> support 0.5; p(1 | u0) = 1, p(2 | u0) = 0.5.
-    u1: cycles [1], [2]: <1> and <2>, support 0.5; p(1 | u1) = 0.5.
-    u2: cycles [3], [3]: <3>, support 1; p(1 | u2) = 0.
+    u0: cycles [0 1 2], [0 1 2], [0 1], [0 1] (days 0..3).
+    u1: cycles [1], [2] (days 0, 1).
+    u2: cycles [3], [3] (days 0, 1).
     """
     users = [[[0, 1, 2], [0, 1, 2], [0, 1], [0, 1]], [[1], [2]], [[3], [3]]]
     days = [day for cycles in users for day in cycles]
     location = np.array([x for day in days for x in day], dtype=np.int32)
-    table = CycleTable(
+    return CycleTable(
         users=pd.Index(["u0", "u1", "u2"]),
         locations=pd.Index(["L0", "L1", "L2", "L3"]),
         user=np.repeat(np.arange(3, dtype=np.int32), [len(c) for c in users]),
@@ -38,6 +40,17 @@ def knowledge() -> Knowledge:
         departure=np.zeros(len(location), np.float32),
         options=CycleOptions(),
     )
+
+
+def knowledge() -> Knowledge:
+    """The platform's knowledge of :func:`training_cycles` (L3 without coordinates), minsup 0.5.
+
+    u0: <0> <1> <0 1> support 1; <2> <0 2> <1 2> <0 1 2> support 0.5; p(1 | u0) = 1,
+        p(2 | u0) = 0.5.
+    u1: <1> and <2>, support 0.5; p(1 | u1) = 0.5.
+    u2: <3>, support 1; p(1 | u2) = 0.
+    """
+    table = training_cycles()
     coordinates = Locations(table.locations, np.zeros(4), np.array([0.0, 0.01, 0.02, np.nan]))
     patterns = mine_patterns(table, 0.5, workers=1)
     return Knowledge(patterns, LocationModel.from_cycles(table), coordinates)
@@ -121,3 +134,30 @@ def test_distance_from_the_last_reported_location(features: CandidateFeatures) -
 def test_sites_are_computed_once(features: CandidateFeatures) -> None:
     assert features.site(2) is features.site(2)
     assert features.n_users == 3
+
+
+def test_window_features_are_the_visit_windows_kept_read_only() -> None:
+    features = CandidateFeatures(knowledge(), g=4)
+    windows = VisitWindows.from_cycles(training_cycles())
+    p_window, eta = features.window(windows, 1, (0.0, 10.0), 0.0, 100.0)
+    # At L1 inside [0, 10] s: u0 on its 4 days of 4, u1 on 1; sensed at 0 s, now; u2 never.
+    assert p_window.tolist() == [1.0, 0.25, 0.0] and eta.tolist() == [0.0, 0.0, 1.0]
+    again = features.window(windows, 1, (0.0, 10.0), 0.0, 100.0)
+    assert again[0] is p_window and again[1] is eta  # kept, not recomputed
+    with pytest.raises(ValueError, match="read-only"):
+        p_window[0] = 0.5
+    assert features.window(windows, 1, (20.0, 30.0), 0.0, 100.0)[0].tolist() == [0.0] * 3
+    other = VisitWindows.from_cycles(training_cycles())  # another platform's knowledge
+    assert features.window(other, 1, (0.0, 10.0), 0.0, 100.0)[0] is not p_window
+    p_window, eta = features.window(None, 1, (0.0, 10.0), 0.0, 100.0)
+    assert p_window.tolist() == [0.0] * 3 and eta.tolist() == [1.0] * 3
+
+
+def test_window_features_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mcsim.envs.features, "WINDOWS_KEPT", 2)
+    features = CandidateFeatures(knowledge(), g=4)
+    windows = VisitWindows.from_cycles(training_cycles())
+    first = features.window(windows, 1, (0.0, 10.0), 0.0, 100.0)[0]
+    for loc in (2, 3):  # two more: the oldest is dropped
+        features.window(windows, loc, (0.0, 10.0), 0.0, 100.0)
+    assert features.window(windows, 1, (0.0, 10.0), 0.0, 100.0)[0] is not first
