@@ -1,0 +1,74 @@
+"""Throughput of the reading validator against producing the readings it judges (SenseGen).
+
+A reading is one window of 50 Hz 3-axis body acceleration (default 128 samples = 2.56 s).
+Both sides are measured in the same run, in readings per second, for one batch of phones:
+
+* validator: ``HaptValidator.judge`` of ``--batch`` windows (the shipped checkpoint);
+* SenseGen: ``Sampler.sample`` of fresh walking streams for ``--batch`` phones, one window
+  each, including the sampler's 50-step burn-in (a phone's first reading of the day pays it).
+
+The ratio says how much judging adds to making a reading: the validator should not be what
+limits a simulation. Interleaved rounds, best of each: fairer on a shared machine.
+
+Run: ``python benchmarks/bench_validator.py [--batch 1000] [--steps 128] [--repeats 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from generators.sensegen.sample import Sampler
+from generators.validators.validator import HaptValidator
+
+
+def bench_validator(validator: HaptValidator, windows: np.ndarray) -> float:
+    """Readings (windows) judged per second."""
+    start = time.perf_counter()
+    validator.judge(windows)
+    return len(windows) / (time.perf_counter() - start)
+
+
+def bench_sensegen(sampler: Sampler, batch: int, steps: int, seed: int) -> float:
+    """Readings (windows of ``steps``) generated per second, fresh streams with burn-in."""
+    walking = np.ones(batch, dtype=np.int64)
+    start = time.perf_counter()
+    sampler.reset(batch, seed)
+    sampler.sample(None, steps, walking)
+    return batch / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=1000, help="windows (phones) per call")
+    parser.add_argument("--steps", type=int, default=128, help="window [samples]")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    validator = HaptValidator.from_checkpoint(steps=args.steps)
+    sampler = Sampler.from_checkpoint()
+    sampler.reset(args.batch, seed=0)
+    windows = sampler.sample(None, args.steps, np.ones(args.batch, dtype=np.int64))
+    validator.judge(windows[:8])  # warm-up
+    ours, ref = 0.0, 0.0
+    for r in range(args.repeats):
+        ours = max(ours, bench_validator(validator, windows))
+        ref = max(ref, bench_sensegen(sampler, args.batch, args.steps, seed=r + 1))
+    print(
+        f"torch threads {torch.get_num_threads()}, batch {args.batch} x {args.steps} steps "
+        f"({args.steps / 50:.2f} s windows), best of {args.repeats}"
+    )
+    print(
+        f"validator: {ours:.0f} readings/s ({ours * args.steps:.3g} samples/s); "
+        f"SenseGen sampling incl. {sampler.burn_in}-step burn-in: {ref:.0f} readings/s; "
+        f"ratio {ours / ref:.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
