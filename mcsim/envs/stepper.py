@@ -139,15 +139,16 @@ class DecisionSteps:
         self.features = features
         self.layout = layout
         order = np.lexsort((tasks.id, tasks.publish_s))
-        self._position = {int(t): i for i, t in enumerate(tasks.id.tolist())}
+        ids: list[int] = tasks.id.tolist()
+        self._position = dict(zip(ids, range(len(ids)), strict=True))
         copies = tasks.copies[order]
         self.queue = np.repeat(tasks.id[order], copies)
         # Read at every step, so kept as lists: each item's task, and the copies of that task
         # still to answer from it on (its own included: copies of a task come in a row).
         self._queue: list[int] = self.queue.tolist()
-        self._copies_left: list[int] = (
-            np.repeat(np.cumsum(copies), copies) - np.arange(len(self.queue))
-        ).tolist()
+        self._copies_left: list[int] = []
+        for c in copies.tolist():
+            self._copies_left += range(c, 0, -1)
         self.item = 0
         self.steps = 0
         self.load = state.load.astype(np.int64)
@@ -155,7 +156,7 @@ class DecisionSteps:
         # g) and not holding it (a user never gets a task twice). Kept up to date by answer(),
         # so that a step filters a ranking with one look-up.
         room = self.load < state.g
-        self._takers = {int(t): room.copy() for t in tasks.id.tolist()}
+        self._takers = {t: room.copy() for t in ids}
         for user, task in state.held:
             if task in self._takers:
                 self._takers[task][user] = False
