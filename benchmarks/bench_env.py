@@ -1,6 +1,7 @@
 """Gym env throughput: steps/s with resets, against references measured in the same run.
 
-Prints (timings are printed, never asserted):
+Prints (timings are printed, never asserted), after the machine's load average (wall-clock
+figures on a shared machine are only comparable at a similar load):
 
 * single env on the campus (68 users) and with 1,000 virtual users: steps/s over whole
   episodes, resets included, and the share of the time spent in ``reset`` (targets: 10,000
@@ -20,6 +21,7 @@ user (~0.3 s a day): reported both fresh and once drawn (a pool as large as the 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import gymnasium
@@ -95,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--episodes", type=int, default=300)
     args = parser.parse_args()
+    print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     rate, share = throughput(CrowdsensingEnv(), args.episodes)
     print(f"campus (68 users): {rate:,.0f} steps/s, resets included; reset {share:.0%} of the "
           "time (targets 10,000 steps/s, reset <= 10 %)")  # fmt: skip
