@@ -13,11 +13,11 @@ both validation and loading: a registered name (``none``, ``sensegen``, or any n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from generators.model_spec import ModelSpec, parse_model_spec
 from mcsim.errors import InputError
 from mcsim.sim.sensing import N_AXES, SensorGenerator
 
@@ -116,15 +116,7 @@ def register_sensor(name: str, factory: SensorFactory) -> None:
     SENSORS[key] = factory
 
 
-@dataclass(frozen=True)
-class SensorSpec:
-    """A parsed ``sensor`` value: a registered name, or a checkpoint path (name ``sensegen``)."""
-
-    name: str
-    checkpoint: Path | None = None
-
-    def __str__(self) -> str:
-        return self.name if self.checkpoint is None else str(self.checkpoint)
+SensorSpec = ModelSpec  # a parsed ``sensor`` value (a name, or a SenseGen checkpoint path)
 
 
 def parse_sensor_spec(spec: str | None, base: Path | None = None) -> SensorSpec:
@@ -137,30 +129,17 @@ def parse_sensor_spec(spec: str | None, base: Path | None = None) -> SensorSpec:
     Raises:
         InputError: an unknown name, a missing checkpoint file or a missing shipped checkpoint.
     """
-    text = "none" if spec is None else spec.strip()
-    key = text.lower()
-    if key in SENSORS:
-        if key == "sensegen":
-            from generators.sensegen import SHIPPED_CHECKPOINT
+    from generators.sensegen import SHIPPED_CHECKPOINT
 
-            if not SHIPPED_CHECKPOINT.is_file():
-                raise InputError(
-                    f"the shipped SenseGen checkpoint {SHIPPED_CHECKPOINT} is missing; "
-                    "expected 'none' or a path to a .pt checkpoint"
-                )
-        return SensorSpec(key)
-    if not text.endswith(".pt"):
-        names = ", ".join(repr(n) for n in sorted(SENSORS))
-        raise InputError(
-            f"unknown sensor {spec!r}; expected one of {names} or a path to a SenseGen .pt "
-            "checkpoint"
-        )
-    path = Path(text).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = (base / path).resolve()
-    if not path.is_file():
-        raise InputError(f"no such checkpoint {str(path)!r}")
-    return SensorSpec("sensegen", path)
+    return parse_model_spec(
+        "none" if spec is None else spec,
+        registered=SENSORS,
+        shipped={"sensegen": SHIPPED_CHECKPOINT},
+        path_name="sensegen",
+        what="sensor",
+        model="SenseGen",
+        base=base,
+    )
 
 
 def load_sensor(spec: str | SensorSpec | None) -> SensorGenerator:

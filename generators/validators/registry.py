@@ -10,9 +10,9 @@ A registered name maps to a factory (``hapt``: the shipped checkpoint; add more 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from generators.model_spec import ModelSpec, parse_model_spec
 from mcsim.errors import InputError
 from mcsim.platform.validation import ReadingValidator
 
@@ -37,15 +37,7 @@ def register_validator(name: str, factory: ValidatorFactory) -> None:
     VALIDATORS[key] = factory
 
 
-@dataclass(frozen=True)
-class ValidatorSpec:
-    """A parsed ``validator`` value: a registered name, or a checkpoint path (name ``hapt``)."""
-
-    name: str
-    checkpoint: Path | None = None
-
-    def __str__(self) -> str:
-        return self.name if self.checkpoint is None else str(self.checkpoint)
+ValidatorSpec = ModelSpec  # a parsed ``validator`` value (a name, or a checkpoint path)
 
 
 def parse_validator_spec(spec: str, base: Path | None = None) -> ValidatorSpec:
@@ -58,30 +50,17 @@ def parse_validator_spec(spec: str, base: Path | None = None) -> ValidatorSpec:
     Raises:
         InputError: an unknown name, a missing checkpoint file, or a missing shipped one.
     """
-    text = str(spec).strip()
-    key = text.lower()
-    if key in VALIDATORS:
-        if key == "hapt":
-            from generators.validators import SHIPPED_CHECKPOINT
+    from generators.validators import SHIPPED_CHECKPOINT
 
-            if not SHIPPED_CHECKPOINT.is_file():
-                raise InputError(
-                    f"the shipped validator checkpoint {SHIPPED_CHECKPOINT} is missing; "
-                    "expected a path to a validator .pt checkpoint"
-                )
-        return ValidatorSpec(key)
-    if not text.endswith(".pt"):
-        names = ", ".join(repr(n) for n in sorted(VALIDATORS))
-        raise InputError(
-            f"unknown validator {spec!r}; expected one of {names} or a path to a validator "
-            ".pt checkpoint"
-        )
-    path = Path(text).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = (base / path).resolve()
-    if not path.is_file():
-        raise InputError(f"no such checkpoint {str(path)!r}")
-    return ValidatorSpec("hapt", path)
+    return parse_model_spec(
+        str(spec),
+        registered=VALIDATORS,
+        shipped={"hapt": SHIPPED_CHECKPOINT},
+        path_name="hapt",
+        what="validator",
+        model="validator",
+        base=base,
+    )
 
 
 def load_validator(spec: str | ValidatorSpec, steps: int | None = None) -> ReadingValidator:
