@@ -13,7 +13,8 @@ import sys
 from generators.sensegen.config import GeneratorConfig, TrainConfig
 
 
-def _users(text: str) -> tuple[int, ...]:
+def user_ids(text: str) -> tuple[int, ...]:
+    """argparse type of a comma-separated list of HAPT user ids (``--val-users 21,22``)."""
     try:
         return tuple(int(u) for u in text.split(","))
     except ValueError as exc:
@@ -150,7 +151,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=tc.seed)
     p.add_argument(
         "--val-users",
-        type=_users,
+        type=user_ids,
         default=None,
         help=f"comma-separated held-out users (default {tc.val_users})",
     )

@@ -13,16 +13,8 @@ import argparse
 import json
 import sys
 
+from generators.sensegen.cli import user_ids
 from generators.validators.config import EvalConfig, TrainConfig, ValidatorConfig
-
-
-def _users(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(u) for u in text.split(","))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated user ids, got {text!r}"
-        ) from exc
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -103,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=tc.seed)
     p.add_argument(
         "--held-out-users",
-        type=_users,
+        type=user_ids,
         default=tc.held_out_users,
         help="comma-separated users never trained on (default "
         f"{','.join(map(str, tc.held_out_users))})",
