@@ -154,10 +154,22 @@ def test_window_features_are_the_visit_windows_kept_read_only() -> None:
 
 
 def test_window_features_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mcsim.envs.features, "WINDOWS_KEPT", 2)
+    monkeypatch.setattr(mcsim.envs.features, "KEPT", 2)
     features = CandidateFeatures(knowledge(), g=4)
     windows = VisitWindows.from_cycles(training_cycles())
     first = features.window(windows, 1, (0.0, 10.0), 0.0, 100.0)[0]
     for loc in (2, 3):  # two more: the oldest is dropped
         features.window(windows, loc, (0.0, 10.0), 0.0, 100.0)
     assert features.window(windows, 1, (0.0, 10.0), 0.0, 100.0)[0] is not first
+
+
+def test_matches_are_kept_per_tasks_at_the_patterns_places() -> None:
+    features = CandidateFeatures(knowledge(), g=4)
+    nowhere = np.full(3, -1)
+    view = features.view(3, tasks_at(1, 1, 1, 1), nowhere)  # L3 is on u2's <3> only
+    with pytest.raises(ValueError, match="read-only"):
+        view.bundle[0] = 1.0
+    same = features.view(3, tasks_at(5, 0, 2, 1), np.array([0, 1, 2]))  # L0..L2: no matter
+    assert same.bundle is view.bundle and same.support is view.support
+    more = features.view(3, tasks_at(1, 1, 1, 3), nowhere)
+    assert more.bundle is not view.bundle and more.bundle.tolist() == [0.0, 0.0, 0.75]
