@@ -152,6 +152,7 @@ class CandidateFeatures:
         now_s: float,
         day_length_s: float,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Per user: (p_window, eta), computed (:meth:`window`)."""
         if windows is None:
             prob, arrival = np.zeros(self.n_users), np.full(self.n_users, np.nan)
         else:
