@@ -63,3 +63,12 @@ def test_batch_roundtrip_and_copies() -> None:
         TaskBatch.from_tasks([Task(1, 0, 0.0, 1), Task(1, 1, 0.0, 1)])
     with pytest.raises(ValueError, match="at least one copy"):
         TaskBatch.from_tasks([Task(1, 0, 0.0, 0)])
+
+
+def test_subsets_of_a_valid_batch_skip_the_checks_an_index_array_keeps_them() -> None:
+    batch = TaskBatch.from_tasks([Task(0, 1, 0.0, 2), Task(1, 2, 5.0, 1), Task(2, 3, 9.0, 1)])
+    subset = batch.select(np.array([True, False, True]))
+    assert subset.id.tolist() == [0, 2] and subset.context.tolist() == [0, 0]
+    assert batch.with_copies(np.array([0, 1, 2])).copies.tolist() == [1, 2]
+    with pytest.raises(ValueError, match="ids must be unique"):
+        batch.select(np.array([0, 0]))
