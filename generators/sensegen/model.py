@@ -192,14 +192,35 @@ class SenseGenGenerator(nn.Module):
         probs = torch.softmax(params.logits, dim=-1)
         batch = probs.shape[0]
         u = torch.rand((batch, 1), generator=generator, device=probs.device, dtype=probs.dtype)
-        idx = (probs.cumsum(-1) < u).sum(-1).clamp(max=probs.shape[-1] - 1)
         eps = torch.randn(
             (batch, self.config.n_axes),
             generator=generator,
             device=probs.device,
             dtype=probs.dtype,
         )
-        rows = torch.arange(batch, device=probs.device)
+        return self.pick(params, u, eps, probs)
+
+    @staticmethod
+    def pick(
+        params: MixtureParams,
+        u: torch.Tensor,
+        eps: torch.Tensor,
+        probs: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The draw of :meth:`sample_next` from given uniforms ``u`` (batch, 1) and standard
+        normals ``eps`` (batch, d): the component whose cumulative weight first exceeds ``u``,
+        then its mean plus its scale times ``eps``. Why separate: a caller that draws the
+        random numbers of many steps ahead (``sample.Sampler``, to roll chunks of phones one
+        after another) makes exactly the same draws from the same numbers.
+
+        Args:
+            params: mixture parameters with leading shape (batch,).
+            probs: ``softmax(params.logits)`` when the caller has it already.
+        """
+        if probs is None:
+            probs = torch.softmax(params.logits, dim=-1)
+        idx = (probs.cumsum(-1) < u).sum(-1).clamp(max=probs.shape[-1] - 1)
+        rows = torch.arange(probs.shape[0], device=probs.device)
         return params.mu[rows, idx] + params.sigma[rows, idx] * eps
 
     def generate(

@@ -2,8 +2,22 @@
 
 The simulator asks for a few seconds of accelerometer signal from a changing subset of phones
 at a time; generating a whole 50 Hz day per phone up front would be wasteful. ``Sampler`` keeps
-every phone's LSTM state and last value, so a phone's stream continues seamlessly from one call
-to the next, and rolls all requested phones forward together as one batch.
+each streaming phone's LSTM state and last value, so a phone's stream continues seamlessly from
+one call to the next, and rolls all requested phones forward together as one batch.
+
+Memory follows the phones that stream, not the population: a city day resets 100,000 phones of
+which a few thousand ever sense, and a dense state (3 layers x 256 units, h and c) would hold
+600 MB of zeros for the rest. State lives in a slot table (phone -> row), grown geometrically as
+phones start; a reset holds nothing per phone.
+
+Speed: the LSTM arithmetic is nearly all of the cost (see ``benchmarks/bench_sensegen_sampling``).
+A batch is split into nearly equal chunks of at most ``chunk`` phones, each rolled through a
+block of steps on its own: oneDNN's LSTM runs about a quarter slower per phone-step on several
+thousand rows than on a few hundred, whose state and weights stay in cache, and chunks can run
+in parallel threads (torch releases the GIL in its kernels) where two OpenMP threads per
+kernel would wait on each other at every one of the ~20 kernels of a step. The random numbers
+of a block are drawn first, step by step exactly as ``SenseGenGenerator.sample_next`` draws
+them for the whole batch, so neither chunks nor threads change a draw.
 
 Randomness comes from one ``torch.Generator`` seeded in :meth:`Sampler.reset`: the same seed and
 the same sequence of calls give identical arrays, and splitting a roll-out into several calls
@@ -12,7 +26,13 @@ the same sequence of calls give identical arrays, and splitting a roll-out into 
 
 from __future__ import annotations
 
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -29,7 +49,51 @@ from generators.sensegen.model import (
 from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
 
-_NOT_STARTED = -1  # condition slot of a phone whose stream has not started yet
+Precision = Literal["fp32", "bf16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
+_NOT_STARTED = -1  # condition id of a slot whose stream has not started yet
+_DRAWS_PER_BLOCK = 1 << 21  # phone-steps of random numbers drawn ahead at most (32 MB)
+
+
+class _Streams:
+    """The slot table: the state of every phone that has streamed since the reset.
+
+    Row ``slot[p]`` of ``h``, ``c`` (num_layers, capacity, hidden), ``last`` (capacity, d) and
+    ``cond`` (capacity,) belongs to phone ``p``; rows are handed out in order of first use and
+    the tensors double when full, so memory follows the streaming phones.
+    """
+
+    def __init__(self, layers: int, hidden: int, axes: int, device: torch.device) -> None:
+        self.slot: dict[int, int] = {}
+        self.h = torch.zeros((layers, 0, hidden), device=device)
+        self.c = torch.zeros((layers, 0, hidden), device=device)
+        self.last = torch.zeros((0, axes), device=device)
+        self.cond = torch.zeros((0,), dtype=torch.long, device=device)
+
+    def rows(self, phones: np.ndarray) -> torch.Tensor:
+        """Slots of ``phones``, giving each phone that has none a not-yet-started one."""
+        slot = self.slot
+        for phone in phones.tolist():
+            if phone not in slot:
+                slot[phone] = len(slot)
+        self._reserve(len(slot))
+        rows = [slot[phone] for phone in phones.tolist()]
+        return torch.as_tensor(rows, dtype=torch.long, device=self.last.device)
+
+    def _reserve(self, need: int) -> None:
+        capacity = self.last.shape[0]
+        if need <= capacity:
+            return
+        grown = max(need, 2 * capacity, 64)
+
+        def grow(t: torch.Tensor, dim: int, fill: float) -> torch.Tensor:
+            shape = list(t.shape)
+            shape[dim] = grown - capacity
+            return torch.cat([t, t.new_full(shape, fill)], dim=dim)
+
+        self.h, self.c = grow(self.h, 1, 0.0), grow(self.c, 1, 0.0)
+        self.last = grow(self.last, 0, 0.0)
+        self.cond = grow(self.cond, 0, _NOT_STARTED)
 
 
 class Sampler:
@@ -42,6 +106,12 @@ class Sampler:
         device: where the LSTM runs.
         burn_in: steps a stream runs from a zero state when it (re)starts, before its output
             is used, so that streams start in the model's steady state [samples].
+        chunk: phones rolled together at most; larger batches are split into nearly equal
+            chunks, each rolled through a block of steps on its own (the same draws) [phones].
+        workers: threads rolling chunks at once (None: every usable core when torch runs
+            single-threaded, else 1). The arrays do not depend on it.
+        precision: ``"fp32"``, or ``"bf16"`` to run the LSTM's arithmetic in bfloat16 (the
+            mixture head and the sampling stay in float32).
 
     Example:
         >>> sampler = Sampler.from_checkpoint()  # doctest: +SKIP
@@ -57,20 +127,40 @@ class Sampler:
         activities: list[str],
         device: str | torch.device = "cpu",
         burn_in: int = 50,
+        *,
+        chunk: int = 512,
+        workers: int | None = None,
+        precision: Precision = "fp32",
     ) -> None:
+        if chunk < 1:
+            raise InputError(f"chunk must be >= 1, got {chunk}")
+        if workers is not None and workers < 1:
+            raise InputError(f"workers must be >= 1, got {workers}")
+        if precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.normalizer = normalizer
         self.activities = list(activities)
         self.burn_in = burn_in
-        self._state: LSTMState | None = None
-        self._last: torch.Tensor | None = None
+        self.chunk = chunk
+        self.workers = workers
+        self.precision: Precision = precision
+        self._n_phones = 0
+        self.phone_steps = 0  # phone-steps rolled since the reset, burn-in included
+        self._streams: _Streams | None = None
         self._rng: torch.Generator | None = None
-        self._cond: torch.Tensor | None = None  # each phone's current condition id
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path | None = None, device: str | torch.device = "cpu", burn_in: int = 50
+        cls,
+        path: str | Path | None = None,
+        device: str | torch.device = "cpu",
+        burn_in: int = 50,
+        *,
+        chunk: int = 512,
+        workers: int | None = None,
+        precision: Precision = "fp32",
     ) -> Sampler:
         """Build a sampler from a checkpoint (default: the shipped HAPT one).
 
@@ -81,12 +171,44 @@ class Sampler:
         ckpt = load_checkpoint(path)
         model = generator_from_checkpoint(ckpt, path)
         normalizer = config_from_checkpoint(Normalizer, ckpt, "normalization", path)
-        return cls(model, normalizer, ckpt["activities"], device, burn_in)
+        return cls(
+            model,
+            normalizer,
+            ckpt["activities"],
+            device,
+            burn_in,
+            chunk=chunk,
+            workers=workers,
+            precision=precision,
+        )
 
     @property
     def n_phones(self) -> int:
         """Number of streams since the last :meth:`reset` (0 before)."""
-        return 0 if self._last is None else self._last.shape[0]
+        return self._n_phones
+
+    @property
+    def n_streaming(self) -> int:
+        """Phones holding a stream's state (those sampled since the last :meth:`reset`)."""
+        return 0 if self._streams is None else len(self._streams.slot)
+
+    @property
+    def state_bytes(self) -> int:
+        """Bytes held by the streams' state (slot table), all phones together."""
+        streams = self._streams
+        if streams is None:
+            return 0
+        tensors = (streams.h, streams.c, streams.last, streams.cond)
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def state_of(self, phone: int) -> LSTMState | None:
+        """A copy of phone ``phone``'s LSTM state (h, c), each (num_layers, hidden); None
+        before its stream has started."""
+        streams = self._streams
+        if streams is None or phone not in streams.slot:
+            return None
+        row = streams.slot[phone]
+        return streams.h[:, row].clone(), streams.c[:, row].clone()
 
     def activity_id(self, name: str) -> int:
         """Condition id of a HAPT activity name (case-insensitive, e.g. ``"walking"``).
@@ -105,20 +227,17 @@ class Sampler:
     def reset(self, n_phones: int, seed: int) -> None:
         """Prepare ``n_phones`` streams; all later randomness derives from ``seed``.
 
-        No stream is started here: each starts at its first :meth:`sample`, so a day with
-        100,000 phones of which a few hundred ever sense costs only those few hundred burn-ins.
+        No stream is started here, and nothing is held per phone: each starts at its first
+        :meth:`sample`, so a day with 100,000 phones of which a few thousand ever sense costs
+        only those few thousand burn-ins and states.
         """
         if n_phones < 0:
             raise InputError(f"n_phones must be >= 0, got {n_phones}")
         cfg = self.model.config
         self._rng = torch.Generator(device=self.device).manual_seed(int(seed))
-        shape = (cfg.num_layers, n_phones, cfg.hidden_size)
-        self._state = (
-            torch.zeros(shape, device=self.device),
-            torch.zeros(shape, device=self.device),
-        )
-        self._last = torch.zeros((n_phones, cfg.n_axes), device=self.device)
-        self._cond = torch.full((n_phones,), _NOT_STARTED, dtype=torch.long, device=self.device)
+        self._n_phones = n_phones
+        self.phone_steps = 0
+        self._streams = _Streams(cfg.num_layers, cfg.hidden_size, cfg.n_axes, self.device)
 
     def sample(
         self,
@@ -147,7 +266,7 @@ class Sampler:
         Raises:
             InputError: not reset, bad indices, shapes or activity ids.
         """
-        streams, last, rng, current = self._streams()
+        streams = self._started()
         idx = self._indices(phones)
         if not isinstance(steps, int | np.integer) or steps < 0:
             raise InputError(f"steps must be a non-negative integer, got {steps!r}")
@@ -155,41 +274,131 @@ class Sampler:
         if len(idx) == 0 or steps == 0:
             return np.zeros((len(idx), int(steps), self.model.config.n_axes), np.float32)
         with torch.inference_mode():
-            t_idx = torch.as_tensor(idx, device=self.device)
-            fresh = current[t_idx] != cond
+            rows = streams.rows(idx)
+            fresh = streams.cond[rows] != cond
             if bool(fresh.any()):
-                self._start(t_idx[fresh], cond[fresh])
-            state = (streams[0][:, t_idx], streams[1][:, t_idx])
-            out, end, state = self.model.generate(last[t_idx], int(steps), rng, cond, state)
-            streams[0][:, t_idx] = state[0]
-            streams[1][:, t_idx] = state[1]
-            last[t_idx] = end
+                self._start(rows[fresh], cond[fresh])
+            state = (streams.h[:, rows], streams.c[:, rows])
+            out, state = self._roll(streams.last[rows], int(steps), cond, state)
+            streams.h[:, rows], streams.c[:, rows] = state
+            streams.last[rows] = out[:, -1]
             values = out.float().cpu().numpy()
         return self.normalizer.denormalize(values)
 
-    def _start(self, t_idx: torch.Tensor, cond: torch.Tensor) -> None:
-        """Start the streams of phones ``t_idx`` afresh under ``cond``: the model's learned start
+    def _start(self, rows: torch.Tensor, cond: torch.Tensor) -> None:
+        """Start the streams in slots ``rows`` afresh under ``cond``: the model's learned start
         state and a zero input, then ``burn_in`` discarded steps."""
-        streams, last, rng, current = self._streams()
-        state = self.model.start_state(cond, len(t_idx))
-        start = torch.zeros((len(t_idx), self.model.config.n_axes), device=self.device)
+        streams = self._started()
+        h, c = self.model.start_state(cond, len(rows))
+        start = torch.zeros((len(rows), self.model.config.n_axes), device=self.device)
         if self.burn_in:
-            _, start, state = self.model.generate(start, self.burn_in, rng, cond, state)
-        streams[0][:, t_idx] = state[0]
-        streams[1][:, t_idx] = state[1]
-        last[t_idx] = start
-        current[t_idx] = cond
+            out, (h, c) = self._roll(start, self.burn_in, cond, (h, c))
+            start = out[:, -1]
+        streams.h[:, rows], streams.c[:, rows] = h, c
+        streams.last[rows] = start
+        streams.cond[rows] = cond
 
-    def _streams(self) -> tuple[LSTMState, torch.Tensor, torch.Generator, torch.Tensor]:
-        """The per-phone LSTM states, last values, generator and condition ids set by
-        :meth:`reset`, for in-place updates.
+    def _roll(
+        self, x0: torch.Tensor, steps: int, cond: torch.Tensor, state: LSTMState
+    ) -> tuple[torch.Tensor, LSTMState]:
+        """``SenseGenGenerator.generate`` in chunks of rows: the same draws, in the same order.
+
+        Args:
+            x0: (n, d) each stream's last value; steps: >= 1 new values per stream.
+            cond: (n,) condition ids; state: (h, c), each (num_layers, n, hidden).
+
+        Returns:
+            The (n, steps, d) samples and the final state.
+        """
+        rng = self._started_rng()
+        n, d = x0.shape
+        self.phone_steps += n * steps
+        h, c = state[0].contiguous(), state[1].contiguous()
+        out = x0.new_empty((n, steps, d))
+        x = x0.clone()
+        onehot = self.model.condition(cond, (n, 1))
+        n_chunks = -(-n // self.chunk)
+        bounds = [n * i // n_chunks for i in range(n_chunks + 1)]  # nearly equal chunks
+        chunks = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+        workers = min(self._workers(), n_chunks)
+        block = max(1, min(steps, _DRAWS_PER_BLOCK // n))
+        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            for t0 in range(0, steps, block):
+                t1 = min(steps, t0 + block)
+                # What sample_next draws at each step for the whole batch, in its order.
+                u = torch.empty((t1 - t0, n, 1), device=self.device)
+                eps = torch.empty((t1 - t0, n, d), device=self.device)
+                for t in range(t1 - t0):
+                    u[t] = torch.rand((n, 1), generator=rng, device=self.device)
+                    eps[t] = torch.randn((n, d), generator=rng, device=self.device)
+                roll = partial(self._roll_chunk, x, h, c, onehot, u, eps, out, t0)
+                if pool is None:
+                    for r in chunks:
+                        roll(r)
+                else:
+                    list(pool.map(roll, chunks))
+        return out, (h, c)
+
+    def _roll_chunk(
+        self,
+        x: torch.Tensor,
+        h: torch.Tensor,
+        c: torch.Tensor,
+        onehot: torch.Tensor | None,
+        u: torch.Tensor,
+        eps: torch.Tensor,
+        out: torch.Tensor,
+        t0: int,
+        r: slice,
+    ) -> None:
+        """Roll rows ``r`` through the block of steps ``t0 .. t0 + len(u)`` with the drawn
+        ``u``, ``eps``, updating ``x``, ``h``, ``c`` and ``out`` in place (rows ``r`` only, so
+        chunks may run in parallel threads; torch releases the GIL in its kernels)."""
+        model = self.model
+        with torch.inference_mode(), self._lstm_context():  # both are per thread
+            s = (h[:, r].contiguous(), c[:, r].contiguous())
+            xr = x[r]
+            oh = None if onehot is None else onehot[r]
+            for t in range(len(u)):
+                inp = xr[:, None, :] if oh is None else torch.cat([xr[:, None, :], oh], -1)
+                hs, s = model.lstm(inp, s)
+                with torch.autocast(self.device.type, enabled=False):
+                    params = model.mixture(hs[:, 0].float())
+                    xr = model.pick(params, u[t, r], eps[t, r])
+                out[r, t0 + t] = xr
+            x[r] = xr
+            h[:, r], c[:, r] = s[0].float(), s[1].float()
+
+    def _workers(self) -> int:
+        """Threads that roll chunks at once: ``workers``, or by default every usable core
+        when torch runs single-threaded (when it runs its own threads, one: each kernel is
+        parallel already)."""
+        if self.workers is not None:
+            return self.workers
+        if torch.get_num_threads() > 1:
+            return 1
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+    def _lstm_context(self) -> torch.autocast | nullcontext[None]:
+        """Where the LSTM step runs: bfloat16 autocast for ``precision="bf16"``."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _started(self) -> _Streams:
+        """The slot table set by :meth:`reset`.
 
         Raises:
             InputError: :meth:`reset` was not called.
         """
-        if self._state is None or self._last is None or self._rng is None or self._cond is None:
+        if self._streams is None:
             raise InputError("call reset(n_phones, seed) before sample()")
-        return self._state, self._last, self._rng, self._cond
+        return self._streams
+
+    def _started_rng(self) -> torch.Generator:
+        if self._rng is None:
+            raise InputError("call reset(n_phones, seed) before sample()")
+        return self._rng
 
     def _indices(self, phones: np.ndarray | None) -> np.ndarray:
         if phones is None:
