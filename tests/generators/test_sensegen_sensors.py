@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from generators.sensegen import SHIPPED_CHECKPOINT
 from generators.sensors import NoiseSensor, SenseGenSensor, load_sensor
 from mcsim.errors import InputError
 from mcsim.sim.sensing import SensorGenerator
@@ -38,3 +39,13 @@ def test_load_sensor_specs() -> None:
     assert isinstance(NoiseSensor(), SensorGenerator)
     with pytest.raises(InputError, match="expected one of 'none', 'sensegen'"):
         load_sensor("gan")
+
+
+@pytest.mark.skipif(not SHIPPED_CHECKPOINT.is_file(), reason="shipped checkpoint not built yet")
+def test_sensegen_bf16_is_the_shipped_model_in_bfloat16() -> None:
+    sensor = load_sensor("SenseGen-BF16")
+    assert isinstance(sensor, SenseGenSensor) and sensor.sampler.precision == "bf16"
+    assert load_sensor("sensegen").sampler.precision == "fp32"  # type: ignore[attr-defined]
+    sensor.reset(3, seed=0)
+    out = sensor.sample(np.array([0, 2]), 8, np.array([1, 5]))
+    assert out.shape == (2, 8, 3) and np.isfinite(out).all()
