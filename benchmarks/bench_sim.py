@@ -10,7 +10,8 @@
 2. A simulated day of ``scenarios/scale_100k.yaml`` (100,000 users, 10,000 tasks) end to end,
    mining excluded: trace, cycles, knowledge (patterns read from the mining cache, warmed in
    a separate process so that its memory does not count), day, task pool, world, allocation,
-   sensing and metrics. Target: under 60 s and 8 GB (peak RSS of this process).
+   sensing and metrics. Target: under 60 s and 8 GB (peak RSS of this process). The same day
+   with SenseGen phones against ``sensor: none``: ``bench_scale_sensing.py``.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_sim.py [--users N] [--visits K] [--skip-scale]``.
 """
