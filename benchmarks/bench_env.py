@@ -99,14 +99,14 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     rate, share = throughput(CrowdsensingEnv(), args.episodes)
-    print(f"campus (68 users): {rate:,.0f} steps/s, resets included; reset {share:.0%} of the "
+    print(f"campus (68 users): {rate:,.0f} steps/s, resets included; reset {share:.1%} of the "
           "time (targets 10,000 steps/s, reset <= 10 %)")  # fmt: skip
     episodes = max(args.episodes // 10, 20)
     rate, share = throughput(CrowdsensingEnv(overrides=THOUSAND), episodes, warm=False)
     print(f"1,000 users, fresh pool of 1,000 days: {rate:,.0f} steps/s, resets included; reset "
-          f"{share:.0%} of the time (each new pattern-model day is drawn user by user)")  # fmt: skip
+          f"{share:.1%} of the time (each new pattern-model day is drawn user by user)")  # fmt: skip
     rate, share = throughput(CrowdsensingEnv(overrides=THOUSAND, n_days=episodes), episodes)
-    print(f"1,000 users, days drawn: {rate:,.0f} steps/s, resets included; reset {share:.0%} of "
+    print(f"1,000 users, days drawn: {rate:,.0f} steps/s, resets included; reset {share:.1%} of "
           "the time (target 5,000 steps/s)")  # fmt: skip
     direct, through = overhead(5)
     print(f"MDP per day: closed loop {direct * 1000:.1f} ms, through the env {through * 1000:.1f} "
