@@ -13,9 +13,8 @@ printed, never asserted), with the load average before and after (above ~0.5, ot
 competes for the 2 cores):
 
 * 2 local workers against 1 (target: at least 1.7x), beside the ceiling this machine puts on
-  that ratio: a job is nearly all SenseGen arithmetic, so the same roll-outs (30 phones x 178
-  steps, as a campus flush) are run in one process, then in two processes at once, and the
-  ratio of their throughputs is the most 2 workers can gain on such work;
+  that ratio: the same campus jobs run in one process, then in two processes at once (each
+  timing its own jobs), and the ratio of their throughputs is the most 2 workers can gain;
 * the ray backend's overhead per job against 2 local workers (a local Ray instance);
 * a run killed (SIGKILL) when half its jobs are done, then resumed: the resumed run's wall
   time against an uninterrupted run's (target: at most 60 %).
@@ -83,8 +82,8 @@ def main() -> None:
         one, two = best["1 worker"], best["2 workers"]
         print(
             f"{JOBS}-job sweep, best of {args.rounds}: 1 worker {one:.1f} s, 2 workers "
-            f"{two:.1f} s: speed-up {one / two:.2f}x (target >= 1.7x; the same SenseGen "
-            f"arithmetic in 2 processes at once runs {-best['ceiling']:.2f}x one process)"
+            f"{two:.1f} s: speed-up {one / two:.2f}x (target >= 1.7x; the same jobs in 2 "
+            f"processes at once run {-best['ceiling']:.2f}x one process)"
         )
         if not args.skip_ray:
             ray = best["ray"]
@@ -107,29 +106,33 @@ def _killed_and_resumed(out: Path, env: dict[str, str]) -> float:
     return _timed(out, env, "--workers", "1")
 
 
-def _rollouts(repeats: int) -> None:
-    """SenseGen roll-outs as a campus job makes them: 30 phones, 178 steps, one thread."""
-    import numpy as np
-    import torch
+def _jobs(first: int, repeats: int) -> float:
+    """Seconds this process takes for campus jobs ``first .. first + repeats`` (SenseGen
+    phones, all policies, as the sweep runs them), preparation and a first job excluded."""
+    from mcsim.app.jobs import run_job
+    from mcsim.app.pipeline import PreparedCache, default_cache_dir
+    from mcsim.app.scenario import load_scenario, shipped_scenario
 
-    from generators.sensegen.sample import Sampler
+    variant = load_scenario(shipped_scenario("campus"), {"trace.synthetic.days": 35}).variants[0]
+    cache = PreparedCache()
+    run_job(variant, first + repeats, cache, default_cache_dir())
+    started = time.perf_counter()
+    for repetition in range(first, first + repeats):
+        run_job(variant, repetition, cache, default_cache_dir())
+    return time.perf_counter() - started
 
-    torch.set_num_threads(1)
-    sampler = Sampler.from_checkpoint(workers=1)
-    for seed in range(repeats):
-        sampler.reset(30, seed)
-        sampler.sample(np.arange(30), 128, np.full(30, 5))
 
+def _ceiling(repeats: int = 4) -> float:
+    """The most 2 workers can gain on these jobs here: the same jobs' throughput in 2
+    processes at once over 1 process alone (each process times its own jobs)."""
+    code = ("import sys; sys.path.insert(0, {repo!r}); from benchmarks.bench_runner import "
+            "_jobs; print(_jobs({first}, {n}))")  # fmt: skip
 
-def _ceiling(repeats: int = 12) -> float:
-    """Throughput of the roll-outs in 2 processes at once over 1 process alone (spawned
-    processes, start-up excluded: each times its own loop)."""
-    code = ("import time, sys; sys.path.insert(0, {repo!r}); from benchmarks.bench_runner "
-            "import _rollouts; _rollouts(1); t = time.perf_counter(); _rollouts({n}); "
-            "print(time.perf_counter() - t)")  # fmt: skip
-    command = [sys.executable, "-c", code.format(repo=str(REPO), n=repeats)]
-    alone = float(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-    pair = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    def command(first: int) -> list[str]:
+        return [sys.executable, "-c", code.format(repo=str(REPO), first=first, n=repeats)]
+
+    alone = float(subprocess.run(command(0), check=True, capture_output=True, text=True).stdout)
+    pair = [subprocess.Popen(command(0), stdout=subprocess.PIPE, text=True) for _ in range(2)]
     together = max(float(p.communicate()[0]) for p in pair)
     return 2 * alone / together
 

@@ -221,7 +221,7 @@ def run_scenario(
     resolved = dump_scenario(scenario)
     jobs = [Job(v.index, r) for v in file.variants for r in range(scenario.repetitions)]
     finished = set(store.done(jobs))
-    pending = [job for job in jobs if job not in finished]
+    pending = _longest_first([job for job in jobs if job not in finished], file)
     unit = "allocation" if scenario.mode == "allocate" else "day"
     try:
         with tqdm(
@@ -346,3 +346,17 @@ def _write_tables(
 def _checked(scenario: Scenario) -> bool:
     """Whether a scenario judges its readings or has dishonest users."""
     return scenario.validation.validator != "none" or scenario.dishonest.share > 0
+
+
+def _longest_first(jobs: list[Job], file: ScenarioFile) -> list[Job]:
+    """The jobs, those expected to take longest first (more copies to place and sense, more
+    policies), file order among equals: with several workers the last job to start is then
+    a short one, so no worker idles long at the end (on a 40-job campus sweep the largest
+    pools' jobs take 3x the smallest's). The results do not depend on the order."""
+    scenarios = {v.index: v.scenario for v in file.variants}
+
+    def weight(job: Job) -> int:
+        scenario = scenarios[job.variant]
+        return scenario.tasks.copies * len(scenario.policies)
+
+    return sorted(jobs, key=weight, reverse=True)
