@@ -19,6 +19,7 @@ def test_stream_numbers_are_pinned() -> None:
         "SENSOR": 4,
         "POPULATION": 5,
         "TRAIN_DAY": 6,
+        "DISHONEST": 7,
     }
 
 

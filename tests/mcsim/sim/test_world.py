@@ -558,8 +558,11 @@ def assert_same_as_per_visit(
         buffer.request(reading)
     buffer.flush()
     assert phones.calls == oracle_phones.calls  # phones, in order, and their activities
-    assert result.reading_pair.tolist() == [r.pair for r in buffer.readings]
-    np.testing.assert_array_equal(result.readings, buffer.windows())
+    # The platform receives the windows in (time, user, pair) order (mcsim.sim.receiving).
+    received = sorted(range(len(buffer.readings)), key=lambda i: (
+        buffer.readings[i].time_s, buffer.readings[i].user, buffer.readings[i].pair))  # fmt: skip
+    assert result.reading_pair.tolist() == [buffer.readings[i].pair for i in received]
+    np.testing.assert_array_equal(result.readings, buffer.windows()[received])
     assert result.visits == len(plan)
     return result
 
