@@ -65,8 +65,9 @@ class RunResult:
 def _prepare_all(
     file: ScenarioFile, path: str | Path, cache: PreparedCache, cache_dir: Path, quiet: bool
 ) -> None:
-    """Prepare (and mine) every distinct setting, and load its phones' model, once, before
-    any job runs: a bad trace or checkpoint fails here, not in the middle of the jobs."""
+    """Prepare (and mine) every distinct setting, and load its phones' model and its
+    validator, once, before any job runs: a bad trace or checkpoint fails here, not in the
+    middle of the jobs."""
     workers = file.scenario.workers
     try:
         for variant in file.variants:
@@ -80,6 +81,7 @@ def _prepare_all(
             )
             pipeline.prepared  # noqa: B018 (built for its side effect: the cache)
             pipeline.sensor()
+            cache.validator(variant.scenario.validation.validator)
     except ScenarioError as exc:
         if exc.path is not None:
             raise

@@ -45,3 +45,16 @@ def test_checked_readings_add_up_and_decide_completion(tmp_path: Path) -> None:
                          overrides=SMALL)  # fmt: skip
     same = [c for c in m.columns if c != "alloc_seconds"]
     pd.testing.assert_frame_equal(m[same], again.metrics[same])
+
+
+def test_a_bad_validator_checkpoint_fails_before_any_job(tmp_path: Path) -> None:
+    from generators.validators import SHIPPED_CHECKPOINT
+    from mcsim.errors import CheckpointError
+
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(SHIPPED_CHECKPOINT.read_bytes()[:1000])
+    overrides = {**SMALL, "sensor": "none", "validation.validator": str(truncated)}
+    with pytest.raises(CheckpointError, match=r"truncated\.pt: not a readable torch checkpoint"):
+        run_scenario(shipped_scenario("data_quality"), tmp_path / "out", quiet=True,
+                     overrides=overrides)  # fmt: skip
+    assert not (tmp_path / "out").exists() and not (tmp_path / ".out.jobs").exists()
