@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from generators.sensegen.config import GeneratorConfig, TrainConfig
 
@@ -212,11 +214,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_eval)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m generators.sensegen.cli sensegen ...``)."""
+def run_commands(register: Callable[[Any], None], argv: list[str], prog: str = "mcsim") -> int:
+    """Parse ``argv`` with the sub-commands ``register`` adds and run the chosen one: the
+    plug-ins' stand-alone entry points (errors as one line, exit 1, as ``mcsim`` does)."""
     from mcsim.errors import MCSimError
 
-    parser = argparse.ArgumentParser(prog="mcsim")
+    parser = argparse.ArgumentParser(prog=prog)
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
@@ -224,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     except MCSimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m generators.sensegen.cli sensegen ...``)."""
+    return run_commands(register, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

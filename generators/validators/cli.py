@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from generators.sensegen.cli import user_ids
+from generators.sensegen.cli import run_commands, user_ids
 from generators.validators.config import EvalConfig, TrainConfig, ValidatorConfig
 
 
@@ -130,19 +130,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point (``python -m generators.validators train ...``)."""
-    from mcsim.errors import MCSimError
-
-    parser = argparse.ArgumentParser(
-        prog="python -m generators.validators", description="reading validator commands"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(["validator", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args))
-    except MCSimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    arguments = ["validator", *(sys.argv[1:] if argv is None else argv)]
+    return run_commands(register, arguments, prog="python -m generators.validators")
 
 
 if __name__ == "__main__":
