@@ -13,6 +13,7 @@ every run's metrics.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 import numpy as np
@@ -39,6 +40,15 @@ def rng_for(seed: int, stream: Stream, *key: int) -> np.random.Generator:
     True
     """
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(stream), *key)))
+
+
+def draw_by_share(
+    rng: np.random.Generator, n: int, codes: Sequence[int], shares: Sequence[float]
+) -> np.ndarray:
+    """``n`` int8 codes drawn independently from one component's generator, ``codes[k]``
+    with probability ``shares[k] / sum(shares)`` (a task's context, a user's conduct)."""
+    weights = np.asarray(shares, dtype=np.float64)
+    return rng.choice(np.asarray(codes, dtype=np.int8), size=n, p=weights / weights.sum())
 
 
 def seed_for(seed: int, stream: Stream, *key: int) -> int:

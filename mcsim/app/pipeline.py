@@ -55,7 +55,7 @@ from mcsim.mining.patterns import PatternBase, mine_patterns
 from mcsim.platform.metrics import HeldOutDays
 from mcsim.platform.tasks import TaskBatch, generate_task_pool
 from mcsim.platform.validation import ReadingValidator, draw_contexts
-from mcsim.seeding import Stream, rng_for, seed_for
+from mcsim.seeding import Stream, draw_by_share, rng_for, seed_for
 from mcsim.sim import DayPlan, Knowledge, MobilitySource, World, WorldOptions, scale_population
 from mcsim.sim.receiving import CONDUCTS
 from mcsim.sim.sensing import SensorGenerator
@@ -348,10 +348,9 @@ def user_conduct(scenario: Scenario, n_users: int) -> np.ndarray | None:
         return None
     rng = rng_for(scenario.seed, Stream.DISHONEST)
     who = rng.permutation(n_users)[:n_dishonest]
-    codes = np.array([CONDUCTS.index(kind) for kind in config.kinds], dtype=np.int8)
-    weights = np.array(list(config.kinds.values()), dtype=np.float64)
+    codes = [CONDUCTS.index(kind) for kind in config.kinds]
     conduct = np.zeros(n_users, dtype=np.int8)
-    conduct[who] = rng.choice(codes, size=n_dishonest, p=weights / weights.sum())
+    conduct[who] = draw_by_share(rng, n_dishonest, codes, list(config.kinds.values()))
     return conduct
 
 

@@ -245,7 +245,7 @@ def _data_quality_figure(metrics: pd.DataFrame, labels: dict[int, str], folder: 
     figure = Figure(figsize=(max(6.0, 1.0 + 0.9 * len(policies)), 3.2 * len(labels) + 0.8))
     axes = figure.subplots(len(labels), 1, squeeze=False)[:, 0]
     width = 0.8 / len(_QUALITY_BARS)
-    n = 0
+    n = int(metrics.groupby(["variant", "policy"]).size().min())  # days per bar
     for ax, (variant, label) in zip(axes, labels.items(), strict=True):
         mine = metrics[metrics["variant"] == variant]
         for k, (name, count) in enumerate(_QUALITY_BARS.items()):
@@ -253,7 +253,6 @@ def _data_quality_figure(metrics: pd.DataFrame, labels: dict[int, str], folder: 
             means = [st["mean"] for st in stats]
             spread = [0.0 if pd.isna(st["ci95_high"]) else st["ci95_high"] - st["mean"]
                       for st in stats]  # fmt: skip
-            n = min([int(st["n"]) for st in stats] + ([n] if n else []))
             positions = [i + (k - 1.5) * width for i in range(len(policies))]
             ax.bar(positions, means, width, yerr=spread, capsize=2, label=name,
                    color=("C2", "C1", "C3", "0.6")[k])  # fmt: skip

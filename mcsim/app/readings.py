@@ -40,15 +40,12 @@ from mcsim.app.pipeline import world_options
 from mcsim.platform.validation import CONTEXTS, VERDICT_NAMES
 from mcsim.sim import SimResult
 from mcsim.sim.receiving import CONDUCTS
-from mcsim.sim.sensing import N_AXES
+from mcsim.sim.sensing import ACTIVITY_NAMES, N_AXES
 
 if TYPE_CHECKING:  # the job results that carry readings are defined above this module
     from mcsim.app.jobs import JobResult
     from mcsim.app.scenario import Scenario
 
-#: HAPT activity ids (activity_labels.txt) by name; 0: no phone made the window.
-ACTIVITY_NAMES = ("none", "walking", "walking_upstairs", "walking_downstairs", "sitting",
-                  "standing", "laying")  # fmt: skip
 INDEX_COLUMNS = ("variant", "repetition", "policy", "user", "task", "location", "sensed_s",
                  "activity", "steps", "row", "context", "conduct", "verdict", "p_real",
                  "judged_activity")  # fmt: skip

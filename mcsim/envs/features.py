@@ -12,7 +12,9 @@ paper's strategies are expressible from the observation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +30,21 @@ CANDIDATE_FEATURES = (
 #: dropped first): ~1 MB with 68 users, 16 MB with 1,000. Over 300 episodes the campus asks
 #: about 300 distinct windows and 1,000 distinct matches.
 KEPT = 1024
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _kept(store: dict[_K, _V], key: _K, make: Callable[[], _V]) -> _V:
+    """``store[key]``, made with ``make()`` when missing; ``store`` holds at most
+    :data:`KEPT` items, the oldest dropped first."""
+    value = store.get(key)
+    if value is None:
+        if len(store) >= KEPT:
+            del store[next(iter(store))]
+        value = store[key] = make()
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,11 +104,7 @@ class CandidateFeatures:
         site = self.site(loc)
         at = tasks_at[site.places]
         key = (loc, at.dtype.str, at.tobytes())
-        match = self._matches.get(key)
-        if match is None:
-            if len(self._matches) >= KEPT:
-                del self._matches[next(iter(self._matches))]
-            match = self._matches[key] = self._match(site, tasks_at)
+        match = _kept(self._matches, key, lambda: self._match(site, tasks_at))
         return LocationView(site.p, *match, site.km_from[last_location])
 
     def _match(self, site: Site, tasks_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,12 +150,9 @@ class CandidateFeatures:
             self._windows.clear()
             self._windows_of = windows
         key = (loc, *window, now_s, day_length_s)
-        kept = self._windows.get(key)
-        if kept is None:
-            if len(self._windows) >= KEPT:
-                del self._windows[next(iter(self._windows))]
-            kept = self._windows[key] = self._new_window(windows, loc, window, now_s, day_length_s)
-        return kept
+        return _kept(
+            self._windows, key, lambda: self._new_window(windows, loc, window, now_s, day_length_s)
+        )
 
     def _new_window(
         self,

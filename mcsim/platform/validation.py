@@ -23,6 +23,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from mcsim.seeding import draw_by_share
+
 #: HAPT activity ids (``activity_labels.txt``) of a moving and of a still phone.
 MOVING_ACTIVITIES = (1, 2, 3)  # walking, walking upstairs, walking downstairs
 STILL_ACTIVITIES = (4, 5, 6)  # sitting, standing, laying
@@ -48,9 +50,7 @@ def draw_contexts(
         shares: their weights (normalised here).
         rng: the task pool's generator.
     """
-    codes = np.array([CONTEXTS.index(name) for name in names], dtype=np.int8)
-    weights = np.asarray(shares, dtype=np.float64)
-    return rng.choice(codes, size=n_tasks, p=weights / weights.sum())
+    return draw_by_share(rng, n_tasks, [CONTEXTS.index(name) for name in names], shares)
 
 
 #: Why a reading was rejected (0: accepted), one code per reading.

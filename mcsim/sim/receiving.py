@@ -24,6 +24,7 @@ then user, then pair) and, with a validator, the verdict of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,26 +35,14 @@ from mcsim.platform.validation import (
     replayed_windows,
     verdicts,
 )
-from mcsim.sim.sensing import N_AXES, SAMPLE_RATE_HZ
+from mcsim.sim.sensing import N_AXES, SAMPLE_RATE_HZ, Reading
 
 #: A user's conduct: 0 honest, else how it fabricates the copies it claims.
 HONEST, NOISE, RESTING, REPLAY = 0, 1, 2, 3
 CONDUCTS = ("honest", "noise", "resting", "replay")
 FABRICATION_KINDS = CONDUCTS[1:]
-HAPT_LAYING = 6  # HAPT activity id "LAYING": a resting phone
 NOISE_STD_G = (0.02, 0.3)  # [g] range of a noise forgery's level (still to brisk walking)
 NO_ACTIVITY = 0  # the activity of a window no phone was in (noise, replay)
-
-
-@dataclass(frozen=True)
-class Received:
-    """One window as it reached the platform (before the check)."""
-
-    pair: int  # the assigned copy it claims to complete
-    user: int
-    time_s: float  # [s from cycle start]
-    conduct: int  # HONEST for a genuine reading, else the fabrication kind
-    activity: int  # HAPT id of what the phone was doing (NO_ACTIVITY for noise, replay)
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,8 +81,9 @@ def noise_window(rng: np.random.Generator, steps: int) -> np.ndarray:
 
 
 def receive(
-    received: list[Received],
-    sensed: dict[int, np.ndarray],
+    readings: Sequence[Reading],
+    conduct: Sequence[int],
+    sensed: np.ndarray,
     steps: int,
     rng: np.random.Generator,
     *,
@@ -104,24 +94,28 @@ def receive(
     """Build the inbox: order the windows, make the noise and replay forgeries, check them.
 
     Args:
-        received: every window the platform got, in any order.
-        sensed: the phones' windows by pair (genuine readings and ``resting`` forgeries).
+        readings: every window the platform got, in any order: first those the phones made
+            (genuine readings and ``resting`` forgeries), then the claims forged here.
+        conduct: HONEST or the fabrication kind of each reading.
+        sensed: the phones' windows, one per phone-made reading, in order.
         steps: samples per window.
         rng: the forgeries' generator (drawn in receiving order).
         contexts: (n_pairs,) int the sensing context of each pair's task.
         validator: the platform's judge (None: every window accepted).
         min_p_real: the realism threshold.
     """
-    order = sorted(received, key=lambda r: (r.time_s, r.user, r.pair))
+    order = sorted(
+        range(len(readings)), key=lambda i: (readings[i].time_s, readings[i].user, readings[i].pair)
+    )
     windows = np.empty((len(order), steps, N_AXES), dtype=np.float32)
-    for i, item in enumerate(order):
-        if item.conduct in (HONEST, RESTING):
-            windows[i] = sensed[item.pair]
-        elif item.conduct == REPLAY and i > 0:
-            windows[i] = windows[i - 1]
+    for row, i in enumerate(order):
+        if i < len(sensed):
+            windows[row] = sensed[i]
+        elif conduct[i] == REPLAY and row > 0:
+            windows[row] = windows[row - 1]
         else:
-            windows[i] = noise_window(rng, steps)
-    pair = np.array([r.pair for r in order], dtype=np.int64)
+            windows[row] = noise_window(rng, steps)
+    pair = np.array([readings[i].pair for i in order], dtype=np.int64)
     n = len(order)
     context = np.asarray(contexts, dtype=np.int8)[pair]
     verdict = np.full(n, ACCEPTED, dtype=np.int8)
@@ -135,8 +129,8 @@ def receive(
     return Inbox(
         pair=pair,
         windows=windows,
-        conduct=np.array([r.conduct for r in order], dtype=np.int8),
-        activity=np.array([r.activity for r in order], dtype=np.int8),
+        conduct=np.array([conduct[i] for i in order], dtype=np.int8),
+        activity=np.array([readings[i].activity for i in order], dtype=np.int8),
         context=context,
         verdict=verdict,
         p_real=p_real,

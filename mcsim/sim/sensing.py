@@ -29,8 +29,13 @@ import numpy as np
 
 from mcsim.platform.validation import STILL, WALKING
 
-HAPT_WALKING = 1  # HAPT activity id "WALKING"
-HAPT_STANDING = 5  # HAPT activity id "STANDING"
+#: HAPT activity names by id (``activity_labels.txt``, lower case); id 0: no activity (a
+#: window no phone was in, or an unconditioned request).
+ACTIVITY_NAMES = ("none", "walking", "walking_upstairs", "walking_downstairs", "sitting",
+                  "standing", "laying")  # fmt: skip
+HAPT_WALKING = ACTIVITY_NAMES.index("walking")  # 1
+HAPT_STANDING = ACTIVITY_NAMES.index("standing")  # 5
+HAPT_LAYING = ACTIVITY_NAMES.index("laying")  # 6: a resting phone
 SAMPLE_RATE_HZ = 50.0  # [Hz] phone accelerometer rate (HAPT, SenseGen): the one definition
 N_AXES = 3  # accelerometer axes x, y, z
 

@@ -77,16 +77,15 @@ from mcsim.platform.validation import ACCEPTED, ReadingValidator
 from mcsim.readonly import read_only
 from mcsim.sim.days import DayPlan
 from mcsim.sim.receiving import (
-    HAPT_LAYING,
     HONEST,
     NO_ACTIVITY,
     RESTING,
     Inbox,
-    Received,
     check_validator,
     receive,
 )
 from mcsim.sim.sensing import (
+    HAPT_LAYING,
     SAMPLE_RATE_HZ,
     Reading,
     ReadingBuffer,
@@ -503,7 +502,7 @@ class World:
             check_validator(validator, self.options.reading_steps)
         self._forgery_seed = sensor_seed
         self._context = tasks.context
-        self._received: list[Received] = []
+        self._forged: list[Reading] = []  # noise and replay claims: no phone makes them
         self._fabricated: set[int] = set()  # pairs claimed with a fabricated window
         self._inbox: Inbox | None = None
         self._decision: Decision | None = None
@@ -706,10 +705,10 @@ class World:
         kind = int(self._conduct[u]) if self._conduct is not None else HONEST
         self._complete(pair, now)
         self._fabricated.add(pair)
-        activity = HAPT_LAYING if kind == RESTING else NO_ACTIVITY
-        self._received.append(Received(pair, u, now, kind, activity))
         if kind == RESTING and self._buffer is not None:
-            self._buffer.request(Reading(pair, u, now, HAPT_LAYING))
+            self._buffer.request(Reading(pair, u, now, HAPT_LAYING))  # the phone on a desk
+        elif self._buffer is not None:
+            self._forged.append(Reading(pair, u, now, NO_ACTIVITY))
 
     def _sensing(self, pair: int, visit: int, _: simpy.Event) -> None:
         """A sensing event fires: the copy's user has arrived at its location."""
@@ -725,7 +724,6 @@ class World:
             context = int(self._context[self._position[task]])
             activity = activity_for_context(context, dwell, self.options.walking_dwell_s)
             self._buffer.request(Reading(pair, u, now, activity))
-            self._received.append(Received(pair, u, now, HONEST, activity))
 
     def _complete(self, pair: int, now: float) -> None:
         """A reading for the copy reaches the platform at ``now``."""
@@ -747,12 +745,17 @@ class World:
 
     def _receive(self, buffer: ReadingBuffer) -> Inbox:
         """The day's inbox: the phones' windows and the forgeries, judged."""
-        windows = buffer.windows()
-        sensed = {r.pair: windows[i] for i, r in enumerate(buffer.readings)}
+        readings = buffer.readings + self._forged
+        conduct = self._conduct
+        kinds = [
+            HONEST if conduct is None or r.pair not in self._fabricated else int(conduct[r.user])
+            for r in readings
+        ]
         positions = np.array([self._position[t] for t in self._pairs["task"]], dtype=np.int64)
         return receive(
-            self._received,
-            sensed,
+            readings,
+            kinds,
+            buffer.windows(),
             self.options.reading_steps,
             np.random.default_rng(np.random.SeedSequence(self._forgery_seed, spawn_key=(1,))),
             contexts=self._context[positions],

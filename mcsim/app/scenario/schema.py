@@ -226,6 +226,13 @@ ContextName = Literal["any", "walking", "still"]  # mcsim.platform.validation.CO
 FabricationKind = Literal["noise", "resting", "replay"]  # mcsim.sim.receiving kinds
 
 
+def _some_share(shares: dict[str, float], what: str) -> dict[str, float]:
+    """``shares`` (name -> share of a draw), refused when nothing could be drawn."""
+    if not shares or sum(shares.values()) <= 0:
+        raise ValueError(f"expected at least one {what} with a positive share")
+    return shares
+
+
 def _every_context() -> dict[ContextName, float]:
     return {"any": 1.0}
 
@@ -255,9 +262,7 @@ class TaskConfig(_Config):
     @field_validator("contexts")
     @classmethod
     def _some_context(cls, value: dict[str, float]) -> dict[str, float]:
-        if not value or sum(value.values()) <= 0:
-            raise ValueError("expected at least one context with a positive share")
-        return value
+        return _some_share(value, "context")
 
     @model_validator(mode="after")
     def _feasible(self) -> TaskConfig:
@@ -280,9 +285,7 @@ class DishonestConfig(_Config):
     @field_validator("kinds")
     @classmethod
     def _some_kind(cls, value: dict[str, float]) -> dict[str, float]:
-        if not value or sum(value.values()) <= 0:
-            raise ValueError("expected at least one kind with a positive share")
-        return value
+        return _some_share(value, "kind")
 
 
 class ValidationConfig(_Config):

@@ -25,8 +25,8 @@ from mcsim.platform.validation import (
     ReadingValidator,
 )
 from mcsim.sim import World, WorldOptions, simulate
-from mcsim.sim.receiving import HAPT_LAYING, NOISE, REPLAY, RESTING
-from mcsim.sim.sensing import HAPT_STANDING, HAPT_WALKING, N_AXES
+from mcsim.sim.receiving import NOISE, REPLAY, RESTING
+from mcsim.sim.sensing import HAPT_LAYING, HAPT_STANDING, HAPT_WALKING, N_AXES
 from tests.mcsim.sim.test_world import HOME, SHOP, Scripted, day, knowledge
 
 
