@@ -75,9 +75,9 @@ class TaskBatch:
 
     @classmethod
     def _valid(cls, *columns: np.ndarray) -> TaskBatch:
-        """A batch of columns known to be valid (a subset of a valid batch), unchecked: the
-        checks cost a third of an RL episode's set-up, where the world cuts its open tasks
-        out of the pool at every decision."""
+        """A batch of columns known to be valid (a subset of a valid batch, a pool drawn
+        valid), unchecked: the checks cost a third of an RL episode's set-up, where a pool is
+        drawn and the world cuts its open tasks out of it at every decision."""
         batch = object.__new__(cls)
         for field, column in zip(_FIELDS, columns, strict=True):
             object.__setattr__(batch, field, column)
@@ -197,12 +197,14 @@ def generate_task_pool(
     copies = split_copies(n_tasks, total_copies, max_copies, rng)
     batch_times = np.linspace(first, last, n_batches)
     publish = np.sort(batch_times[rng.integers(0, n_batches, size=n_tasks)])
-    return TaskBatch(
-        id=np.arange(n_tasks, dtype=np.int64),
-        location=where,
-        publish_s=publish.astype(np.float64),
-        copies=copies,
-        deadline_s=publish + deadline_s,
+    # Valid by construction (distinct ids, c_i >= 1): unchecked, as an RL reset draws one.
+    return TaskBatch._valid(
+        np.arange(n_tasks, dtype=np.int64),
+        where,
+        publish.astype(np.float64),
+        copies,
+        publish + deadline_s,
+        np.zeros(n_tasks, dtype=np.int8),
     )
 
 

@@ -468,7 +468,7 @@ class World:
             raise ValueError(f"day plan has {day.n_users} users, the knowledge {self.n_users}")
         self.env = _Clock()
         self._pool = tasks
-        self._position = {int(t): i for i, t in enumerate(tasks.id)}
+        self._position = dict(zip(tasks.id.tolist(), range(len(tasks)), strict=True))
         self._remaining = tasks.copies.astype(np.int64)
         self._task_loc = tasks.location.tolist()
         self._deadline = tasks.deadline_s.tolist()
