@@ -6,14 +6,17 @@ it. This module implements it twice: ``SenseGenSensor`` serves a trained SenseGe
 ``NoiseSensor`` is a cheap seeded stand-in for tests and for ``sensor: none``.
 
 A scenario names its sensor with one string, parsed here once (:func:`parse_sensor_spec`) for
-both validation and loading: a registered name (``none``, ``sensegen``, ``sensegen-bf16``, or
-any name added with :func:`register_sensor`) or the path of a SenseGen ``.pt`` checkpoint.
+both validation and loading: a registered name (``none``, a shipped SenseGen of
+:data:`SHIPPED_SENSEGEN`, or any name added with :func:`register_sensor`) or the path of a
+SenseGen ``.pt`` checkpoint.
 
 ``sensegen-bf16`` is the shipped model with its LSTM run in bfloat16: about 1.75x faster per
 core on a CPU with native bfloat16 (avx512_bf16 or AMX; elsewhere it is emulated and slower),
 with streams whose per-window statistics cannot be told from float32's (see
 ``generators.sensegen.sample``), but other arrays than ``sensegen``'s, so it is an explicit
-choice, not the default.
+choice, not the default. ``sensegen-small`` is the same recipe trained at half the width
+(3 x LSTM 128, a quarter of the arithmetic per phone-step) for days with 100,000 phones; its
+realism beside the paper model's is in ``generators/checkpoints/README.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from generators.model_spec import ModelSpec, parse_model_spec
+from generators.sensegen import SHIPPED_CHECKPOINT, SMALL_CHECKPOINT
 from mcsim.errors import InputError
 from mcsim.sim.sensing import N_AXES, SensorGenerator
 
@@ -122,10 +126,21 @@ class NoiseSensor:
 SensorFactory = Callable[[], SensorGenerator]
 
 #: Sensor names a scenario may use -> a factory (lower-case names; see :func:`register_sensor`).
+#: The shipped SenseGen sensors: name -> (checkpoint, the LSTM's arithmetic).
+SHIPPED_SENSEGEN: dict[str, tuple[Path, Precision]] = {
+    "sensegen": (SHIPPED_CHECKPOINT, "fp32"),
+    "sensegen-bf16": (SHIPPED_CHECKPOINT, "bf16"),
+    "sensegen-small": (SMALL_CHECKPOINT, "fp32"),
+    "sensegen-small-bf16": (SMALL_CHECKPOINT, "bf16"),
+}
+
+#: Sensor names a scenario may use -> a factory (lower-case names; see :func:`register_sensor`).
 SENSORS: dict[str, SensorFactory] = {
     "none": NoiseSensor,
-    "sensegen": SenseGenSensor,
-    "sensegen-bf16": partial(SenseGenSensor, precision="bf16"),
+    **{
+        name: partial(SenseGenSensor, path, precision=precision)
+        for name, (path, precision) in SHIPPED_SENSEGEN.items()
+    },
 }
 
 
@@ -150,12 +165,10 @@ def parse_sensor_spec(spec: str | None, base: Path | None = None) -> SensorSpec:
     Raises:
         InputError: an unknown name, a missing checkpoint file or a missing shipped checkpoint.
     """
-    from generators.sensegen import SHIPPED_CHECKPOINT
-
     return parse_model_spec(
         "none" if spec is None else spec,
         registered=SENSORS,
-        shipped={"sensegen": SHIPPED_CHECKPOINT, "sensegen-bf16": SHIPPED_CHECKPOINT},
+        shipped={name: path for name, (path, _) in SHIPPED_SENSEGEN.items()},
         path_name="sensegen",
         what="sensor",
         model="SenseGen",

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from generators.sensegen import SHIPPED_CHECKPOINT
-from generators.sensors import NoiseSensor, SenseGenSensor, load_sensor
+from generators.sensegen import SHIPPED_CHECKPOINT, SMALL_CHECKPOINT
+from generators.sensors import SHIPPED_SENSEGEN, NoiseSensor, SenseGenSensor, load_sensor
 from mcsim.errors import InputError
 from mcsim.sim.sensing import SensorGenerator
 
@@ -41,11 +42,23 @@ def test_load_sensor_specs() -> None:
         load_sensor("gan")
 
 
-@pytest.mark.skipif(not SHIPPED_CHECKPOINT.is_file(), reason="shipped checkpoint not built yet")
-def test_sensegen_bf16_is_the_shipped_model_in_bfloat16() -> None:
-    sensor = load_sensor("SenseGen-BF16")
-    assert isinstance(sensor, SenseGenSensor) and sensor.sampler.precision == "bf16"
-    assert load_sensor("sensegen").sampler.precision == "fp32"  # type: ignore[attr-defined]
+@pytest.mark.parametrize("name", sorted(SHIPPED_SENSEGEN))
+def test_every_shipped_sensegen_loads_its_checkpoint_and_precision(name: str) -> None:
+    path, precision = SHIPPED_SENSEGEN[name]
+    sensor = load_sensor(name.upper())  # names are case-insensitive
+    assert isinstance(sensor, SenseGenSensor) and sensor.sampler.precision == precision
+    assert sensor.conditions_on_activity
     sensor.reset(3, seed=0)
     out = sensor.sample(np.array([0, 2]), 8, np.array([1, 5]))
     assert out.shape == (2, 8, 3) and np.isfinite(out).all()
+    twin = SenseGenSensor(path, precision=precision)  # the name is exactly that checkpoint
+    twin.reset(3, seed=0)
+    assert np.array_equal(twin.sample(np.array([0, 2]), 8, np.array([1, 5])), out)
+
+
+def test_the_small_sensegen_is_the_paper_recipe_at_half_width() -> None:
+    small = torch.load(SMALL_CHECKPOINT, weights_only=True)
+    paper = torch.load(SHIPPED_CHECKPOINT, weights_only=True)
+    assert small["config"] == {**paper["config"], "hidden_size": 128}
+    assert small["train_config"] == paper["train_config"]  # same data, seed, schedule, rounds
+    assert SMALL_CHECKPOINT.stat().st_size < 2_000_000
