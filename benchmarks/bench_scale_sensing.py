@@ -5,7 +5,8 @@ Issue #13's target: ``scenarios/scale_100k.yaml`` with SenseGen phones runs with
 peak RSS is its own), end to end with mining excluded as in ``bench_sim.py``: trace, cycles,
 knowledge (patterns read from the mining cache, warmed first in a separate process), day, task
 pool, world, allocation by one policy, SimPy day with sensing, metrics. The sensors (``none``,
-then ``--sensors``: by default ``sensegen`` and ``sensegen-bf16``) run one after the other,
+then ``--sensors``: by default the four shipped SenseGen sensors, ``sensegen`` and
+``sensegen-small``, each in float32 and bfloat16) run one after the other,
 ``--repeats`` rounds; each SenseGen day is compared with the ``none`` day of its own round
 (the same load on the machine) and the median ratio is printed. The ``none`` sensor still
 draws its noise windows, one per reading, so the difference is what SenseGen costs.
@@ -124,7 +125,7 @@ def _row(r: dict[str, Any]) -> str:
     steps = r["phone_steps"]
     rate = f"{steps / r['generate_cpu_s']:10,.0f}" if steps else f"{'-':>10}"
     return (
-        f"{r['sensor']:<13} {r['total_s']:8.1f} {r['cpu_s']:7.1f} {r['simulate_s']:7.1f} "
+        f"{r['sensor']:<19} {r['total_s']:8.1f} {r['cpu_s']:7.1f} {r['simulate_s']:7.1f} "
         f"{r['generate_s']:7.1f} {r['generate_cpu_s']:7.1f} {r['readings']:8,} {r['calls']:5} "
         f"{steps or 0:11,} {rate} {r['peak_gb']:7.2f}"
     )
@@ -136,7 +137,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="rounds of days (median kept)")
     parser.add_argument(
         "--sensors",
-        default="sensegen,sensegen-bf16",
+        default="sensegen,sensegen-bf16,sensegen-small,sensegen-small-bf16",
         help="comma-separated sensor values compared with none",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -161,7 +162,7 @@ def main() -> None:
         f"torch threads {threads}"
     )
     print(
-        f"{'sensor':<13} {'wall s':>8} {'CPU s':>7} {'sim s':>7} {'gen s':>7} {'gen CPU':>7} "
+        f"{'sensor':<19} {'wall s':>8} {'CPU s':>7} {'sim s':>7} {'gen s':>7} {'gen CPU':>7} "
         f"{'readings':>8} {'calls':>5} {'phone-steps':>11} {'steps/CPUs':>10} {'peak GB':>7}"
     )
     for r in typical.values():

@@ -350,7 +350,7 @@ class Scenario(_Config):
     tasks: TaskConfig
     g: int = Field(6, ge=1, le=10_000)  # at most g tasks per user
     policies: list[PolicyConfig] = Field(min_length=1)
-    sensor: str = "none"  # "sensegen" (shipped checkpoint), a .pt path, or "none"
+    sensor: str = "none"  # a registered name (generators.sensors.SENSORS), a .pt path, or "none"
     reading_s: float = Field(2.56, gt=0, le=600)  # [s] reading window (50 Hz samples)
     walking_dwell_s: float = Field(120.0, ge=0)  # [s] readings on shorter visits: walking
     sensor_activity: bool = True  # condition readings on walking/standing (False: paper)
