@@ -20,3 +20,8 @@ SHIPPED_CHECKPOINT = Path(str(resources.files("generators") / "checkpoints" / "s
 SMALL_CHECKPOINT = Path(
     str(resources.files("generators") / "checkpoints" / "sensegen_hapt_small.pt")
 )
+
+#: Environment variable: the threads a sampler rolls phones in when torch runs single-threaded
+#: (default: every usable core). Processes that share a machine (runner workers, Ray tasks)
+#: set it to their share of the cores. Here, not in ``sample``, so setting it needs no torch.
+THREADS_VARIABLE = "MCSIM_SENSOR_THREADS"

@@ -48,7 +48,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from generators.sensegen import SHIPPED_CHECKPOINT
+from generators.sensegen import SHIPPED_CHECKPOINT, THREADS_VARIABLE
 from generators.sensegen.data import Normalizer
 from generators.sensegen.model import (
     LSTMState,
@@ -59,6 +59,7 @@ from generators.sensegen.model import (
 )
 from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
+from mcsim.processes import usable_cores
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
@@ -119,8 +120,9 @@ class Sampler:
             is used, so that streams start in the model's steady state [samples].
         chunk: phones rolled together at most; larger batches are split into nearly equal
             chunks, each rolled through a block of steps on its own (the same draws) [phones].
-        workers: threads rolling chunks at once (None: every usable core when torch runs
-            single-threaded, else 1). The arrays do not depend on it.
+        workers: threads rolling chunks at once (None: ``$MCSIM_SENSOR_THREADS`` if set,
+            else every usable core, when torch runs single-threaded; else 1). The arrays do
+            not depend on it.
         precision: ``"fp32"``, or ``"bf16"`` to run the LSTM's arithmetic in bfloat16 (the
             mixture head and the sampling stay in float32).
 
@@ -381,14 +383,29 @@ class Sampler:
             h[:, r], c[:, r] = s[0].float(), s[1].float()
 
     def _workers(self) -> int:
-        """Threads that roll chunks at once: ``workers``, or by default every usable core
-        when torch runs single-threaded (when it runs its own threads, one: each kernel is
-        parallel already)."""
+        """Threads that roll chunks at once: ``workers``, or by default, when torch runs
+        single-threaded, ``$MCSIM_SENSOR_THREADS`` or every usable core (when torch runs its
+        own threads, one: each kernel is parallel already).
+
+        Why the variable: a process that shares the machine with others like it (a runner
+        worker, a Ray task holding one CPU) must not roll on every core, or N workers run N
+        times as many threads as there are cores; the runner sets it to its share.
+
+        Raises:
+            InputError: the variable is set to something other than a positive integer.
+        """
         if self.workers is not None:
             return self.workers
         if torch.get_num_threads() > 1:
             return 1
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        given = os.environ.get(THREADS_VARIABLE)
+        if given is not None:
+            if not given.strip().isdigit() or int(given) < 1:
+                raise InputError(
+                    f"{THREADS_VARIABLE} must be a positive integer (threads), got {given!r}"
+                )
+            return int(given)
+        return usable_cores()
 
     def _lstm_context(self) -> torch.autocast | nullcontext[None]:
         """Where the LSTM step runs: bfloat16 autocast for ``precision="bf16"``."""

@@ -19,6 +19,7 @@ streams. Backends are chosen by name (``--backend``), like policies:
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -27,11 +28,12 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
+from generators.sensegen import THREADS_VARIABLE
 from mcsim.app.jobs import Job, JobResult, run_job
 from mcsim.app.pipeline import Pipeline, Prepared, PreparedCache, preparation_key
 from mcsim.app.scenario import ScenarioFile, Variant
 from mcsim.errors import MCSimError
-from mcsim.processes import process_pool, stop_workers
+from mcsim.processes import process_pool, stop_workers, usable_cores
 
 OnResult = Callable[[JobResult], object]
 RAY_RETRIES = 3  # a task whose worker dies is run again, up to this many times
@@ -68,9 +70,12 @@ class Backend(Protocol):
 _WORKER_CACHE: PreparedCache | None = None  # one per pool process, set by _start_worker
 
 
-def _start_worker(prepared: dict[str, Prepared]) -> None:
-    """A pool process starts with the run's preparations (made once, in the parent)."""
+def _start_worker(prepared: dict[str, Prepared], sensor_threads: int) -> None:
+    """A pool process starts with the run's preparations (made once, in the parent) and its
+    share of the cores for SenseGen's threads (``workers`` processes each rolling phones on
+    every core would run ``workers`` times as many threads as there are cores)."""
     global _WORKER_CACHE
+    os.environ.setdefault(THREADS_VARIABLE, str(sensor_threads))
     _WORKER_CACHE = PreparedCache(maxsize=max(len(prepared), 1))
     for key, value in prepared.items():
         _WORKER_CACHE.put(key, value)
@@ -100,7 +105,10 @@ class LocalBackend:
         # "spawn": workers must not inherit torch/OpenMP thread state from this process.
         workers = min(file.scenario.workers, len(jobs))
         prepared = _preparations(file, jobs, cache)
-        pool = process_pool(workers, spawn=True, initializer=_start_worker, initargs=(prepared,))
+        share = max(1, usable_cores() // workers)
+        pool = process_pool(
+            workers, spawn=True, initializer=_start_worker, initargs=(prepared, share)
+        )
         calls = [(variants[job.variant], job.repetition, cache_dir) for job in jobs]
         try:
             _hand_over(pool, calls, on_result)
@@ -155,7 +163,9 @@ def _preparations(file: ScenarioFile, jobs: list[Job], cache: PreparedCache) -> 
 
 
 def _run_on_ray(variant: Variant, repetition: int, key: str, prepared: Prepared) -> JobResult:
-    """A Ray task: the job, on the setting's knowledge fetched from the object store."""
+    """A Ray task: the job, on the setting's knowledge fetched from the object store (the
+    task holds one CPU, so SenseGen rolls its phones in one thread)."""
+    os.environ.setdefault(THREADS_VARIABLE, "1")
     cache = PreparedCache()
     cache.put(key, prepared)
     return run_job(variant, repetition, cache, None)

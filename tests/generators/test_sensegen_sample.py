@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from generators.sensegen import SHIPPED_CHECKPOINT
+from generators.sensegen import SHIPPED_CHECKPOINT, THREADS_VARIABLE
 from generators.sensegen.model import CHECKPOINT_FORMAT
 from generators.sensegen.sample import Sampler
 from mcsim.errors import CheckpointError, InputError
+from mcsim.processes import usable_cores
 
 
 def test_shapes_and_dtype(tiny_checkpoint: Path) -> None:
@@ -298,3 +299,20 @@ def test_shipped_checkpoint_follows_the_activity() -> None:
     walking, sitting = out[:16].std(axis=1).mean(), out[16:].std(axis=1).mean()
     # real HAPT validation users: walking about 0.2 g per axis, sitting about 0.01 g
     assert walking > 0.08 and sitting < 0.03, (walking, sitting)
+
+
+def test_threads_follow_the_environment_when_torch_runs_single_threaded(
+    tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    monkeypatch.delenv(THREADS_VARIABLE, raising=False)
+    assert sampler._workers() == usable_cores()
+    monkeypatch.setenv(THREADS_VARIABLE, "3")
+    assert sampler._workers() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(THREADS_VARIABLE, bad)
+        with pytest.raises(InputError, match=f"{THREADS_VARIABLE} must be a positive integer"):
+            sampler._workers()
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # torch's own threads: one roller
+    assert sampler._workers() == 1

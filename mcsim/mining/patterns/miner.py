@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -38,7 +37,7 @@ from mcsim.errors import CacheWarning
 from mcsim.mining.cycles import CycleTable
 from mcsim.mining.patterns.base import PatternBase, make_base
 from mcsim.mining.patterns.cache import CacheProblem, cache_path, read_cache, write_cache
-from mcsim.processes import process_pool
+from mcsim.processes import process_pool, usable_cores
 
 # Bump when the miner's output for the same input could change: it is part of the cache key.
 MINER_VERSION = "patterns-1"
@@ -319,7 +318,7 @@ def mine_patterns(
         ValueError: minsup outside (0, 1], max_length < 1 or workers < 1.
     """
     _check_params(minsup, max_length)
-    workers = (os.cpu_count() or 1) if workers is None else workers
+    workers = usable_cores() if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     cache = _usable_cache(cache_dir, cycles, minsup, max_length)

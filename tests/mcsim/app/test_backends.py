@@ -27,10 +27,12 @@ from typing import Any
 import pytest
 
 import mcsim.app.backends
-from mcsim.app.backends import LOOPBACK, LocalBackend, WorkerLost, make_backend
+from generators.sensegen import THREADS_VARIABLE
+from mcsim.app.backends import LOOPBACK, LocalBackend, WorkerLost, _start_worker, make_backend
 from mcsim.app.runner import run_scenario
 from mcsim.app.scenario import shipped_scenario
 from mcsim.errors import MCSimError
+from mcsim.processes import process_pool
 
 SMALL = {
     "trace.synthetic.days": 32,
@@ -94,6 +96,16 @@ def test_bad_backends_and_addresses_are_one_line_errors(
 
 def test_the_local_backend_is_the_default() -> None:
     assert isinstance(make_backend("local"), LocalBackend)
+
+
+def test_a_local_worker_rolls_sensegen_on_its_share_of_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(THREADS_VARIABLE, raising=False)
+    pool = process_pool(1, spawn=True, initializer=_start_worker, initargs=({}, 3))
+    with pool:
+        assert pool.submit(os.getenv, THREADS_VARIABLE).result() == "3"
+    assert THREADS_VARIABLE not in os.environ  # the parent's own sampler keeps every core
 
 
 # ------------------------------------------------------------------- workers that die
