@@ -34,9 +34,9 @@ BYTES_PER_SAMPLE = 12.0  # [B] one 3-axis float32 sample of readings.npy, kept u
 SECONDS_PER_VISIT = 1.5e-6  # [s] generating, cutting and mining a visit
 SECONDS_PER_POLICY_DAY = 0.1  # [s] fixed cost of one policy's simulated day
 SECONDS_PER_USER_DAY = 2e-4  # [s] per user, per policy and day
-SENSEGEN_FACTOR = 3.0  # SenseGen phones against sensor: none (CPU time)
+SENSEGEN_FACTOR = 3.3  # SenseGen phones against sensor: none (CPU time)
 # Shipped sensors with other measured factors (benchmarks/bench_scale_sensing.py, CPU time)
-SENSOR_FACTORS = {"none": 1.0, "sensegen-small": 1.75, "sensegen-small-bf16": 1.5}
+SENSOR_FACTORS = {"none": 1.0, "sensegen-small": 1.85, "sensegen-small-bf16": 1.6}
 SECONDS_PER_ALLOCATION = 0.01  # [s] one policy allocating one pool (mode: allocate)
 BASE_GB = 0.4  # [GB] the interpreter with numpy, pandas and scipy loaded (+0.3 with torch)
 
