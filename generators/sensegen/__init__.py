@@ -7,8 +7,11 @@ held-out users) and ``cli`` (``mcsim sensegen train | sample | eval``). Most cal
 ``generators.sensors.load_sensor`` or ``generators.sensegen.sample.Sampler``.
 """
 
+import os
 from importlib import resources
 from pathlib import Path
+
+from mcsim.errors import InputError
 
 #: The checkpoint trained on HAPT users 1-20 that ships with the package (package data, found
 #: through importlib.resources so that it works from a wheel as from the source tree).
@@ -25,3 +28,17 @@ SMALL_CHECKPOINT = Path(
 #: (default: every usable core). Processes that share a machine (runner workers, Ray tasks)
 #: set it to their share of the cores. Here, not in ``sample``, so setting it needs no torch.
 THREADS_VARIABLE = "MCSIM_SENSOR_THREADS"
+
+
+def threads_from_environment() -> int | None:
+    """``$MCSIM_SENSOR_THREADS`` as a number of threads, or None when it is not set.
+
+    Raises:
+        InputError: it is set to something other than a positive integer.
+    """
+    given = os.environ.get(THREADS_VARIABLE)
+    if given is None:
+        return None
+    if not given.strip().isdigit() or int(given) < 1:
+        raise InputError(f"{THREADS_VARIABLE} must be a positive integer (threads), got {given!r}")
+    return int(given)

@@ -38,7 +38,6 @@ the same sequence of calls give identical arrays, and splitting a roll-out into 
 from __future__ import annotations
 
 import itertools
-import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from functools import partial
@@ -48,7 +47,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from generators.sensegen import SHIPPED_CHECKPOINT, THREADS_VARIABLE
+from generators.sensegen import SHIPPED_CHECKPOINT, threads_from_environment
 from generators.sensegen.data import Normalizer
 from generators.sensegen.model import (
     LSTMState,
@@ -151,6 +150,8 @@ class Sampler:
             raise InputError(f"workers must be >= 1, got {workers}")
         if precision not in PRECISIONS:
             raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if workers is None:
+            threads_from_environment()  # a bad value fails here, before any job samples
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.normalizer = normalizer
@@ -398,14 +399,7 @@ class Sampler:
             return self.workers
         if torch.get_num_threads() > 1:
             return 1
-        given = os.environ.get(THREADS_VARIABLE)
-        if given is not None:
-            if not given.strip().isdigit() or int(given) < 1:
-                raise InputError(
-                    f"{THREADS_VARIABLE} must be a positive integer (threads), got {given!r}"
-                )
-            return int(given)
-        return usable_cores()
+        return threads_from_environment() or usable_cores()
 
     def _lstm_context(self) -> torch.autocast | nullcontext[None]:
         """Where the LSTM step runs: bfloat16 autocast for ``precision="bf16"``."""

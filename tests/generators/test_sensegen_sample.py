@@ -314,5 +314,7 @@ def test_threads_follow_the_environment_when_torch_runs_single_threaded(
         monkeypatch.setenv(THREADS_VARIABLE, bad)
         with pytest.raises(InputError, match=f"{THREADS_VARIABLE} must be a positive integer"):
             sampler._workers()
+        with pytest.raises(InputError, match=THREADS_VARIABLE):  # when loaded, before a run
+            Sampler.from_checkpoint(tiny_checkpoint)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # torch's own threads: one roller
     assert sampler._workers() == 1

@@ -108,6 +108,16 @@ def test_a_local_worker_rolls_sensegen_on_its_share_of_the_cores(
     assert THREADS_VARIABLE not in os.environ  # the parent's own sampler keeps every core
 
 
+def test_a_bad_thread_setting_fails_before_any_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(THREADS_VARIABLE, "all")
+    with pytest.raises(MCSimError, match=f"{THREADS_VARIABLE} must be a positive integer"):
+        run_scenario(shipped_scenario("campus"), tmp_path / "out", quiet=True,
+                     overrides={"sensor": "sensegen-small", "repetitions": 1})  # fmt: skip
+    assert not (tmp_path / "out").exists() and not (tmp_path / ".out.jobs").exists()
+
+
 # ------------------------------------------------------------------- workers that die
 
 FLAKY = '''
