@@ -125,7 +125,6 @@ class NoiseSensor:
 
 SensorFactory = Callable[[], SensorGenerator]
 
-#: Sensor names a scenario may use -> a factory (lower-case names; see :func:`register_sensor`).
 #: The shipped SenseGen sensors: name -> (checkpoint, the LSTM's arithmetic).
 SHIPPED_SENSEGEN: dict[str, tuple[Path, Precision]] = {
     "sensegen": (SHIPPED_CHECKPOINT, "fp32"),

@@ -8,21 +8,17 @@ held-out users) and ``cli`` (``mcsim sensegen train | sample | eval``). Most cal
 """
 
 import os
-from importlib import resources
-from pathlib import Path
 
+from generators import shipped_checkpoint
 from mcsim.errors import InputError
 
-#: The checkpoint trained on HAPT users 1-20 that ships with the package (package data, found
-#: through importlib.resources so that it works from a wheel as from the source tree).
-SHIPPED_CHECKPOINT = Path(str(resources.files("generators") / "checkpoints" / "sensegen_hapt.pt"))
+#: The checkpoint trained on HAPT users 1-20 that ships with the package.
+SHIPPED_CHECKPOINT = shipped_checkpoint("sensegen_hapt.pt")
 
 #: The same recipe and data at half the width (3 x LSTM 128): about a quarter of the paper
 #: model's arithmetic per phone-step, for runs whose phones are counted in hundreds of
 #: thousands (``sensor: sensegen-small``; its record is in ``checkpoints/README.md``).
-SMALL_CHECKPOINT = Path(
-    str(resources.files("generators") / "checkpoints" / "sensegen_hapt_small.pt")
-)
+SMALL_CHECKPOINT = shipped_checkpoint("sensegen_hapt_small.pt")
 
 #: Environment variable: the threads a sampler rolls phones in when torch runs single-threaded
 #: (default: every usable core). Processes that share a machine (runner workers, Ray tasks)

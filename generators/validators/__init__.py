@@ -21,12 +21,12 @@ scenario may use) and ``cli`` (``mcsim validator train | evaluate``). Most calle
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from generators import shipped_checkpoint
+
 #: The validator trained on HAPT users 1-19 that ships with the package (package data).
-SHIPPED_CHECKPOINT = Path(str(resources.files("generators") / "checkpoints" / "validator_hapt.pt"))
+SHIPPED_CHECKPOINT = shipped_checkpoint("validator_hapt.pt")
 
 from generators.validators.registry import (  # after SHIPPED_CHECKPOINT: the registry reads it
     VALIDATORS,
