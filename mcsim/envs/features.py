@@ -150,23 +150,22 @@ class CandidateFeatures:
             self._windows.clear()
             self._windows_of = windows
         key = (loc, *window, now_s, day_length_s)
-        return _kept(
-            self._windows, key, lambda: self._new_window(windows, loc, window, now_s, day_length_s)
-        )
+        return _kept(self._windows, key, lambda: self._new_window(windows, *key))
 
     def _new_window(
         self,
         windows: VisitWindows | None,
         loc: int,
-        window: tuple[float, float],
+        start_s: float,
+        end_s: float,
         now_s: float,
         day_length_s: float,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per user: (p_window, eta), computed (:meth:`window`)."""
+        """Per user: (p_window, eta) for the window [start_s, end_s], computed (:meth:`window`)."""
         if windows is None:
             prob, arrival = np.zeros(self.n_users), np.full(self.n_users, np.nan)
         else:
-            prob, arrival = windows.query(loc, *window)
+            prob, arrival = windows.query(loc, start_s, end_s)
         eta = arrival - now_s
         eta /= day_length_s
         np.fmin(eta, 1.0, out=eta)  # fmin: NaN (never there) -> 1
