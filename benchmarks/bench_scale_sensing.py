@@ -12,8 +12,9 @@ then ``--sensors``: by default the four shipped SenseGen sensors, ``sensegen`` a
 draws its noise windows, one per reading, so the difference is what SenseGen costs.
 
 Printed per sensor (the median run): wall and CPU seconds of the day, of its simulate stage
-and inside the generator, readings, generator calls, phone-steps rolled (readings x steps plus
-50 burn-in steps per started stream), phone-steps per CPU-second of generation, and peak RSS;
+and inside the generator, readings, generator calls, phone-steps rolled (windows x (steps +
+50 burn-in steps), each reading a fresh stream), phone-steps per CPU-second of generation,
+and peak RSS;
 then per SenseGen variant the ratio to the ``none`` day (target <= 1.5x) in wall and in CPU
 time, where the extra time goes, the ratio projected for a generator that has both cores to
 itself (its CPU time halved), and the peak memory against the 8 GB budget. CPU time is the
@@ -62,8 +63,8 @@ def day(sensor: str, policy: str) -> dict[str, Any]:
     if spec is None:
         raise SystemExit(f"policy {policy!r} is not in {SCALE.name}")
     sensor_obj = pipeline.sensor()
-    timer = _Timer(sensor_obj.sample)
-    sensor_obj.sample = timer  # type: ignore[method-assign]  # the world calls the instance's
+    timer = _Timer(sensor_obj.windows)
+    sensor_obj.windows = timer  # type: ignore[method-assign]  # the world calls the instance's
     world = pipeline.world(0, day=day_plan, tasks=tasks)
     t0 = time.perf_counter()
     result = simulate(world, make_policy(spec.name, **spec.params))
@@ -85,8 +86,7 @@ def day(sensor: str, policy: str) -> dict[str, Any]:
         "readings": len(result.readings),
         "calls": int(result.sensor_calls),
         "phone_steps": None if sampler is None else int(sampler.phone_steps),
-        "streams": None if sampler is None else int(sampler.n_streaming),
-        "state_mb": None if sampler is None else sampler.state_bytes / 2**20,
+        "windows": timer.rows,
         "assigned": int(metrics["assigned"]),
         "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "torch_threads": torch.get_num_threads(),
@@ -94,16 +94,18 @@ def day(sensor: str, policy: str) -> dict[str, Any]:
 
 
 class _Timer:
-    """Wraps a sensor's ``sample`` and sums the wall and CPU seconds (all of this process's
-    threads) spent inside it."""
+    """Wraps a sensor's ``windows`` and sums the wall and CPU seconds (all of this process's
+    threads) spent inside it, and the windows generated."""
 
-    def __init__(self, sample: Callable[..., np.ndarray]) -> None:
-        self.sample, self.seconds, self.cpu_seconds = sample, 0.0, 0.0
+    def __init__(self, windows: Callable[..., np.ndarray]) -> None:
+        self.windows, self.seconds, self.cpu_seconds, self.rows = windows, 0.0, 0.0, 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray:
         t0, c0 = time.perf_counter(), time.process_time()
         try:
-            return self.sample(*args, **kwargs)
+            out = self.windows(*args, **kwargs)
+            self.rows += len(out)
+            return out
         finally:
             self.seconds += time.perf_counter() - t0
             self.cpu_seconds += time.process_time() - c0
@@ -187,8 +189,8 @@ def main() -> None:
             f"the day ({sg['generate_cpu_s']:.1f} CPU-s, "
             f"{sg['generate_cpu_s'] / max(sg['generate_s'], 1e-9):.2f} cores busy), "
             f"{other:.1f} CPU-s else (torch, the model); with both cores free for the generator "
-            f"threads (projected from CPU time) {two_cores:.2f}x; {sg['streams']:,} streams "
-            f"holding {sg['state_mb']:.1f} MB; peak RSS {peak:.2f} GB (target <= "
+            f"threads (projected from CPU time) {two_cores:.2f}x; {sg['windows']:,} windows "
+            f"generated; peak RSS {peak:.2f} GB (target <= "
             f"{BUDGET_GB:.0f} GB: {'met' if peak <= BUDGET_GB else 'NOT met'})"
         )
     print(

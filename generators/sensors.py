@@ -1,9 +1,12 @@
 """Phone sensors for the simulator: SenseGen, a noise stand-in, and the registry that names them.
 
-The world only needs the :class:`~mcsim.sim.sensing.SensorGenerator` protocol ("continue these
-phones' accelerometer streams by T samples"), defined in the core beside the world that calls
-it. This module implements it twice: ``SenseGenSensor`` serves a trained SenseGen checkpoint,
-``NoiseSensor`` is a cheap seeded stand-in for tests and for ``sensor: none``.
+The world only needs the :class:`~mcsim.sim.sensing.SensorGenerator` protocol ("one fresh
+window per keyed reading"), defined in the core beside the world that calls it. This module
+implements it twice: ``SenseGenSensor`` serves a trained SenseGen checkpoint, ``NoiseSensor``
+is a cheap seeded stand-in for tests and for ``sensor: none``. A plug-in registered before
+readings were keyed, with the streaming ``reset(n_phones, seed)`` / ``sample(phones, steps,
+activities)`` pair instead of ``windows``, still works: :func:`register_sensor` wraps it so
+that each reading is a fresh stream of its own (its windows then depend on the batch).
 
 A scenario names its sensor with one string, parsed here once (:func:`parse_sensor_spec`) for
 both validation and loading: a registered name (``none``, a shipped SenseGen of
@@ -24,14 +27,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from generators.model_spec import ModelSpec, parse_model_spec
 from generators.sensegen import SHIPPED_CHECKPOINT, SMALL_CHECKPOINT
 from mcsim.errors import InputError
-from mcsim.sim.sensing import N_AXES, SensorGenerator
+from mcsim.sim.sensing import N_AXES, SensorGenerator, reading_rng
 
 if TYPE_CHECKING:
     from generators.sensegen.sample import Precision
@@ -61,24 +64,15 @@ class SenseGenSensor:
         """True when the checkpoint was trained with activity conditions."""
         return self.sampler.model.config.n_conditions > 0
 
-    def reset(self, n_phones: int, seed: int) -> None:
-        """Start ``n_phones`` fresh streams seeded by ``seed``."""
-        self.sampler.reset(n_phones, seed)
-
-    def sample(
-        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    def windows(
+        self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
     ) -> np.ndarray:
-        """Continue each listed phone's SenseGen stream; see :class:`SensorGenerator`."""
-        return self.sampler.sample(phones, steps, activities)
+        """One fresh SenseGen window per key; see :class:`SensorGenerator`."""
+        return self.sampler.windows(seed, keys, steps, activities)
 
 
 class NoiseSensor:
-    """Independent Gaussian noise per phone: a trivial, fast, seeded stand-in for SenseGen.
-
-    Each phone has its own ``numpy.random.Generator`` spawned from the seed (child ``p`` of
-    ``SeedSequence(seed)``), so a phone's stream does not depend on which other phones are
-    sampled with it. Phones start lazily, at their first reading: a reset costs nothing per
-    phone (1,000 eager generators took ~15 ms, most of an RL episode's reset).
+    """Independent Gaussian noise per reading: a trivial, fast, seeded stand-in for SenseGen.
 
     Args:
         std_g: standard deviation of every axis [g] (0.1 g is roughly HAPT walking).
@@ -88,39 +82,49 @@ class NoiseSensor:
 
     def __init__(self, std_g: float = 0.1) -> None:
         self.std_g = std_g
-        self._n_phones = 0
-        self._seed = 0
-        self._rngs: dict[int, np.random.Generator] = {}
 
-    def reset(self, n_phones: int, seed: int) -> None:
-        """Start ``n_phones`` fresh streams seeded by ``seed`` (each created when first read)."""
-        if n_phones < 0:
-            raise InputError(f"n_phones must be >= 0, got {n_phones}")
-        self._n_phones, self._seed, self._rngs = n_phones, seed, {}
-
-    def _rng(self, phone: int) -> np.random.Generator:
-        """Phone ``phone``'s stream: child ``phone`` of ``SeedSequence(seed)``, as ``spawn``
-        would make it."""
-        if phone not in self._rngs:
-            sequence = np.random.SeedSequence(self._seed, spawn_key=(phone,))
-            self._rngs[phone] = np.random.default_rng(sequence)
-        return self._rngs[phone]
-
-    def sample(
-        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    def windows(
+        self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
     ) -> np.ndarray:
-        """Continue each listed phone's noise stream (``activities`` is ignored)."""
-        arr = np.asarray(phones)
-        if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
-            raise InputError(f"phones must be a 1-D integer array, got shape {arr.shape}")
-        if arr.size and (arr.min() < 0 or arr.max() >= self._n_phones):
-            raise InputError(f"phone indices must lie in [0, {self._n_phones}); call reset()")
+        """A window of noise per key, from ``reading_rng(seed, key)`` (activities ignored)."""
+        arr = np.asarray(keys)
+        if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
+            raise InputError(f"keys must be a 2-D integer array, got shape {arr.shape}")
         if steps < 0:
             raise InputError(f"steps must be >= 0, got {steps}")
         out = np.empty((len(arr), steps, N_AXES), dtype=np.float32)
-        for row, phone in enumerate(arr):
-            out[row] = self._rng(int(phone)).normal(0.0, self.std_g, (steps, N_AXES))
+        for row, key in enumerate(arr):
+            out[row] = reading_rng(seed, key).normal(0.0, self.std_g, (steps, N_AXES))
         return out
+
+
+@runtime_checkable
+class StreamingSensor(Protocol):
+    """The sensor protocol before readings were keyed: phones' continuing streams."""
+
+    conditions_on_activity: bool
+
+    def reset(self, n_phones: int, seed: int) -> None: ...
+
+    def sample(
+        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    ) -> np.ndarray: ...
+
+
+class StreamingAdapter:
+    """A :class:`StreamingSensor` as a :class:`SensorGenerator`: each call's readings are
+    fresh streams ``0 .. n-1`` of a reset seeded by ``seed`` (so, unlike the shipped sensors',
+    a window depends on the other readings of the call)."""
+
+    def __init__(self, sensor: StreamingSensor) -> None:
+        self.sensor = sensor
+        self.conditions_on_activity = bool(sensor.conditions_on_activity)
+
+    def windows(
+        self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
+    ) -> np.ndarray:
+        self.sensor.reset(len(keys), seed)
+        return self.sensor.sample(np.arange(len(keys)), steps, activities)
 
 
 SensorFactory = Callable[[], SensorGenerator]
@@ -143,12 +147,26 @@ SENSORS: dict[str, SensorFactory] = {
 }
 
 
-def register_sensor(name: str, factory: SensorFactory) -> None:
-    """Make ``sensor: NAME`` in a scenario build ``factory()`` (a :class:`SensorGenerator`)."""
+def register_sensor(name: str, factory: Callable[[], SensorGenerator | StreamingSensor]) -> None:
+    """Make ``sensor: NAME`` in a scenario build ``factory()``: a :class:`SensorGenerator`,
+    or a :class:`StreamingSensor` (wrapped in a :class:`StreamingAdapter`)."""
     key = name.strip().lower()
     if not key or key.endswith(".pt"):
         raise InputError(f"bad sensor name {name!r}; expected a word (not a .pt path)")
-    SENSORS[key] = factory
+    SENSORS[key] = partial(_as_sensor, factory)
+
+
+def _as_sensor(factory: Callable[[], SensorGenerator | StreamingSensor]) -> SensorGenerator:
+    sensor = factory()
+    if isinstance(sensor, SensorGenerator):
+        return sensor
+    if isinstance(sensor, StreamingSensor):
+        return StreamingAdapter(sensor)
+    raise InputError(
+        f"sensor factory {factory!r} made {type(sensor).__name__}, which has neither "
+        "windows(seed, keys, steps, activities) nor reset(n_phones, seed) and "
+        "sample(phones, steps, activities)"
+    )
 
 
 SensorSpec = ModelSpec  # a parsed ``sensor`` value (a name, or a SenseGen checkpoint path)

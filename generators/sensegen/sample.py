@@ -30,7 +30,12 @@ and lag-1 autocorrelation (0.004-0.025) are no larger than between two float32 s
 float32 seeds (0.83 against 0.73-0.85). Float32 stays the default: bfloat16 is emulated, and
 slower, on CPUs without it, and it changes every array.
 
-Randomness comes from one ``torch.Generator`` seeded in :meth:`Sampler.reset`: the same seed and
+The simulator's readings use :meth:`Sampler.windows` instead: one fresh stream per reading
+(learned start state, burn-in, window), with its random numbers from the reading's own key
+(``mcsim.sim.sensing.reading_rng``), so that a reading's window depends on nothing else and
+a day's readings, of several worlds at once, are rolled as one batch.
+
+Streams' randomness comes from one ``torch.Generator`` seeded in :meth:`Sampler.reset`: the same seed and
 the same sequence of calls give identical arrays, and splitting a roll-out into several calls
 (e.g. 2 × 200 steps instead of 400) consumes the generator identically.
 """
@@ -38,6 +43,7 @@ the same sequence of calls give identical arrays, and splitting a roll-out into 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from functools import partial
@@ -59,11 +65,19 @@ from generators.sensegen.model import (
 from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
 from mcsim.processes import usable_cores
+from mcsim.sim.sensing import reading_rng
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
 _NOT_STARTED = -1  # condition id of a slot whose stream has not started yet
 _DRAWS_PER_BLOCK = 1 << 21  # phone-steps of random numbers drawn ahead at most (32 MB)
+#: Rows a fresh-window roll pads to at least. Why: on CPU the mixture head's matrix products
+#: take another kernel for 1-3 rows, whose sums differ in the last bits from those of 4 rows
+#: or more (measured for both widths, float32 and bfloat16, batches of 4 to 1,200 rows at any
+#: position: identical); the LSTM's are the same for any batch. Padding makes a window the
+#: same whatever it is rolled with.
+_MIN_ROWS = 16
+Draws = Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]
 
 
 class _Streams:
@@ -293,7 +307,10 @@ class Sampler:
             if bool(fresh.any()):
                 self._start(rows[fresh], cond[fresh])
             state = (streams.h[:, rows], streams.c[:, rows])
-            out, state = self._roll(streams.last[rows], int(steps), cond, state)
+            out, state = self._roll(
+                streams.last[rows], int(steps), cond, state, self._stream_draws(len(idx))
+            )
+            self.phone_steps += len(idx) * int(steps)
             streams.h[:, rows], streams.c[:, rows] = state
             streams.last[rows] = out[:, -1]
             values = out.float().cpu().numpy()
@@ -306,16 +323,109 @@ class Sampler:
         h, c = self.model.start_state(cond, len(rows))
         start = torch.zeros((len(rows), self.model.config.n_axes), device=self.device)
         if self.burn_in:
-            out, (h, c) = self._roll(start, self.burn_in, cond, (h, c))
+            draws = self._stream_draws(len(rows))
+            out, (h, c) = self._roll(start, self.burn_in, cond, (h, c), draws)
+            self.phone_steps += len(rows) * self.burn_in
             start = out[:, -1]
         streams.h[:, rows], streams.c[:, rows] = h, c
         streams.last[rows] = start
         streams.cond[rows] = cond
 
+    def windows(
+        self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
+    ) -> np.ndarray:
+        """One fresh window per key: the learned start state of its activity, ``burn_in``
+        discarded steps, then ``steps`` samples, all drawn from
+        ``mcsim.sim.sensing.reading_rng(seed, key)``. A row's samples depend only on its
+        seed, key and activity, not on the other rows (the arithmetic of a row is the same in
+        any batch of at least :data:`_MIN_ROWS` rows, and smaller batches are padded to it).
+        Holds no state and does not touch the streams of :meth:`sample`.
+
+        Args:
+            seed: the day's sensor seed.
+            keys: (n, k) non-negative integer keys.
+            steps: samples per window (50 Hz).
+            activities: per-window condition ids (n,), 0 = none; None = none for all.
+
+        Returns:
+            float32 array (n, steps, 3) of body acceleration [g].
+
+        Raises:
+            InputError: bad shapes, steps or activity ids.
+        """
+        keys = np.asarray(keys)
+        if keys.ndim != 2 or not np.issubdtype(keys.dtype, np.integer):
+            raise InputError(f"keys must be a 2-D integer array, got shape {keys.shape}")
+        if not isinstance(steps, int | np.integer) or steps < 0:
+            raise InputError(f"steps must be a non-negative integer, got {steps!r}")
+        n, d = len(keys), self.model.config.n_axes
+        cond = self._conditions(activities, n)
+        if n == 0 or steps == 0:
+            return np.zeros((n, int(steps), d), np.float32)
+        total = self.burn_in + int(steps)
+        rows_per_call = max(1, _DRAWS_PER_BLOCK // total)
+        parts = [
+            self._fresh_windows(
+                seed, keys[lo : lo + rows_per_call], cond[lo : lo + rows_per_call], total
+            )
+            for lo in range(0, n, rows_per_call)
+        ]
+        return self.normalizer.denormalize(np.concatenate(parts)[:, self.burn_in :])
+
+    def _fresh_windows(
+        self, seed: int, keys: np.ndarray, cond: torch.Tensor, total: int
+    ) -> np.ndarray:
+        """Roll fresh streams of ``keys`` through ``total`` steps (normalised units)."""
+        n, d = len(keys), self.model.config.n_axes
+        padded = max(n, _MIN_ROWS)
+        u = np.zeros((total, padded, 1), np.float32)
+        eps = np.zeros((total, padded, d), np.float32)
+        for row, key in enumerate(keys):
+            rng = reading_rng(seed, key)
+            u[:, row, 0] = rng.random(total, dtype=np.float32)
+            eps[:, row] = rng.standard_normal((total, d), dtype=np.float32)
+        if padded > n:
+            cond = torch.cat([cond, cond.new_zeros(padded - n)])
+        draws_u, draws_eps = torch.from_numpy(u), torch.from_numpy(eps)
+
+        def draws(t0: int, t1: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return draws_u[t0:t1], draws_eps[t0:t1]
+
+        with torch.inference_mode():
+            state = self.model.start_state(cond, padded)
+            start = torch.zeros((padded, d), device=self.device)
+            out, _ = self._roll(start, total, cond, state, draws, block=total)
+        self.phone_steps += n * total
+        return out[:n].float().cpu().numpy()
+
+    def _stream_draws(self, n: int) -> Draws:
+        """The draws of ``n`` streams from the generator of :meth:`reset`, step by step
+        exactly as ``SenseGenGenerator.sample_next`` draws them for the whole batch."""
+        rng = self._started_rng()
+        d = self.model.config.n_axes
+
+        def draws(t0: int, t1: int) -> tuple[torch.Tensor, torch.Tensor]:
+            u = torch.empty((t1 - t0, n, 1), device=self.device)
+            eps = torch.empty((t1 - t0, n, d), device=self.device)
+            for t in range(t1 - t0):
+                u[t] = torch.rand((n, 1), generator=rng, device=self.device)
+                eps[t] = torch.randn((n, d), generator=rng, device=self.device)
+            return u, eps
+
+        return draws
+
     def _roll(
-        self, x0: torch.Tensor, steps: int, cond: torch.Tensor, state: LSTMState
+        self,
+        x0: torch.Tensor,
+        steps: int,
+        cond: torch.Tensor,
+        state: LSTMState,
+        draws: Draws,
+        block: int | None = None,
     ) -> tuple[torch.Tensor, LSTMState]:
-        """``SenseGenGenerator.generate`` in chunks of rows: the same draws, in the same order.
+        """``SenseGenGenerator.generate`` in chunks of rows, from ``draws(t0, t1)``: the
+        uniforms (t1 - t0, n, 1) and normals (t1 - t0, n, d) of steps t0..t1, asked for in
+        blocks of ``block`` steps (default: as many as ``_DRAWS_PER_BLOCK`` allows).
 
         Args:
             x0: (n, d) each stream's last value; steps: >= 1 new values per stream.
@@ -324,9 +434,7 @@ class Sampler:
         Returns:
             The (n, steps, d) samples and the final state.
         """
-        rng = self._started_rng()
         n, d = x0.shape
-        self.phone_steps += n * steps
         h, c = state[0].contiguous(), state[1].contiguous()
         out = x0.new_empty((n, steps, d))
         x = x0.clone()
@@ -335,16 +443,12 @@ class Sampler:
         bounds = [n * i // n_chunks for i in range(n_chunks + 1)]  # nearly equal chunks
         chunks = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
         workers = min(self._workers(), n_chunks)
-        block = max(1, min(steps, _DRAWS_PER_BLOCK // n))
+        if block is None:
+            block = max(1, min(steps, _DRAWS_PER_BLOCK // n))
         with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
             for t0 in range(0, steps, block):
                 t1 = min(steps, t0 + block)
-                # What sample_next draws at each step for the whole batch, in its order.
-                u = torch.empty((t1 - t0, n, 1), device=self.device)
-                eps = torch.empty((t1 - t0, n, d), device=self.device)
-                for t in range(t1 - t0):
-                    u[t] = torch.rand((n, 1), generator=rng, device=self.device)
-                    eps[t] = torch.randn((n, d), generator=rng, device=self.device)
+                u, eps = draws(t0, t1)
                 roll = partial(self._roll_chunk, x, h, c, onehot, u, eps, out, t0)
                 if pool is None:
                     for r in chunks:

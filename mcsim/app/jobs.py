@@ -29,7 +29,7 @@ from mcsim.errors import ReproducibilityWarning
 from mcsim.platform.allocation import Assignment, PlatformState
 from mcsim.platform.metrics import allocation_metrics, day_metrics
 from mcsim.platform.tasks import TaskBatch
-from mcsim.sim import simulate
+from mcsim.sim import run_day
 from policies import BUILTIN_POLICIES, AllocationPolicy, make_policy
 from policies.checker import same_answer
 
@@ -142,9 +142,17 @@ def _simulate(pipeline: Pipeline, variant: Variant, repetition: int) -> _Parts:
     settings = job_settings(pipeline, variant, day.label)
     parts = _Parts()
     patterns = prepared.knowledge.patterns
+    # Every policy's day first, then the results: the first result generates the readings of
+    # all of them in one batch (each window is the same as it would be alone).
+    readings = pipeline.readings(repetition)
+    worlds = []
     for spec in scenario.policies:
         policy = _checked(make_policy(spec.name, **spec.params), spec.name)
-        result = simulate(pipeline.world(repetition, day=day, tasks=tasks), policy)
+        world = pipeline.world(repetition, day=day, tasks=tasks, readings=readings)
+        run_day(world, policy)
+        worlds.append(world)
+    for spec, world in zip(scenario.policies, worlds, strict=True):
+        result = world.result()
         mine: dict[str, Any] = {**job, "policy": spec.display}
         metrics = day_metrics(result, prepared.test_model, patterns=patterns)
         parts.rows.append({**mine, **settings, **metrics})

@@ -56,9 +56,17 @@ from mcsim.platform.metrics import HeldOutDays
 from mcsim.platform.tasks import TaskBatch, generate_task_pool
 from mcsim.platform.validation import ReadingValidator, draw_contexts
 from mcsim.seeding import Stream, draw_by_share, rng_for, seed_for
-from mcsim.sim import DayPlan, Knowledge, MobilitySource, World, WorldOptions, scale_population
+from mcsim.sim import (
+    DayPlan,
+    Knowledge,
+    MobilitySource,
+    World,
+    WorldOptions,
+    day_readings,
+    scale_population,
+)
 from mcsim.sim.receiving import CONDUCTS
-from mcsim.sim.sensing import SensorGenerator
+from mcsim.sim.sensing import ReadingBuffer, SensorGenerator
 
 PREPARED_KEPT = 4  # preparations kept per process (a 100,000-user one holds ~1 GB)
 
@@ -454,6 +462,11 @@ class Pipeline:
         """The phones' generator (loaded once per process)."""
         return self.cache.sensor(self.scenario.sensor)
 
+    def readings(self, repetition: int) -> ReadingBuffer:
+        """A reading buffer for the worlds of (this variant, ``repetition``) to share, so that
+        all their readings are generated in one batch (the same windows as each alone)."""
+        return day_readings(self.sensor(), self.sensor_seed(repetition), self.options)
+
     @cached_property
     def conduct(self) -> np.ndarray | None:
         """Each user's conduct (:func:`user_conduct`; None: all honest)."""
@@ -466,11 +479,13 @@ class Pipeline:
         day: DayPlan | None = None,
         tasks: TaskBatch | None = None,
         sensor_seed: int | None = None,
+        readings: ReadingBuffer | None = None,
     ) -> World:
         """A fresh world of (this variant, ``repetition``): the job every policy runs.
 
         ``day``, ``tasks`` and ``sensor_seed`` replace the job's own (the env draws them from
-        its episode generator instead).
+        its episode generator instead). ``readings``: a buffer from :meth:`readings` shared
+        with the job's other worlds (None: the world's own).
         """
         return World(
             self.day(repetition) if day is None else day,
@@ -479,6 +494,7 @@ class Pipeline:
             self.options,
             sensor=self.sensor(),
             sensor_seed=self.sensor_seed(repetition) if sensor_seed is None else sensor_seed,
+            readings=readings,
             conduct=self.conduct,
             validator=self.cache.validator(self.scenario.validation.validator),
         )

@@ -2,8 +2,9 @@
 
 * :mod:`mcsim.sim.days`: :class:`DayPlan`, all users' visits for one simulated cycle;
 * :mod:`mcsim.sim.sources`: where days come from (replay, pattern-driven, ground truth);
-* :mod:`mcsim.sim.sensing`: batched phone readings;
-* :mod:`mcsim.sim.world`: the steppable :class:`World` and the closed loop :func:`simulate`.
+* :mod:`mcsim.sim.sensing`: phone readings, keyed and generated in batches;
+* :mod:`mcsim.sim.world`: the steppable :class:`World`, the closed loop :func:`simulate`
+  (:func:`run_day` then the result) and :func:`day_readings`, a buffer worlds can share.
 """
 
 from mcsim.sim.days import DayPlan
@@ -14,7 +15,16 @@ from mcsim.sim.sources import (
     ReplaySource,
     scale_population,
 )
-from mcsim.sim.world import Decision, Knowledge, SimResult, World, WorldOptions, simulate
+from mcsim.sim.world import (
+    Decision,
+    Knowledge,
+    SimResult,
+    World,
+    WorldOptions,
+    day_readings,
+    run_day,
+    simulate,
+)
 
 __all__ = [
     "DayPlan",
@@ -27,6 +37,8 @@ __all__ = [
     "SimResult",
     "World",
     "WorldOptions",
+    "day_readings",
+    "run_day",
     "scale_population",
     "simulate",
 ]

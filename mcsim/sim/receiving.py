@@ -7,8 +7,8 @@ uploads a fabricated window of one kind, its *conduct*:
 
 * ``noise``: white Gaussian noise, each window at its own level, log-uniform in
   :data:`NOISE_STD_G` (a script filling the upload);
-* ``resting``: the phone's own stream while it lies on a desk (the sensor conditioned on
-  HAPT ``LAYING``; an unconditioned sensor gives its plain stream);
+* ``resting``: the phone's own window while it lies on a desk (the sensor conditioned on
+  HAPT ``LAYING``; an unconditioned sensor gives a plain window);
 * ``replay``: an exact copy of the latest window the platform received before the claim
   (the cheapest forgery); the day's first claim, with nothing to copy, sends ``noise``.
 

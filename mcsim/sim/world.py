@@ -45,8 +45,9 @@ complete it. A copy is completed at most once.
   about 2 % of float64 times (never for whole seconds); sensing times are those readings.
 
 Readings go through :class:`~mcsim.sim.sensing.ReadingBuffer`: requested when sensed,
-generated at the end of the day in the fewest batched calls (a SenseGen call costs the same
-for 1 or 60 phones, so one flush per decision would multiply the cost). Visit events are not
+generated when the day's results are first read, in one batched call (a SenseGen call costs
+about the same for 1 or 60 phones, so one call per decision would multiply the cost); worlds
+that share a buffer (a runner job's policies) are generated together. Visit events are not
 logged one by one (100,000 users make millions): the visit log is materialised from the plan
 when the result is built.
 """
@@ -239,7 +240,8 @@ class SimResult:
         published: copies published during the day (sum of c_i over the day's tasks).
         active: bool per user: the user has at least one visit in the day.
         visits: visits made (all the plan's: the day is over).
-        sensor_calls: batched generator calls made for the readings.
+        sensor_calls: batched generator calls made for the readings (of every world sharing
+            the day's reading buffer).
         published: copies published during the day (sum of c_i over the day's tasks).
         reading_checks: one row per reading (aligned with ``readings``): ``activity`` (HAPT
             id of what the phone was doing, 0 for a window no phone made), ``context`` (of
@@ -437,8 +439,11 @@ class World:
         knowledge: the platform's training knowledge.
         options: rules of the day (g, reading length, ...).
         sensor: the phones' generator, or None for no readings (completion is still counted).
-        sensor_seed: seed of the phones' streams and of the forgeries (from the scenario's
+        sensor_seed: seed of the phones' readings and of the forgeries (from the scenario's
             seed sequence).
+        readings: a buffer shared with other worlds of the same day, sensor and seed (made by
+            :func:`day_readings`), whose readings are then generated together; None: the
+            world makes its own from ``sensor``.
         conduct: int8 per user, :data:`mcsim.sim.receiving.CONDUCTS` code (None: all honest).
         validator: the platform's check of the readings it receives (None: all accepted);
             needs a sensor.
@@ -457,6 +462,7 @@ class World:
         *,
         sensor: SensorGenerator | None = None,
         sensor_seed: int = 0,
+        readings: ReadingBuffer | None = None,
         conduct: np.ndarray | None = None,
         validator: ReadingValidator | None = None,
     ) -> None:
@@ -488,12 +494,10 @@ class World:
         self._visit_arr = statics.arrival
         self._visit_dep = statics.departure
         self._offsets = statics.offsets
-        self._buffer: ReadingBuffer | None = None
-        if sensor is not None:
-            sensor.reset(self.n_users, sensor_seed)
-            self._buffer = ReadingBuffer(
-                sensor, self.options.reading_steps, conditioned=self.options.condition_on_activity
-            )
+        if readings is None and sensor is not None:
+            readings = day_readings(sensor, sensor_seed, self.options)
+        self._buffer = readings
+        self._lane = 0 if readings is None else readings.open_lane()
         self._conduct = self._check_conduct(conduct)
         self._validator = validator
         if validator is not None:
@@ -555,9 +559,6 @@ class World:
         self.env.run(until=self._ask)
         if self._decision is None:
             self.env.run()  # the remaining sensing and claim events
-            if self._buffer is not None:
-                self._buffer.flush()
-                self._inbox = self._receive(self._buffer)
             self._finished = True
         return self._decision
 
@@ -705,10 +706,12 @@ class World:
         kind = int(self._conduct[u]) if self._conduct is not None else HONEST
         self._complete(pair, now)
         self._fabricated.add(pair)
+        task = self._pairs["task"][pair]
         if kind == RESTING and self._buffer is not None:
-            self._buffer.request(Reading(pair, u, now, HAPT_LAYING))  # the phone on a desk
+            # the phone on a desk
+            self._buffer.request(Reading(pair, u, now, HAPT_LAYING, task), self._lane)
         elif self._buffer is not None:
-            self._forged.append(Reading(pair, u, now, NO_ACTIVITY))
+            self._forged.append(Reading(pair, u, now, NO_ACTIVITY, task))
 
     def _sensing(self, pair: int, visit: int, _: simpy.Event) -> None:
         """A sensing event fires: the copy's user has arrived at its location."""
@@ -723,7 +726,7 @@ class World:
             dwell = self._visit_dep[visit] - self._visit_arr[visit]
             context = int(self._context[self._position[task]])
             activity = activity_for_context(context, dwell, self.options.walking_dwell_s)
-            self._buffer.request(Reading(pair, u, now, activity))
+            self._buffer.request(Reading(pair, u, now, activity, task), self._lane)
 
     def _complete(self, pair: int, now: float) -> None:
         """A reading for the copy reaches the platform at ``now``."""
@@ -743,9 +746,18 @@ class World:
             raise ValueError(f"conduct has shape {arr.shape}; expected ({self.n_users},)")
         return arr
 
+    def _received(self) -> Inbox | None:
+        """The day's inbox, built when first read (None: no sensor); the day must be over.
+
+        Why not at the end of the day: worlds sharing a buffer have their readings generated
+        together when the first of them is read, after all have run."""
+        if self._inbox is None and self._buffer is not None:
+            self._inbox = self._receive(self._buffer)
+        return self._inbox
+
     def _receive(self, buffer: ReadingBuffer) -> Inbox:
         """The day's inbox: the phones' windows and the forgeries, judged."""
-        readings = buffer.readings + self._forged
+        readings = buffer.readings(self._lane) + self._forged
         conduct = self._conduct
         kinds = [
             HONEST if conduct is None or r.pair not in self._fabricated else int(conduct[r.user])
@@ -755,7 +767,7 @@ class World:
         return receive(
             readings,
             kinds,
-            buffer.windows(),
+            buffer.windows(self._lane),
             self.options.reading_steps,
             np.random.default_rng(np.random.SeedSequence(self._forgery_seed, spawn_key=(1,))),
             contexts=self._context[positions],
@@ -779,7 +791,7 @@ class World:
         """
         if not self._finished:
             raise RuntimeError("the day is not over; step until run_until_decision() is None")
-        inbox = self._inbox
+        inbox = self._received()
         pairs = pd.DataFrame(self._pair_columns())
         decisions = pd.DataFrame(
             self._decisions,
@@ -842,7 +854,7 @@ class World:
         fabricated = np.zeros(len(sensed), dtype=bool)
         fabricated[list(self._fabricated)] = True
         accepted = received.copy()
-        inbox = self._inbox
+        inbox = self._received()
         if inbox is not None:
             accepted[inbox.pair[inbox.verdict != ACCEPTED]] = False
         return {
@@ -858,9 +870,10 @@ class World:
         }
 
     def _reading_records(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._inbox is None:
+        inbox = self._received()
+        if inbox is None:
             return np.zeros((0, self.options.reading_steps, 3), np.float32), np.zeros(0, np.int64)
-        return self._inbox.windows, self._inbox.pair
+        return inbox.windows, inbox.pair
 
     def _event_frame(self, readings: np.ndarray, reading_pair: np.ndarray) -> pd.DataFrame:
         logged = pd.DataFrame(
@@ -928,8 +941,20 @@ def _checks(inbox: Inbox) -> pd.DataFrame:
     )
 
 
-def simulate(world: World, policy: DecisionMaker) -> SimResult:
-    """The closed loop: answer every decision of ``world`` with ``policy`` and run the day."""
+def day_readings(sensor: SensorGenerator, seed: int, options: WorldOptions) -> ReadingBuffer:
+    """The reading buffer of a day's phones (one world's, or shared by several worlds)."""
+    return ReadingBuffer(
+        sensor, options.reading_steps, seed, conditioned=options.condition_on_activity
+    )
+
+
+def run_day(world: World, policy: DecisionMaker) -> None:
+    """The closed loop: answer every decision of ``world`` with ``policy`` until the day ends."""
     while (decision := world.run_until_decision()) is not None:
         world.apply(policy.allocate(decision.tasks, decision.state))
+
+
+def simulate(world: World, policy: DecisionMaker) -> SimResult:
+    """:func:`run_day`, then the day's result."""
+    run_day(world, policy)
     return world.result()

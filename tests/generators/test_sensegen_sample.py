@@ -14,6 +14,7 @@ from generators.sensegen.model import CHECKPOINT_FORMAT
 from generators.sensegen.sample import Sampler
 from mcsim.errors import CheckpointError, InputError
 from mcsim.processes import usable_cores
+from mcsim.sim.sensing import reading_rng
 
 
 def test_shapes_and_dtype(tiny_checkpoint: Path) -> None:
@@ -318,3 +319,72 @@ def test_threads_follow_the_environment_when_torch_runs_single_threaded(
             Sampler.from_checkpoint(tiny_checkpoint)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # torch's own threads: one roller
     assert sampler._workers() == 1
+
+
+def _one_fresh_window(
+    sampler: Sampler, seed: int, key: np.ndarray, steps: int, activity: int
+) -> np.ndarray:
+    """The oracle of ``Sampler.windows`` for one key: a plain step-by-step roll of one fresh
+    stream (learned start state, zero input, burn-in) with the reading's own draws."""
+    model, total = sampler.model, sampler.burn_in + steps
+    rng = reading_rng(seed, key)
+    u = rng.random(total, dtype=np.float32)
+    eps = rng.standard_normal((total, 3), dtype=np.float32)
+    cond = torch.tensor([activity])
+    state = model.start_state(cond, 1)
+    x = torch.zeros((1, 3))
+    out = []
+    with torch.inference_mode():
+        for t in range(total):
+            onehot = model.condition(cond, (1, 1))
+            inp = x[:, None, :] if onehot is None else torch.cat([x[:, None, :], onehot], -1)
+            hs, state = model.lstm(inp, state)
+            params = model.mixture(hs[:, 0])
+            x = model.pick(params, torch.tensor([[u[t]]]), torch.from_numpy(eps[t : t + 1]))
+            out.append(x[0].numpy().copy())
+    return sampler.normalizer.denormalize(np.stack(out)[sampler.burn_in :])
+
+
+def test_fresh_windows_match_a_step_by_step_oracle(tiny_checkpoint: Path) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint, burn_in=5, chunk=4, workers=2)
+    keys = np.arange(30, dtype=np.uint64).reshape(10, 3)
+    activities = np.array([1, 4, 5, 0, 1, 2, 3, 6, 1, 4])
+    out = sampler.windows(3, keys, 12, activities)
+    assert out.shape == (10, 12, 3) and out.dtype == np.float32
+    for row in (0, 3, 9):
+        expected = _one_fresh_window(sampler, 3, keys[row], 12, int(activities[row]))
+        np.testing.assert_allclose(out[row], expected, atol=1e-5)
+    assert sampler.phone_steps == 10 * (5 + 12)
+    assert sampler.n_streaming == 0  # fresh windows hold no stream state
+
+
+def test_a_fresh_window_depends_on_its_key_only(tiny_checkpoint: Path) -> None:
+    sampler = Sampler.from_checkpoint(tiny_checkpoint, burn_in=3)
+    keys = np.random.default_rng(1).integers(0, 2**40, (25, 4)).astype(np.uint64)
+    activities = np.resize([1, 4, 5], 25)
+    batch = sampler.windows(9, keys, 8, activities)
+    for rows in ([0], [24, 3], list(range(20))):
+        np.testing.assert_array_equal(
+            sampler.windows(9, keys[rows], 8, activities[rows]), batch[rows]
+        )
+    assert not np.array_equal(sampler.windows(10, keys[:1], 8, activities[:1]), batch[:1])
+
+
+@pytest.mark.parametrize(
+    ("keys", "steps", "activities", "reason"),
+    [
+        (np.arange(4), 5, None, "keys must be a 2-D integer array"),
+        (np.ones((2, 2)), 5, None, "keys must be a 2-D integer array"),
+        (np.ones((2, 2), np.int64), -1, None, "steps must be a non-negative integer"),
+        (np.ones((2, 2), np.int64), 5, np.array([1, 99]), "activity ids must lie in"),
+    ],
+)
+def test_bad_window_requests(
+    tiny_checkpoint: Path,
+    keys: np.ndarray,
+    steps: int,
+    activities: np.ndarray | None,
+    reason: str,
+) -> None:
+    with pytest.raises(InputError, match=reason):
+        Sampler.from_checkpoint(tiny_checkpoint).windows(0, keys, steps, activities)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -9,36 +10,58 @@ import pytest
 import torch
 
 from generators.sensegen import SHIPPED_CHECKPOINT, SMALL_CHECKPOINT
-from generators.sensors import SHIPPED_SENSEGEN, NoiseSensor, SenseGenSensor, load_sensor
+from generators.sensors import (
+    SENSORS,
+    SHIPPED_SENSEGEN,
+    NoiseSensor,
+    SenseGenSensor,
+    StreamingAdapter,
+    load_sensor,
+    register_sensor,
+)
 from mcsim.errors import InputError
-from mcsim.sim.sensing import SensorGenerator
+from mcsim.sim.sensing import SensorGenerator, reading_rng
 
 
-def test_noise_sensor_is_seeded_and_per_phone() -> None:
-    a, b = NoiseSensor(), NoiseSensor()
-    a.reset(4, seed=3)
-    b.reset(4, seed=3)
-    together = a.sample(np.array([1, 2]), 10)
-    alone = b.sample(np.array([2]), 10)
-    assert together.shape == (2, 10, 3) and together.dtype == np.float32
-    assert np.array_equal(together[1], alone[0])  # a phone's stream ignores its neighbours
-    with pytest.raises(InputError, match="phone indices"):
-        a.sample(np.array([4]), 1)
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """As the pipeline runs a sensor (PreparedCache.sensor): two OpenMP threads on a busy
+    2-core machine make these small roll-outs tens of times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+KEYS = np.array([[0, 1, 2, 1], [3, 4, 5, 5], [6, 7, 8, 1]], dtype=np.uint64)
+
+
+def test_noise_sensor_windows_are_keyed() -> None:
+    sensor = NoiseSensor()
+    together = sensor.windows(3, KEYS, 10)
+    assert together.shape == (3, 10, 3) and together.dtype == np.float32
+    alone = sensor.windows(3, KEYS[1:2], 10)
+    assert np.array_equal(together[1], alone[0])  # a window ignores the other readings
+    expected = reading_rng(3, KEYS[1]).normal(0.0, 0.1, (10, 3)).astype(np.float32)
+    assert np.array_equal(alone[0], expected)
+    with pytest.raises(InputError, match="keys must be a 2-D integer array"):
+        sensor.windows(3, np.array([1, 2]), 1)
 
 
 def test_sensegen_sensor_follows_the_protocol(tiny_checkpoint: Path) -> None:
     sensor = load_sensor(str(tiny_checkpoint))
     assert isinstance(sensor, SenseGenSensor) and isinstance(sensor, SensorGenerator)
-    sensor.reset(3, seed=0)
-    out = sensor.sample(np.array([0, 2]), 8, np.array([0, 1]))
+    out = sensor.windows(0, KEYS[:2], 8, np.array([0, 1]))
     assert out.shape == (2, 8, 3) and out.dtype == np.float32
+    with pytest.raises(InputError, match="keys must be a 2-D integer array"):
+        sensor.windows(0, np.array([1.5]), 8)
 
 
 def test_load_sensor_specs() -> None:
     assert isinstance(load_sensor("none"), NoiseSensor)
     assert isinstance(load_sensor(None), NoiseSensor)
     assert isinstance(NoiseSensor(), SensorGenerator)
-    with pytest.raises(InputError, match="expected one of 'none', 'sensegen'"):
+    with pytest.raises(InputError, match=r"expected one of 'none', .*'sensegen'"):
         load_sensor("gan")
 
 
@@ -48,12 +71,57 @@ def test_every_shipped_sensegen_loads_its_checkpoint_and_precision(name: str) ->
     sensor = load_sensor(name.upper())  # names are case-insensitive
     assert isinstance(sensor, SenseGenSensor) and sensor.sampler.precision == precision
     assert sensor.conditions_on_activity
-    sensor.reset(3, seed=0)
-    out = sensor.sample(np.array([0, 2]), 8, np.array([1, 5]))
+    out = sensor.windows(0, KEYS[:2], 8, np.array([1, 5]))
     assert out.shape == (2, 8, 3) and np.isfinite(out).all()
     twin = SenseGenSensor(path, precision=precision)  # the name is exactly that checkpoint
-    twin.reset(3, seed=0)
-    assert np.array_equal(twin.sample(np.array([0, 2]), 8, np.array([1, 5])), out)
+    assert np.array_equal(twin.windows(0, KEYS[:2], 8, np.array([1, 5])), out)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_SENSEGEN))
+def test_a_sensegen_window_is_the_same_in_any_batch(name: str) -> None:
+    """What lets a runner job roll all its policies' readings together: a window depends on
+    its seed, key and activity only (alone, first, last or in the middle of 40 rows)."""
+    sensor = load_sensor(name)
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**62, (40, 4)).astype(np.uint64)
+    activities = rng.choice([1, 2, 3, 5, 6], 40)
+    batch = sensor.windows(11, keys, 20, activities)
+    for row in (0, 17, 39):
+        alone = sensor.windows(11, keys[row : row + 1], 20, activities[row : row + 1])
+        assert np.array_equal(alone[0], batch[row]), row
+    pair = sensor.windows(11, keys[[39, 0]], 20, activities[[39, 0]])
+    assert np.array_equal(pair, batch[[39, 0]])
+
+
+class _Streaming:
+    """A plug-in written against the streaming protocol (reset, then sample phones)."""
+
+    conditions_on_activity = False
+
+    def reset(self, n_phones: int, seed: int) -> None:
+        self.n_phones, self.seed = n_phones, seed
+
+    def sample(
+        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    ) -> np.ndarray:
+        assert phones.max() < self.n_phones
+        return np.full((len(phones), steps, 3), float(self.seed), dtype=np.float32)
+
+
+def test_a_streaming_plug_in_sensor_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(SENSORS, "streaming", SENSORS["none"])  # restored after the test
+    register_sensor("streaming", _Streaming)
+    sensor = load_sensor("streaming")
+    assert isinstance(sensor, StreamingAdapter) and isinstance(sensor, SensorGenerator)
+    out = sensor.windows(4, KEYS, 5)
+    assert out.shape == (3, 5, 3) and (out == 4.0).all()
+
+
+def test_a_plug_in_that_is_no_sensor_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(SENSORS, "broken", SENSORS["none"])
+    register_sensor("broken", object)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="has neither windows"):
+        load_sensor("broken")
 
 
 def test_the_small_sensegen_is_the_paper_recipe_at_half_width() -> None:

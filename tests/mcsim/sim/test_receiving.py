@@ -36,17 +36,14 @@ class Echo:
 
     conditions_on_activity = True
 
-    def reset(self, n_phones: int, seed: int) -> None:
-        self.calls = 0
-
-    def sample(
-        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    def windows(
+        self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
     ) -> np.ndarray:
         assert activities is not None
-        self.calls += 1
         ramp = np.linspace(0.0, 0.01, steps, dtype=np.float32)[None, :, None]
-        base = activities.astype(np.float32)[:, None, None] + 0.1 * self.calls
-        return np.broadcast_to(base + ramp, (len(phones), steps, N_AXES)).copy()
+        row = np.arange(len(keys), dtype=np.float32)[:, None, None]
+        base = activities.astype(np.float32)[:, None, None] + 0.001 * row
+        return np.broadcast_to(base + ramp, (len(keys), steps, N_AXES)).copy()
 
 
 class Judge:

@@ -1,11 +1,15 @@
-"""Phone readings (mcsim.sim.sensing): ReadingBuffer's batching into sample calls, the order of
-each phone's windows, activity conditioning, and the walking/standing rule."""
+"""Phone readings (mcsim.sim.sensing): keyed readings, ReadingBuffer's one batched call for all
+lanes, windows that depend only on their key, activity conditioning, the walking/standing
+rule."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from generators.sensors import NoiseSensor
 from mcsim.sim.sensing import (
     HAPT_STANDING,
     HAPT_WALKING,
@@ -14,29 +18,26 @@ from mcsim.sim.sensing import (
     ReadingBuffer,
     SensorGenerator,
     activity_for_dwell,
+    reading_rng,
 )
 
 
 class Recorder:
-    """A sensor that records its calls; sample k of phone p is filled with 1000 k + p."""
+    """A sensor that records its calls; window i is filled with its key's time bits' low
+    digits, so that a window shows which key it was made for."""
 
     def __init__(self, conditions_on_activity: bool) -> None:
         self.conditions_on_activity = conditions_on_activity
-        self.calls: list[tuple[list[int], int, list[int] | None]] = []
+        self.calls: list[tuple[list[tuple[int, ...]], int, list[int] | None]] = []
 
-    def reset(self, n_phones: int, seed: int) -> None:
-        self.calls = []
-
-    def sample(
-        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    def windows(
+        self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
     ) -> np.ndarray:
-        assert len(set(phones.tolist())) == len(phones)  # a phone at most once per call
-        k = len(self.calls)
-        self.calls.append(
-            (phones.tolist(), steps, None if activities is None else activities.tolist())
-        )
-        values = 1000.0 * k + phones.astype(np.float64)
-        return np.broadcast_to(values[:, None, None], (len(phones), steps, N_AXES)).copy()
+        assert keys.dtype == np.uint64 and keys.shape[1] == 4
+        rows = [tuple(int(k) for k in key) for key in keys]
+        self.calls.append((rows, steps, None if activities is None else activities.tolist()))
+        values = np.array([1000.0 * key[0] + key[1] for key in rows])
+        return np.broadcast_to(values[:, None, None], (len(rows), steps, N_AXES)).copy()
 
 
 def test_recorder_is_a_sensor_generator() -> None:
@@ -44,58 +45,73 @@ def test_recorder_is_a_sensor_generator() -> None:
 
 
 def requests() -> list[Reading]:
-    """Phone 0 three readings, phone 1 one, phone 2 two; requested out of time order."""
+    """User 0 three readings, user 1 one, user 2 two; requested out of time order."""
     return [
-        Reading(pair=0, user=0, time_s=300.0, activity=HAPT_WALKING),
-        Reading(pair=1, user=2, time_s=50.0, activity=HAPT_STANDING),
-        Reading(pair=2, user=0, time_s=100.0, activity=HAPT_STANDING),
-        Reading(pair=3, user=1, time_s=200.0, activity=HAPT_WALKING),
-        Reading(pair=4, user=0, time_s=200.0, activity=HAPT_WALKING),
-        Reading(pair=5, user=2, time_s=400.0, activity=HAPT_WALKING),
+        Reading(pair=0, user=0, time_s=300.0, activity=HAPT_WALKING, task=7),
+        Reading(pair=1, user=2, time_s=50.0, activity=HAPT_STANDING, task=3),
+        Reading(pair=2, user=0, time_s=100.0, activity=HAPT_STANDING, task=4),
+        Reading(pair=3, user=1, time_s=200.0, activity=HAPT_WALKING, task=7),
+        Reading(pair=4, user=0, time_s=200.0, activity=HAPT_WALKING, task=5),
+        Reading(pair=5, user=2, time_s=400.0, activity=HAPT_WALKING, task=6),
     ]
 
 
-def test_one_call_per_round_of_distinct_phones() -> None:
+def test_a_readings_key_is_user_task_exact_time_and_activity() -> None:
+    a = Reading(pair=0, user=3, time_s=1.0, activity=HAPT_WALKING, task=9)
+    b = Reading(pair=5, user=3, time_s=float(np.nextafter(1.0, 2.0)), activity=HAPT_WALKING, task=9)
+    assert a.key == (3, 9, int(np.float64(1.0).view(np.uint64)), HAPT_WALKING)
+    assert a.key != b.key  # one float apart: another reading
+    assert Reading(pair=8, user=3, time_s=1.0, activity=HAPT_WALKING, task=9).key == a.key
+
+
+def test_one_call_for_every_lane_and_windows_in_request_order() -> None:
     sensor = Recorder(conditions_on_activity=True)
-    buffer = ReadingBuffer(sensor, steps=4)
+    buffer = ReadingBuffer(sensor, steps=4, seed=1)
+    first, second = buffer.open_lane(), buffer.open_lane()
     for reading in requests():
-        buffer.request(reading)
-    buffer.flush()
-    # Round k holds each phone's k-th reading in time order: 3 calls, phone 0's three readings.
-    assert buffer.calls == 3
-    assert sensor.calls == [
-        ([2, 0, 1], 4, [HAPT_STANDING, HAPT_STANDING, HAPT_WALKING]),
-        ([0, 2], 4, [HAPT_WALKING, HAPT_WALKING]),
-        ([0], 4, [HAPT_WALKING]),
-    ]
-    # readings and windows match row for row (generation order).
-    assert [r.pair for r in buffer.readings] == [1, 2, 3, 4, 5, 0]
-    windows = buffer.windows()
+        buffer.request(reading, first)
+    buffer.request(Reading(pair=0, user=4, time_s=10.0, activity=HAPT_WALKING, task=1), second)
+    assert [r.pair for r in buffer.readings(first)] == [0, 1, 2, 3, 4, 5]
+    assert buffer.calls == 1 and len(sensor.calls) == 1
+    keys, steps, activities = sensor.calls[0]
+    assert len(keys) == 7 and steps == 4
+    assert activities == [r.activity for r in requests()] + [HAPT_WALKING]
+    windows = buffer.windows(first)
     assert windows.shape == (6, 4, N_AXES) and windows.dtype == np.float32
-    assert windows[:, 0, 0].tolist() == [2.0, 0.0, 1.0, 1000.0, 1002.0, 2000.0]
+    assert windows[:, 0, 0].tolist() == [7.0, 2003.0, 4.0, 1007.0, 5.0, 2006.0]
+    assert buffer.windows(second)[:, 0, 0].tolist() == [4001.0]
 
 
-def test_each_phones_windows_come_in_time_order() -> None:
-    buffer = ReadingBuffer(Recorder(True), steps=2)
-    for reading in requests():
-        buffer.request(reading)
+def test_a_key_requested_in_two_lanes_is_generated_once() -> None:
+    sensor = Recorder(True)
+    buffer = ReadingBuffer(sensor, steps=2, seed=1)
+    lanes = [buffer.open_lane(), buffer.open_lane()]
+    for lane, pair in zip(lanes, (0, 9), strict=True):
+        buffer.request(Reading(pair, 1, 60.0, HAPT_WALKING, task=2), lane)
     buffer.flush()
-    for phone in (0, 1, 2):
-        times = [r.time_s for r in buffer.readings if r.user == phone]
-        assert times == sorted(times)
-    assert [r.time_s for r in buffer.readings if r.user == 0] == [100.0, 200.0, 300.0]
+    assert len(sensor.calls[0][0]) == 1
+    np.testing.assert_array_equal(buffer.windows(lanes[0]), buffer.windows(lanes[1]))
+    assert [r.pair for r in buffer.readings(lanes[1])] == [9]
 
 
-def test_interleaving_does_not_change_the_windows() -> None:
-    results = []
-    for order in (requests(), requests()[::-1]):
-        buffer = ReadingBuffer(Recorder(True), steps=2)
-        for reading in order:
-            buffer.request(reading)
-        buffer.flush()
-        results.append(([r.pair for r in buffer.readings], buffer.windows()))
-    assert results[0][0] == results[1][0]
-    np.testing.assert_array_equal(results[0][1], results[1][1])
+@settings(max_examples=25, deadline=None)
+@given(st.permutations(range(6)), st.integers(0, 5), st.integers(0, 2**32 - 1))
+def test_a_window_depends_only_on_the_seed_and_its_key(
+    order: list[int], alone: int, seed: int
+) -> None:
+    everything = ReadingBuffer(NoiseSensor(), steps=3, seed=seed)
+    lane = everything.open_lane()
+    for i in order:
+        everything.request(requests()[i], lane)
+    by_pair = dict(
+        zip([r.pair for r in everything.readings(lane)], everything.windows(lane), strict=True)
+    )
+    single = ReadingBuffer(NoiseSensor(), steps=3, seed=seed)
+    single.request(requests()[alone], single.open_lane())
+    np.testing.assert_array_equal(single.windows()[0], by_pair[requests()[alone].pair])
+    unconditioned_key = (*requests()[alone].key[:-1], 0)  # noise does not condition
+    expected = reading_rng(seed, unconditioned_key).normal(0.0, 0.1, (3, N_AXES))
+    np.testing.assert_array_equal(by_pair[requests()[alone].pair], expected.astype(np.float32))
 
 
 @pytest.mark.parametrize(
@@ -106,25 +122,36 @@ def test_activities_only_reach_a_conditioned_sensor(
     sensor_conditions: bool, conditioned: bool, passes_activities: bool
 ) -> None:
     sensor = Recorder(sensor_conditions)
-    buffer = ReadingBuffer(sensor, steps=1, conditioned=conditioned)
-    buffer.request(Reading(pair=0, user=3, time_s=0.0, activity=HAPT_WALKING))
+    buffer = ReadingBuffer(sensor, steps=1, seed=0, conditioned=conditioned)
+    lane = buffer.open_lane()
+    buffer.request(Reading(pair=0, user=3, time_s=0.0, activity=HAPT_WALKING, task=1), lane)
     buffer.flush()
-    assert sensor.calls == [([3], 1, [HAPT_WALKING] if passes_activities else None)]
+    [(keys, _, activities)] = sensor.calls
+    assert activities == ([HAPT_WALKING] if passes_activities else None)
+    assert keys[0][-1] == (HAPT_WALKING if passes_activities else 0)  # the key's activity
+    assert buffer.readings()[0].activity == HAPT_WALKING  # what the phone was doing
 
 
 def test_flush_without_requests_makes_no_call_and_flushes_accumulate() -> None:
     sensor = Recorder(True)
-    buffer = ReadingBuffer(sensor, steps=5)
+    buffer = ReadingBuffer(sensor, steps=5, seed=0)
+    lane = buffer.open_lane()
     buffer.flush()
     assert buffer.calls == 0 and sensor.calls == []
-    assert buffer.windows().shape == (0, 5, N_AXES) and buffer.readings == []
-    buffer.request(Reading(0, 1, 10.0, HAPT_WALKING))
+    assert buffer.windows(lane).shape == (0, 5, N_AXES) and buffer.readings(lane) == []
+    buffer.request(Reading(0, 1, 10.0, HAPT_WALKING, task=0), lane)
     buffer.flush()
-    buffer.request(Reading(1, 1, 20.0, HAPT_WALKING))
+    buffer.request(Reading(1, 1, 20.0, HAPT_WALKING, task=1), lane)
     buffer.flush()
     buffer.flush()  # nothing pending: no call
-    assert buffer.calls == 2 and [r.pair for r in buffer.readings] == [0, 1]
-    assert buffer.windows().shape == (2, 5, N_AXES)
+    assert buffer.calls == 2 and [r.pair for r in buffer.readings(lane)] == [0, 1]
+    assert buffer.windows(lane).shape == (2, 5, N_AXES)
+
+
+def test_a_request_needs_an_open_lane() -> None:
+    buffer = ReadingBuffer(Recorder(True), steps=1, seed=0)
+    with pytest.raises(ValueError, match="lane 0 was not opened"):
+        buffer.request(Reading(0, 1, 10.0, HAPT_WALKING, task=0))
 
 
 def test_activity_for_dwell() -> None:

@@ -28,7 +28,16 @@ from mcsim.mining.locations import Locations
 from mcsim.mining.patterns import mine_patterns
 from mcsim.platform.allocation import Assignment, ConstraintViolation, PlatformState
 from mcsim.platform.tasks import Task, TaskBatch
-from mcsim.sim import DayPlan, Knowledge, SimResult, World, WorldOptions, simulate
+from mcsim.sim import (
+    DayPlan,
+    Knowledge,
+    SimResult,
+    World,
+    WorldOptions,
+    day_readings,
+    run_day,
+    simulate,
+)
 from mcsim.sim.sensing import (
     HAPT_STANDING,
     HAPT_WALKING,
@@ -212,38 +221,56 @@ def test_g_counts_tasks_over_the_whole_day() -> None:
 
 
 def test_readings_are_batched_and_activity_conditioned() -> None:
-    calls: list[tuple[list[int], int, list[int]]] = []
-
-    class Recorder(NoiseSensor):
-        conditions_on_activity = True  # a conditioned model: the world passes activities
-
-        def sample(
-            self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
-        ) -> np.ndarray:
-            assert activities is not None
-            calls.append((phones.tolist(), steps, activities.tolist()))
-            return super().sample(phones, steps, activities)
-
     # User 0 passes the shop twice briefly (walking), user 1 stays an hour (standing).
     plan = day((0, SHOP, 150.0, 160.0), (0, 2, 170.0, 180.0), (1, SHOP, 120.0, 3720.0))
     tasks = TaskBatch.from_tasks([Task(0, SHOP, 100.0, 2, 9000.0), Task(1, 2, 100.0, 1, 9000.0)])
+    phones = RecordingSensor()
     result = simulate(
         World(
             plan,
             tasks,
             knowledge(),
             WorldOptions(reading_s=1.0, condition_on_activity=True),
-            sensor=Recorder(),
+            sensor=phones,
             sensor_seed=1,
         ),
         Scripted([(0, 0), (1, 0), (0, 1)]),
     )
     assert result.pairs["completed"].all()
-    # Three readings of two phones: round 1 holds both phones, round 2 phone 0's second one.
-    assert calls == [([1, 0], 50, [HAPT_STANDING, HAPT_WALKING]), ([0], 50, [HAPT_WALKING])]
+    # Three readings of two phones in one call, each keyed by user, task, time and activity.
+    assert len(phones.calls) == 1 and result.sensor_calls == 1
+    assert sorted((k[0], k[1], a) for k, a in phones.generated()) == [
+        (0, 0, HAPT_WALKING),
+        (0, 1, HAPT_WALKING),
+        (1, 0, HAPT_STANDING),
+    ]
     assert result.readings.shape == (3, 50, 3) and result.readings.dtype == np.float32
-    assert result.sensor_calls == 2
     assert sorted(result.reading_pair.tolist()) == [0, 1, 2]
+
+
+def test_worlds_sharing_a_buffer_get_their_own_windows_in_one_call() -> None:
+    plan = day((0, SHOP, 150.0, 160.0), (0, 2, 170.0, 180.0), (1, SHOP, 120.0, 3720.0))
+    tasks = TaskBatch.from_tasks([Task(0, SHOP, 100.0, 2, 9000.0), Task(1, 2, 100.0, 1, 9000.0)])
+    options = WorldOptions(reading_s=1.0, condition_on_activity=True)
+    answers = [[(0, 0), (1, 0), (0, 1)], [(1, 0), (0, 1)]]
+    alone = [
+        simulate(World(plan, tasks, knowledge(), options, sensor=RecordingSensor(),
+                       sensor_seed=3), Scripted(pairs))
+        for pairs in answers
+    ]  # fmt: skip
+    phones = RecordingSensor()
+    shared = day_readings(phones, 3, options)
+    worlds = [
+        World(plan, tasks, knowledge(), options, sensor_seed=3, readings=shared) for _ in answers
+    ]
+    for world, pairs in zip(worlds, answers, strict=True):
+        run_day(world, Scripted(pairs))
+    together = [world.result() for world in worlds]
+    assert len(phones.calls) == 1 and len(phones.calls[0][0]) == 3  # two copies in common
+    assert [r.sensor_calls for r in together] == [1, 1]
+    for ours, theirs in zip(together, alone, strict=True):
+        np.testing.assert_array_equal(ours.reading_pair, theirs.reading_pair)
+        np.testing.assert_array_equal(ours.readings, theirs.readings)
 
 
 def test_event_log_holds_every_kind_in_time_order() -> None:
@@ -497,7 +524,13 @@ class PerVisitWorld:
         self.completed += 1
         dwell = float(self.plan.departure[visit] - self.plan.arrival[visit])
         self.readings.append(
-            Reading(pair, self.pairs[pair][0], now, activity_for_dwell(dwell, 2.0))
+            Reading(
+                pair,
+                self.pairs[pair][0],
+                now,
+                activity_for_dwell(dwell, 2.0),
+                task=self.pairs[pair][1],
+            )
         )
 
 
@@ -552,36 +585,45 @@ def assert_same_as_per_visit(
     np.testing.assert_array_equal(result.pairs["sensed_s"].to_numpy(), np.array(oracle.sensed))
     assert world.completed == oracle.completed == int(result.pairs["completed"].sum())
     oracle_phones = RecordingSensor()
-    oracle_phones.reset(plan.n_users, seed)
-    buffer = ReadingBuffer(oracle_phones, options.reading_steps)
+    buffer = ReadingBuffer(oracle_phones, options.reading_steps, seed)
+    lane = buffer.open_lane()
     for reading in oracle.readings:
-        buffer.request(reading)
-    buffer.flush()
-    assert phones.calls == oracle_phones.calls  # phones, in order, and their activities
+        buffer.request(reading, lane)
+    readings = buffer.readings(lane)
+    assert len(phones.calls) == len(oracle_phones.calls) == (1 if readings else 0)
+    assert sorted(phones.generated()) == sorted(oracle_phones.generated())  # keys and activities
     # The platform receives the windows in (time, user, pair) order (mcsim.sim.receiving).
-    received = sorted(range(len(buffer.readings)), key=lambda i: (
-        buffer.readings[i].time_s, buffer.readings[i].user, buffer.readings[i].pair))  # fmt: skip
-    assert result.reading_pair.tolist() == [buffer.readings[i].pair for i in received]
-    np.testing.assert_array_equal(result.readings, buffer.windows()[received])
+    received = sorted(range(len(readings)), key=lambda i: (
+        readings[i].time_s, readings[i].user, readings[i].pair))  # fmt: skip
+    assert result.reading_pair.tolist() == [readings[i].pair for i in received]
+    np.testing.assert_array_equal(result.readings, buffer.windows(lane)[received])
     assert result.visits == len(plan)
     return result
 
 
 class RecordingSensor(NoiseSensor):
-    """Noise phones conditioned on activity that record each call's phones and activities."""
+    """Noise phones conditioned on activity that record each call's keys and activities."""
 
     conditions_on_activity = True
 
     def __init__(self) -> None:
         super().__init__()
-        self.calls: list[tuple[list[int], list[int]]] = []
+        self.calls: list[tuple[list[list[int]], list[int]]] = []
 
-    def sample(
-        self, phones: np.ndarray, steps: int, activities: np.ndarray | None = None
+    def windows(
+        self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
     ) -> np.ndarray:
         assert activities is not None
-        self.calls.append((phones.tolist(), activities.tolist()))
-        return super().sample(phones, steps, activities)
+        self.calls.append((keys.tolist(), activities.tolist()))
+        return super().windows(seed, keys, steps, activities)
+
+    def generated(self) -> list[tuple[tuple[int, ...], int]]:
+        """Every key generated, with its activity."""
+        return [
+            (tuple(key), activity)
+            for keys, activities in self.calls
+            for key, activity in zip(keys, activities, strict=True)
+        ]
 
 
 def _within_capacity(
