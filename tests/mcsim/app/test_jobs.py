@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from mcsim.app.jobs import Job, run_job
 from mcsim.app.pipeline import Pipeline, PreparedCache
 from mcsim.app.scenario import Variant, load_scenario, shipped_scenario
 from mcsim.platform.metrics import ALLOCATION_METRIC_COLUMNS
+from mcsim.sim import simulate
+from policies import make_policy
 
 SMALL = {"trace.synthetic.days": 32, "sensor": "none", "policies": ["NA", "MDP", "IU1"]}
 
@@ -87,3 +90,18 @@ def test_allocate_rows_carry_allocation_metrics_and_no_events(cache: PreparedCac
         "policy",
     ]
     assert len(pairs) == sum(r["assigned"] for r in rows)
+
+
+@pytest.mark.parametrize("sensor", ["none", "sensegen-small"])
+def test_a_jobs_readings_are_each_policys_world_alone(cache: PreparedCache, sensor: str) -> None:
+    """The job generates all its policies' readings in one call; each policy's windows are
+    exactly those of its world stepped alone (as the Gym env steps it)."""
+    variant = variants(sensor=sensor)[0]
+    result = run_job(variant, 1, cache, cache_dir=None)
+    index = result.reading_index
+    pipeline = Pipeline(variant.scenario, cache=cache)
+    for spec in variant.scenario.policies:
+        alone = simulate(pipeline.world(1), make_policy(spec.name))
+        mine = (index["policy"] == spec.display).to_numpy()
+        assert mine.sum() == len(alone.readings) > 0
+        np.testing.assert_array_equal(result.readings[mine], alone.readings)
