@@ -34,7 +34,7 @@ import numpy as np
 from generators.model_spec import ModelSpec, parse_model_spec
 from generators.sensegen import SHIPPED_CHECKPOINT, SMALL_CHECKPOINT
 from mcsim.errors import InputError
-from mcsim.sim.sensing import N_AXES, SensorGenerator, reading_rng
+from mcsim.sim.sensing import N_AXES, SensorGenerator, check_keys, reading_rng
 
 if TYPE_CHECKING:
     from generators.sensegen.sample import Precision
@@ -87,9 +87,7 @@ class NoiseSensor:
         self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
     ) -> np.ndarray:
         """A window of noise per key, from ``reading_rng(seed, key)`` (activities ignored)."""
-        arr = np.asarray(keys)
-        if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
-            raise InputError(f"keys must be a 2-D integer array, got shape {arr.shape}")
+        arr = check_keys(keys)
         if steps < 0:
             raise InputError(f"steps must be >= 0, got {steps}")
         out = np.empty((len(arr), steps, N_AXES), dtype=np.float32)

@@ -35,9 +35,9 @@ The simulator's readings use :meth:`Sampler.windows` instead: one fresh stream p
 (``mcsim.sim.sensing.reading_rng``), so that a reading's window depends on nothing else and
 a day's readings, of several worlds at once, are rolled as one batch.
 
-Streams' randomness comes from one ``torch.Generator`` seeded in :meth:`Sampler.reset`: the same seed and
-the same sequence of calls give identical arrays, and splitting a roll-out into several calls
-(e.g. 2 × 200 steps instead of 400) consumes the generator identically.
+Streams' randomness comes from one ``torch.Generator`` seeded in :meth:`Sampler.reset`: the
+same seed and the same sequence of calls give identical arrays, and splitting a roll-out into
+several calls (e.g. 2 × 200 steps instead of 400) consumes the generator identically.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ from generators.sensegen.model import (
 from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
 from mcsim.processes import usable_cores
-from mcsim.sim.sensing import reading_rng
+from mcsim.sim.sensing import check_keys, reading_rng
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
@@ -353,9 +353,7 @@ class Sampler:
         Raises:
             InputError: bad shapes, steps or activity ids.
         """
-        keys = np.asarray(keys)
-        if keys.ndim != 2 or not np.issubdtype(keys.dtype, np.integer):
-            raise InputError(f"keys must be a 2-D integer array, got shape {keys.shape}")
+        keys = check_keys(keys)
         if not isinstance(steps, int | np.integer) or steps < 0:
             raise InputError(f"steps must be a non-negative integer, got {steps!r}")
         n, d = len(keys), self.model.config.n_axes
@@ -386,7 +384,8 @@ class Sampler:
             eps[:, row] = rng.standard_normal((total, d), dtype=np.float32)
         if padded > n:
             cond = torch.cat([cond, cond.new_zeros(padded - n)])
-        draws_u, draws_eps = torch.from_numpy(u), torch.from_numpy(eps)
+        draws_u = torch.from_numpy(u).to(self.device)
+        draws_eps = torch.from_numpy(eps).to(self.device)
 
         def draws(t0: int, t1: int) -> tuple[torch.Tensor, torch.Tensor]:
             return draws_u[t0:t1], draws_eps[t0:t1]

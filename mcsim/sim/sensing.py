@@ -35,6 +35,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from mcsim.errors import InputError
 from mcsim.platform.validation import STILL, WALKING
 
 #: HAPT activity names by id (``activity_labels.txt``, lower case); id 0: no activity (a
@@ -79,6 +80,20 @@ class SensorGenerator(Protocol):
             float32 array (n, steps, 3) [g].
         """
         ...
+
+
+def check_keys(keys: np.ndarray) -> np.ndarray:
+    """``keys`` as a 2-D array of non-negative integers (what :func:`reading_rng` takes).
+
+    Raises:
+        InputError: another shape or dtype, or a negative key.
+    """
+    arr = np.asarray(keys)
+    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
+        raise InputError(f"keys must be a 2-D integer array, got shape {arr.shape}")
+    if arr.size and arr.min() < 0:
+        raise InputError("keys must be non-negative")
+    return arr
 
 
 def reading_rng(seed: int, key: np.ndarray | tuple[int, ...]) -> np.random.Generator:

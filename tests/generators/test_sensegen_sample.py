@@ -375,6 +375,7 @@ def test_a_fresh_window_depends_on_its_key_only(tiny_checkpoint: Path) -> None:
     [
         (np.arange(4), 5, None, "keys must be a 2-D integer array"),
         (np.ones((2, 2)), 5, None, "keys must be a 2-D integer array"),
+        (-np.ones((2, 2), np.int64), 5, None, "keys must be non-negative"),
         (np.ones((2, 2), np.int64), -1, None, "steps must be a non-negative integer"),
         (np.ones((2, 2), np.int64), 5, np.array([1, 99]), "activity ids must lie in"),
     ],

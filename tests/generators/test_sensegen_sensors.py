@@ -46,6 +46,8 @@ def test_noise_sensor_windows_are_keyed() -> None:
     assert np.array_equal(alone[0], expected)
     with pytest.raises(InputError, match="keys must be a 2-D integer array"):
         sensor.windows(3, np.array([1, 2]), 1)
+    with pytest.raises(InputError, match="keys must be non-negative"):
+        sensor.windows(3, -np.ones((1, 4), np.int64), 1)
 
 
 def test_sensegen_sensor_follows_the_protocol(tiny_checkpoint: Path) -> None:
