@@ -4,8 +4,8 @@ A reading is one window of 50 Hz 3-axis body acceleration (default 128 samples =
 Both sides are measured in the same run, in readings per second, for one batch of phones:
 
 * validator: ``HaptValidator.judge`` of ``--batch`` windows (the shipped checkpoint);
-* SenseGen: ``Sampler.sample`` of fresh walking streams for ``--batch`` phones, one window
-  each, including the sampler's 50-step burn-in (a phone's first reading of the day pays it).
+* SenseGen: ``Sampler.windows`` of ``--batch`` fresh walking windows, as the simulator makes
+  its readings (each a fresh stream with the sampler's 50-step burn-in).
 
 The ratio says how much judging adds to making a reading: the validator should not be what
 limits a simulation. Interleaved rounds, best of each: fairer on a shared machine.
@@ -35,9 +35,9 @@ def bench_validator(validator: HaptValidator, windows: np.ndarray) -> float:
 def bench_sensegen(sampler: Sampler, batch: int, steps: int, seed: int) -> float:
     """Readings (windows of ``steps``) generated per second, fresh streams with burn-in."""
     walking = np.ones(batch, dtype=np.int64)
+    keys = np.arange(batch, dtype=np.uint64)[:, None]
     start = time.perf_counter()
-    sampler.reset(batch, seed)
-    sampler.sample(None, steps, walking)
+    sampler.windows(seed, keys, steps, walking)
     return batch / (time.perf_counter() - start)
 
 
@@ -52,8 +52,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     validator = HaptValidator.from_checkpoint(steps=args.steps)
     sampler = Sampler.from_checkpoint()
-    sampler.reset(args.batch, seed=0)
-    windows = sampler.sample(None, args.steps, np.ones(args.batch, dtype=np.int64))
+    keys = np.arange(args.batch, dtype=np.uint64)[:, None]
+    windows = sampler.windows(0, keys, args.steps, np.ones(args.batch, dtype=np.int64))
     validator.judge(windows[:8])  # warm-up
     ours, ref = 0.0, 0.0
     for r in range(args.repeats):
