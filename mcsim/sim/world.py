@@ -449,8 +449,8 @@ class World:
             needs a sensor.
 
     Raises:
-        ValueError: a validator without a sensor or unfit for the windows, a conduct array of
-            another length.
+        ValueError: shared readings of another seed, a validator without a sensor or unfit
+            for the windows, a conduct array of another length.
     """
 
     def __init__(
@@ -496,12 +496,16 @@ class World:
         self._offsets = statics.offsets
         if readings is None and sensor is not None:
             readings = day_readings(sensor, sensor_seed, self.options)
+        elif readings is not None and readings.seed != sensor_seed:
+            raise ValueError(
+                f"the shared readings are seeded {readings.seed}, the world {sensor_seed}"
+            )
         self._buffer = readings
         self._lane = 0 if readings is None else readings.open_lane()
         self._conduct = self._check_conduct(conduct)
         self._validator = validator
         if validator is not None:
-            if sensor is None:
+            if readings is None:
                 raise ValueError("a validator needs the phones' readings: give a sensor")
             check_validator(validator, self.options.reading_steps)
         self._forgery_seed = sensor_seed

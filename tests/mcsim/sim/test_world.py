@@ -756,3 +756,10 @@ def test_a_day_s_statics_are_kept_and_bounded(monkeypatch: pytest.MonkeyPatch) -
     assert [ref() for ref, _ in world_module._statics.values()] == [other]
     again = simulate(World(plan, one_task(), knowledge()), Scripted([(0, 0)]))
     assert again.pairs.equals(fresh.pairs)
+
+
+def test_shared_readings_must_have_the_worlds_seed() -> None:
+    plan = day((0, SHOP, 150.0, 160.0))
+    shared = day_readings(NoiseSensor(), 3, WorldOptions())
+    with pytest.raises(ValueError, match="shared readings are seeded 3, the world 4"):
+        World(plan, one_task(), knowledge(), sensor_seed=4, readings=shared)
