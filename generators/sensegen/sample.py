@@ -1,14 +1,19 @@
-"""Batched SenseGen streaming: many phones at once, each with its own LSTM state.
+"""Batched SenseGen sampling: fresh keyed windows, and phones' continuing streams.
 
-The simulator asks for a few seconds of accelerometer signal from a changing subset of phones
-at a time; generating a whole 50 Hz day per phone up front would be wasteful. ``Sampler`` keeps
-each streaming phone's LSTM state and last value, so a phone's stream continues seamlessly from
-one call to the next, and rolls all requested phones forward together as one batch.
+Two ways to draw from a model, sharing one roll-out (:meth:`Sampler._roll`):
 
-Memory follows the phones that stream, not the population: a city day resets 100,000 phones of
-which a few thousand ever sense, and a dense state (3 layers x 256 units, h and c) would hold
-600 MB of zeros for the rest. State lives in a slot table (phone -> row), grown geometrically as
-phones start; a reset holds nothing per phone.
+* :meth:`Sampler.windows`, what the simulator's readings use: one fresh stream per reading
+  (learned start state, burn-in, window), with its random numbers from the reading's own key
+  (``mcsim.sim.sensing.reading_rng``), so that a reading's window depends on nothing else and
+  a day's readings, of several worlds at once, are rolled as one batch; nothing is kept;
+* :meth:`Sampler.reset` then :meth:`Sampler.sample`: streams that continue from one call to
+  the next (each phone's LSTM state and last value kept), for long recordings
+  (``mcsim sensegen sample``) and the evaluations.
+
+Memory of the streams follows the phones that stream, not the population: a reset for 100,000
+phones of which a few thousand are sampled holds nothing for the rest (a dense state, 3 layers
+x 256 units, h and c, would hold 600 MB of zeros). State lives in a slot table (phone -> row),
+grown geometrically as phones start.
 
 Speed: the LSTM arithmetic is nearly all of the cost (about 2.7 MFLOP a phone-step; float32
 runs near the core's peak, ~29,000 phone-steps per CPU-second on this project's machine).
@@ -29,11 +34,6 @@ and lag-1 autocorrelation (0.004-0.025) are no larger than between two float32 s
 (0.013-0.030), and ``evaluate.py``'s discriminators score bfloat16 walking within the spread of
 float32 seeds (0.83 against 0.73-0.85). Float32 stays the default: bfloat16 is emulated, and
 slower, on CPUs without it, and it changes every array.
-
-The simulator's readings use :meth:`Sampler.windows` instead: one fresh stream per reading
-(learned start state, burn-in, window), with its random numbers from the reading's own key
-(``mcsim.sim.sensing.reading_rng``), so that a reading's window depends on nothing else and
-a day's readings, of several worlds at once, are rolled as one batch.
 
 Streams' randomness comes from one ``torch.Generator`` seeded in :meth:`Sampler.reset`: the
 same seed and the same sequence of calls give identical arrays, and splitting a roll-out into
@@ -296,8 +296,7 @@ class Sampler:
         """
         streams = self._started()
         idx = self._indices(phones)
-        if not isinstance(steps, int | np.integer) or steps < 0:
-            raise InputError(f"steps must be a non-negative integer, got {steps!r}")
+        _check_steps(steps)
         cond = self._conditions(activities, len(idx))
         if len(idx) == 0 or steps == 0:
             return np.zeros((len(idx), int(steps), self.model.config.n_axes), np.float32)
@@ -354,8 +353,7 @@ class Sampler:
             InputError: bad shapes, steps or activity ids.
         """
         keys = check_keys(keys)
-        if not isinstance(steps, int | np.integer) or steps < 0:
-            raise InputError(f"steps must be a non-negative integer, got {steps!r}")
+        _check_steps(steps)
         n, d = len(keys), self.model.config.n_axes
         cond = self._conditions(activities, n)
         if n == 0 or steps == 0:
@@ -557,6 +555,12 @@ class Sampler:
                 f"activity ids must lie in [0, {n_cond}); names: {', '.join(self.activities[1:])}"
             )
         return torch.as_tensor(arr, dtype=torch.long, device=self.device)
+
+
+def _check_steps(steps: int) -> None:
+    """Raises InputError unless ``steps`` is a non-negative integer."""
+    if not isinstance(steps, int | np.integer) or steps < 0:
+        raise InputError(f"steps must be a non-negative integer, got {steps!r}")
 
 
 def sample_to_file(
