@@ -3,10 +3,12 @@
 Every shipped model (``sensegen_hapt.pt``, ``validator_hapt.pt``) is a ``torch.save`` dict of
 plain tensors, dicts, lists, str, int and float, tagged with a format string. A checkpoint
 may come from a scenario file, so it is untrusted input: it is read only with
-``torch.load(weights_only=True)``, which unpickles nothing but those plain types (a pickle
-whose ``__reduce__`` would run code is refused, not executed). The checks every format needs
-live here once, so both loaders fail alike, with a :class:`~mcsim.errors.CheckpointError`
-naming the file and what was expected:
+``torch.load(weights_only=True)`` (:func:`load_checkpoint_file`) or, where torch is not
+needed (the simulator's numpy SenseGen), with the same whitelist in
+:mod:`generators.torch_archive` (:func:`load_checkpoint_arrays`); both unpickle nothing but
+those plain types (a pickle whose ``__reduce__`` would run code is refused, not executed).
+The checks every format needs live here once, so every loader fails alike, with a
+:class:`~mcsim.errors.CheckpointError` naming the file and what was expected:
 
 * the file is missing;
 * it is not a readable torch file (truncated, corrupt, a plain pickle of other objects);
@@ -21,13 +23,16 @@ window length) is checked by the loader of that model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import torch
+import numpy as np
 
 from generators.sensegen.config import ConfigError, StoredConfig
+from generators.torch_archive import read_torch_archive
 from mcsim.errors import CheckpointError
 
 _Config = TypeVar("_Config", bound=StoredConfig)
@@ -52,11 +57,34 @@ def load_checkpoint_file(
         CheckpointError: missing file, not a torch file, another format tag, missing keys
             or weights that are not finite; the message names the file.
     """
+    import torch
+
+    return _checked(
+        path, format_tag, required, what, partial(torch.load, map_location="cpu", weights_only=True)
+    )
+
+
+def load_checkpoint_arrays(
+    path: str | Path, format_tag: str, required: Iterable[str], what: str
+) -> dict[str, Any]:
+    """:func:`load_checkpoint_file` without torch: the same checks and errors, tensors as
+    read-only numpy arrays (:func:`generators.torch_archive.read_torch_archive`)."""
+    return _checked(path, format_tag, required, what, read_torch_archive)
+
+
+def _checked(
+    path: str | Path,
+    format_tag: str,
+    required: Iterable[str],
+    what: str,
+    read: Callable[[Path], Any],
+) -> dict[str, Any]:
+    """``read(path)`` and the checks every format needs (see the module docstring)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"missing; expected {what}", path=path)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = read(path)
     except Exception as exc:  # torch raises pickle, zip and runtime errors alike
         raise CheckpointError(
             f"not a readable torch checkpoint ({type(exc).__name__}); "
@@ -77,24 +105,31 @@ def load_checkpoint_file(
 
 
 def check_finite(value: Any, path: str | Path, where: str = "") -> None:
-    """Every floating tensor inside ``value`` (dicts and lists walked) is finite.
+    """Every floating tensor or array inside ``value`` (dicts and lists walked) is finite.
 
     Raises:
         CheckpointError: naming the file and the tensor's key path (e.g. ``model.head.bias``).
     """
-    if isinstance(value, torch.Tensor):
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CheckpointError(
-                f"tensor {where or 'value'} holds NaN or infinite values; expected finite "
-                "weights (a diverged training run?)",
-                path=path,
-            )
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         for key, item in value.items():
             check_finite(item, path, f"{where}.{key}" if where else str(key))
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             check_finite(item, path, f"{where}[{i}]")
+    elif hasattr(value, "dtype") and hasattr(value, "shape"):  # a tensor or an array
+        array = np.asarray(value.float() if _is_torch_float(value) else value)
+        if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+            raise CheckpointError(
+                f"tensor {where or 'value'} holds NaN or infinite values; expected finite "
+                "weights (a diverged training run?)",
+                path=path,
+            )
+
+
+def _is_torch_float(value: Any) -> bool:
+    """A floating torch tensor (bfloat16 and half included), without importing torch."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor) and value.is_floating_point()
 
 
 def config_from_checkpoint(

@@ -37,15 +37,20 @@ from mcsim.errors import InputError
 from mcsim.sim.sensing import N_AXES, SensorGenerator, check_keys, reading_rng
 
 if TYPE_CHECKING:
-    from generators.sensegen.sample import Precision
+    from generators.sensegen.runtime import NumpyGenerator
+    from generators.sensegen.sample import Precision, Sampler
 
 
 class SenseGenSensor:
-    """SenseGen streams from a checkpoint (default: the one shipped with the package).
+    """SenseGen windows from a checkpoint (default: the one shipped with the package).
+
+    In float32 on the CPU the windows come from the numpy generator
+    (:class:`~generators.sensegen.runtime.NumpyGenerator`), which needs no torch; bfloat16 or
+    another device runs the torch model (:class:`~generators.sensegen.sample.Sampler`).
 
     Args:
         checkpoint: path of a ``.pt`` checkpoint, or None for the shipped HAPT model.
-        device: torch device for generation.
+        device: torch device for generation (``"cpu"``: numpy in float32).
         precision: the LSTM's arithmetic, ``"fp32"`` or ``"bf16"`` (see the module docstring).
     """
 
@@ -55,20 +60,26 @@ class SenseGenSensor:
         device: str = "cpu",
         precision: Precision = "fp32",
     ) -> None:
-        from generators.sensegen.sample import Sampler  # torch only when SenseGen is used
+        self.generator: NumpyGenerator | Sampler
+        if precision == "fp32" and device == "cpu":
+            from generators.sensegen.runtime import NumpyGenerator
 
-        self.sampler = Sampler.from_checkpoint(checkpoint, device=device, precision=precision)
+            self.generator = NumpyGenerator.from_checkpoint(checkpoint)
+        else:
+            from generators.sensegen.sample import Sampler  # torch only where it is needed
+
+            self.generator = Sampler.from_checkpoint(checkpoint, device=device, precision=precision)
 
     @property
     def conditions_on_activity(self) -> bool:
         """True when the checkpoint was trained with activity conditions."""
-        return self.sampler.model.config.n_conditions > 0
+        return self.generator.conditions_on_activity
 
     def windows(
         self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
     ) -> np.ndarray:
         """One fresh SenseGen window per key; see :class:`SensorGenerator`."""
-        return self.sampler.windows(seed, keys, steps, activities)
+        return self.generator.windows(seed, keys, steps, activities)
 
 
 class NoiseSensor:

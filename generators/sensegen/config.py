@@ -1,12 +1,13 @@
 """The SenseGen settings that travel inside a checkpoint, and their one serialiser.
 
 The settings classes (:class:`GeneratorConfig`, :class:`DiscriminatorConfig`,
-:class:`TrainConfig`) live here, not beside the torch code that uses them, so that building
-the ``mcsim`` command line (whose defaults they are) does not import torch (~1.5 s).
+:class:`TrainConfig`) and the data statistics (:class:`Normalizer`) live here, not beside the
+torch code that uses them, so that building the ``mcsim`` command line (whose defaults they
+are) and the simulator's numpy SenseGen (``runtime.py``) do not import torch (~1.2 s).
 
 A ``weights_only`` torch checkpoint holds only plain containers and scalars, so each stored
-frozen dataclass (the three above and ``data.Normalizer``) is written as a dict of its fields with tuples as lists. They all inherit
-:class:`StoredConfig` so that writing and reading follow one rule:
+frozen dataclass (the four above) is written as a dict of its fields with tuples as lists.
+They all inherit :class:`StoredConfig` so that writing and reading follow one rule:
 
 * :meth:`StoredConfig.to_dict` writes every field, tuples (also nested) as lists;
 * :meth:`StoredConfig.from_dict` reads strictly: a key the class does not have is an error (a
@@ -28,7 +29,42 @@ from __future__ import annotations
 import typing
 from collections.abc import Mapping
 from dataclasses import MISSING, Field, dataclass, fields
-from typing import Any, ClassVar, Self
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+import numpy as np
+
+from mcsim.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from generators.sensegen.data import Recording
+
+
+#: What every SenseGen checkpoint holds: its format tag, its keys, and how errors name a missing
+#: one; one definition for the torch loader (``model.load_checkpoint``) and the numpy one
+#: (``runtime.NumpyGenerator.from_checkpoint``), which read the same files.
+CHECKPOINT_FORMAT = "mcsim-sensegen-v1"
+CHECKPOINT_KEYS = ("format", "config", "generator", "normalization", "activities")
+CHECKPOINT_WHAT = "a SenseGen .pt checkpoint"
+
+
+def check_entries(config: GeneratorConfig, ckpt: Mapping[str, Any], path: str | Path) -> None:
+    """The checkpoint's statistics and activity names fit the generator's ``config``.
+
+    Raises:
+        CheckpointError: normalisation mean/std not of ``n_axes`` values, or another number of
+            activity names than conditions.
+    """
+    norm = ckpt["normalization"]
+    if not isinstance(norm, Mapping) or any(
+        len(norm.get(k, ())) != config.n_axes for k in ("mean", "std")
+    ):
+        raise CheckpointError(f"expected normalization mean/std of {config.n_axes} axes", path=path)
+    if config.n_conditions and len(ckpt["activities"]) != config.n_conditions:
+        raise CheckpointError(
+            f"expected {config.n_conditions} activity names, got {len(ckpt['activities'])}",
+            path=path,
+        )
 
 
 class ConfigError(ValueError):
@@ -210,3 +246,30 @@ class TrainConfig(StoredConfig):
     eval_every: int = 10  # [rounds]
     eval_windows: int = 32
     checkpoint_every: int = 5  # [rounds]
+
+
+@dataclass(frozen=True)
+class Normalizer(StoredConfig):
+    """Per-axis standardisation; the statistics travel in the checkpoint (as a plain dict).
+
+    Attributes:
+        mean: per-axis mean [g].
+        std: per-axis standard deviation [g].
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, recordings: list[Recording]) -> Normalizer:
+        """Statistics of the concatenated recordings (use training users only)."""
+        data = np.concatenate([r.acc for r in recordings]).astype(np.float64)
+        return cls(tuple(data.mean(0).tolist()), tuple(data.std(0).tolist()))
+
+    def normalize(self, x: np.ndarray) -> np.ndarray:
+        """Physical [g] -> normalised, float32."""
+        return ((x - np.asarray(self.mean)) / np.asarray(self.std)).astype(np.float32)
+
+    def denormalize(self, z: np.ndarray) -> np.ndarray:
+        """Normalised -> physical [g], float32."""
+        return (z * np.asarray(self.std) + np.asarray(self.mean)).astype(np.float32)

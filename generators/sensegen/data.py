@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from scipy.signal import butter, filtfilt
 
-from generators.sensegen.config import StoredConfig
+from generators.sensegen.config import Normalizer
 from mcsim.errors import InputError
 from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
@@ -194,33 +194,6 @@ def split_by_user(
             f"{len(train)} train and {len(val)} validation recordings"
         )
     return train, val
-
-
-@dataclass(frozen=True)
-class Normalizer(StoredConfig):
-    """Per-axis standardisation; the statistics travel in the checkpoint (as a plain dict).
-
-    Attributes:
-        mean: per-axis mean [g].
-        std: per-axis standard deviation [g].
-    """
-
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-    @classmethod
-    def fit(cls, recordings: list[Recording]) -> Normalizer:
-        """Statistics of the concatenated recordings (use training users only)."""
-        data = np.concatenate([r.acc for r in recordings]).astype(np.float64)
-        return cls(tuple(data.mean(0).tolist()), tuple(data.std(0).tolist()))
-
-    def normalize(self, x: np.ndarray) -> np.ndarray:
-        """Physical [g] -> normalised, float32."""
-        return ((x - np.asarray(self.mean)) / np.asarray(self.std)).astype(np.float32)
-
-    def denormalize(self, z: np.ndarray) -> np.ndarray:
-        """Normalised -> physical [g], float32."""
-        return (z * np.asarray(self.std) + np.asarray(self.mean)).astype(np.float32)
 
 
 class Series:

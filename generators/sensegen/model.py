@@ -25,7 +25,14 @@ from torch import nn
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
 from generators.checkpoint_io import config_from_checkpoint, load_checkpoint_file
-from generators.sensegen.config import DiscriminatorConfig, GeneratorConfig
+from generators.sensegen.config import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_KEYS,
+    CHECKPOINT_WHAT,
+    DiscriminatorConfig,
+    GeneratorConfig,
+    check_entries,
+)
 from mcsim.errors import CheckpointError
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
@@ -283,9 +290,6 @@ class SenseGenDiscriminator(nn.Module):
 
 # --- checkpoints -------------------------------------------------------------------------------
 
-CHECKPOINT_FORMAT = "mcsim-sensegen-v1"
-_REQUIRED_KEYS = ("format", "config", "generator", "normalization", "activities")
-
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load and validate a SenseGen checkpoint with ``torch.load(weights_only=True)``.
@@ -296,9 +300,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         CheckpointError: missing file, not a torch file, wrong format tag, missing keys or
             weights that are not finite.
     """
-    return load_checkpoint_file(
-        path, CHECKPOINT_FORMAT, _REQUIRED_KEYS, "a SenseGen .pt checkpoint"
-    )
+    return load_checkpoint_file(path, CHECKPOINT_FORMAT, CHECKPOINT_KEYS, CHECKPOINT_WHAT)
 
 
 def generator_from_checkpoint(ckpt: dict[str, Any], path: str | Path) -> SenseGenGenerator:
@@ -317,14 +319,5 @@ def generator_from_checkpoint(ckpt: dict[str, Any], path: str | Path) -> SenseGe
         raise CheckpointError(
             f"generator weights do not match the stored config: {first}", path=path
         ) from exc
-    norm = ckpt["normalization"]
-    if not isinstance(norm, dict) or any(
-        len(norm.get(k, ())) != config.n_axes for k in ("mean", "std")
-    ):
-        raise CheckpointError(f"expected normalization mean/std of {config.n_axes} axes", path=path)
-    if config.n_conditions and len(ckpt["activities"]) != config.n_conditions:
-        raise CheckpointError(
-            f"expected {config.n_conditions} activity names, got {len(ckpt['activities'])}",
-            path=path,
-        )
+    check_entries(config, ckpt, path)
     return model.eval()

@@ -54,7 +54,7 @@ import numpy as np
 import torch
 
 from generators.sensegen import SHIPPED_CHECKPOINT, threads_from_environment
-from generators.sensegen.data import Normalizer
+from generators.sensegen.config import Normalizer
 from generators.sensegen.model import (
     LSTMState,
     SenseGenGenerator,
@@ -62,21 +62,21 @@ from generators.sensegen.model import (
     generator_from_checkpoint,
     load_checkpoint,
 )
+from generators.sensegen.runtime import (
+    BLOCK_ROWS,
+    DRAWS_PER_BLOCK,
+    check_conditions,
+    check_steps,
+    key_draws,
+)
 from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
 from mcsim.processes import usable_cores
-from mcsim.sim.sensing import check_keys, reading_rng
+from mcsim.sim.sensing import check_keys
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
 _NOT_STARTED = -1  # condition id of a slot whose stream has not started yet
-_DRAWS_PER_BLOCK = 1 << 21  # phone-steps of random numbers drawn ahead at most (32 MB)
-#: Rows a fresh-window roll pads to at least. Why: on CPU the mixture head's matrix products
-#: take another kernel for 1-3 rows, whose sums differ in the last bits from those of 4 rows
-#: or more (measured for both widths, float32 and bfloat16, batches of 4 to 1,200 rows at any
-#: position: identical); the LSTM's are the same for any batch. Padding makes a window the
-#: same whatever it is rolled with.
-_MIN_ROWS = 16
 Draws = Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -216,6 +216,11 @@ class Sampler:
         return self._n_phones
 
     @property
+    def conditions_on_activity(self) -> bool:
+        """True when the checkpoint was trained with activity conditions."""
+        return self.model.config.n_conditions > 0
+
+    @property
     def n_streaming(self) -> int:
         """Phones holding a stream's state (those sampled since the last :meth:`reset`)."""
         return 0 if self._streams is None else len(self._streams.slot)
@@ -296,7 +301,7 @@ class Sampler:
         """
         streams = self._started()
         idx = self._indices(phones)
-        _check_steps(steps)
+        check_steps(steps)
         cond = self._conditions(activities, len(idx))
         if len(idx) == 0 or steps == 0:
             return np.zeros((len(idx), int(steps), self.model.config.n_axes), np.float32)
@@ -337,7 +342,7 @@ class Sampler:
         discarded steps, then ``steps`` samples, all drawn from
         ``mcsim.sim.sensing.reading_rng(seed, key)``. A row's samples depend only on its
         seed, key and activity, not on the other rows (the arithmetic of a row is the same in
-        any batch of at least :data:`_MIN_ROWS` rows, and smaller batches are padded to it).
+        any batch of at least :data:`BLOCK_ROWS` rows, and smaller batches are padded to it).
         Holds no state and does not touch the streams of :meth:`sample`.
 
         Args:
@@ -353,13 +358,13 @@ class Sampler:
             InputError: bad shapes, steps or activity ids.
         """
         keys = check_keys(keys)
-        _check_steps(steps)
+        check_steps(steps)
         n, d = len(keys), self.model.config.n_axes
         cond = self._conditions(activities, n)
         if n == 0 or steps == 0:
             return np.zeros((n, int(steps), d), np.float32)
         total = self.burn_in + int(steps)
-        rows_per_call = max(1, _DRAWS_PER_BLOCK // total)
+        rows_per_call = max(1, DRAWS_PER_BLOCK // total)
         parts = [
             self._fresh_windows(
                 seed, keys[lo : lo + rows_per_call], cond[lo : lo + rows_per_call], total
@@ -373,13 +378,8 @@ class Sampler:
     ) -> np.ndarray:
         """Roll fresh streams of ``keys`` through ``total`` steps (normalised units)."""
         n, d = len(keys), self.model.config.n_axes
-        padded = max(n, _MIN_ROWS)
-        u = np.zeros((total, padded, 1), np.float32)
-        eps = np.zeros((total, padded, d), np.float32)
-        for row, key in enumerate(keys):
-            rng = reading_rng(seed, key)
-            u[:, row, 0] = rng.random(total, dtype=np.float32)
-            eps[:, row] = rng.standard_normal((total, d), dtype=np.float32)
+        padded = max(n, BLOCK_ROWS)
+        u, eps = key_draws(seed, keys, total, d, padded)
         if padded > n:
             cond = torch.cat([cond, cond.new_zeros(padded - n)])
         draws_u = torch.from_numpy(u).to(self.device)
@@ -422,7 +422,7 @@ class Sampler:
     ) -> tuple[torch.Tensor, LSTMState]:
         """``SenseGenGenerator.generate`` in chunks of rows, from ``draws(t0, t1)``: the
         uniforms (t1 - t0, n, 1) and normals (t1 - t0, n, d) of steps t0..t1, asked for in
-        blocks of ``block`` steps (default: as many as ``_DRAWS_PER_BLOCK`` allows).
+        blocks of ``block`` steps (default: as many as ``DRAWS_PER_BLOCK`` allows).
 
         Args:
             x0: (n, d) each stream's last value; steps: >= 1 new values per stream.
@@ -441,7 +441,7 @@ class Sampler:
         chunks = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
         workers = min(self._workers(), n_chunks)
         if block is None:
-            block = max(1, min(steps, _DRAWS_PER_BLOCK // n))
+            block = max(1, min(steps, DRAWS_PER_BLOCK // n))
         with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
             for t0 in range(0, steps, block):
                 t1 = min(steps, t0 + block)
@@ -539,28 +539,8 @@ class Sampler:
 
     def _conditions(self, activities: np.ndarray | None, n: int) -> torch.Tensor:
         """Validated condition ids as a tensor (zeros, "none", when ``activities`` is None)."""
-        if activities is None:
-            return torch.zeros(n, dtype=torch.long, device=self.device)
-        arr = np.asarray(activities)
-        n_cond = self.model.config.n_conditions
-        if arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer):
-            raise InputError(
-                f"activities must be an integer array of shape ({n},), "
-                f"got shape {arr.shape} of {arr.dtype}"
-            )
-        if n_cond == 0 and arr.any():
-            raise InputError("this checkpoint has no activity conditioning")
-        if n_cond and arr.size and (arr.min() < 0 or arr.max() >= n_cond):
-            raise InputError(
-                f"activity ids must lie in [0, {n_cond}); names: {', '.join(self.activities[1:])}"
-            )
-        return torch.as_tensor(arr, dtype=torch.long, device=self.device)
-
-
-def _check_steps(steps: int) -> None:
-    """Raises InputError unless ``steps`` is a non-negative integer."""
-    if not isinstance(steps, int | np.integer) or steps < 0:
-        raise InputError(f"steps must be a non-negative integer, got {steps!r}")
+        cond = check_conditions(activities, n, self.model.config.n_conditions, self.activities)
+        return torch.as_tensor(cond, device=self.device)
 
 
 def sample_to_file(

@@ -26,8 +26,10 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -160,18 +162,10 @@ class PreparedCache:
         self.prepared(key, lambda: prepared)
 
     def sensor(self, spec: str) -> SensorGenerator:
-        """The loaded sensor of a scenario's ``sensor`` value (loaded once per process).
-
-        A SenseGen model runs torch single-threaded: the simulator's batches are tens of
-        phones, and with two OpenMP threads on a busy 2-core machine a 128-step roll-out took
-        ~30x longer (measured 14 s instead of 0.4 s for 30 phones).
-        """
+        """The loaded sensor of a scenario's ``sensor`` value (loaded once per process)."""
         if spec not in self._sensors:
-            if spec != "none":
-                import torch
-
-                torch.set_num_threads(1)
-            self._sensors[spec] = load_sensor(spec)
+            with _torch_single_threaded():
+                self._sensors[spec] = load_sensor(spec)
         return self._sensors[spec]
 
     def validator(self, spec: str) -> ReadingValidator | None:
@@ -181,7 +175,8 @@ class PreparedCache:
         if spec not in self._validators:
             from generators.validators import load_validator  # torch only when judging
 
-            self._validators[spec] = load_validator(spec)
+            with _torch_single_threaded():
+                self._validators[spec] = load_validator(spec)
         return self._validators[spec]
 
 
@@ -524,3 +519,18 @@ class Pipeline:
         # spawned children: creating them cost a tenth of an RL reset).
         tasks = self.tasks(key, rng)
         return self.world(key, day=day, tasks=tasks, sensor_seed=int(rng.integers(2**32)))
+
+
+@contextmanager
+def _torch_single_threaded() -> Iterator[None]:
+    """Run torch single-threaded if the model loaded inside brought it in (a bfloat16
+    SenseGen, a validator): the simulator's batches are tens of phones, and with two OpenMP
+    threads on a busy 2-core machine a 128-step roll-out took ~30x longer (measured 14 s
+    instead of 0.4 s for 30 phones). A process that imported torch itself (e.g. to train an
+    agent) keeps its settings; sensors that need no torch (``none``, float32 SenseGen, which
+    runs in numpy) do not import it."""
+    before = "torch" in sys.modules
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and not before:
+        torch.set_num_threads(1)

@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 import torch
 
+from generators.sensegen.config import Normalizer
 from generators.sensegen.model import (
     CHECKPOINT_FORMAT,
     GeneratorConfig,
     SenseGenGenerator,
 )
+from mcsim.sim.sensing import reading_rng
 
 ACTIVITIES = (
     "WALKING",
@@ -100,3 +102,40 @@ def checkpoint_factory() -> Callable[..., Path]:
 def tiny_checkpoint(tmp_path: Path) -> Path:
     """An untrained tiny generator checkpoint (std 0.1 g, mean 0)."""
     return make_checkpoint(tmp_path / "tiny.pt")
+
+
+def oracle_window(
+    model: SenseGenGenerator,
+    normalizer: Normalizer,
+    burn_in: int,
+    seed: int,
+    key: np.ndarray,
+    steps: int,
+    activity: int,
+) -> np.ndarray:
+    """The oracle of a keyed fresh window (``Sampler.windows``, ``NumpyGenerator.windows``): a
+    plain step-by-step torch roll of one stream (learned start state, zero input, burn-in)
+    with the reading's own draws, in g."""
+    total = burn_in + steps
+    rng = reading_rng(seed, key)
+    u = rng.random(total, dtype=np.float32)
+    eps = rng.standard_normal((total, 3), dtype=np.float32)
+    cond = torch.tensor([activity])
+    state = model.start_state(cond, 1)
+    x = torch.zeros((1, 3))
+    out = []
+    with torch.inference_mode():
+        for t in range(total):
+            onehot = model.condition(cond, (1, 1))
+            inp = x[:, None, :] if onehot is None else torch.cat([x[:, None, :], onehot], -1)
+            hs, state = model.lstm(inp, state)
+            params = model.mixture(hs[:, 0])
+            x = model.pick(params, torch.tensor([[u[t]]]), torch.from_numpy(eps[t : t + 1]))
+            out.append(x[0].numpy().copy())
+    return normalizer.denormalize(np.stack(out)[burn_in:])
+
+
+@pytest.fixture
+def window_oracle() -> Callable[..., np.ndarray]:
+    """:func:`oracle_window`, for the tests of both keyed-window implementations."""
+    return oracle_window

@@ -14,7 +14,6 @@ from generators.sensegen.model import CHECKPOINT_FORMAT
 from generators.sensegen.sample import Sampler
 from mcsim.errors import CheckpointError, InputError
 from mcsim.processes import usable_cores
-from mcsim.sim.sensing import reading_rng
 
 
 def test_shapes_and_dtype(tiny_checkpoint: Path) -> None:
@@ -321,38 +320,18 @@ def test_threads_follow_the_environment_when_torch_runs_single_threaded(
     assert sampler._workers() == 1
 
 
-def _one_fresh_window(
-    sampler: Sampler, seed: int, key: np.ndarray, steps: int, activity: int
-) -> np.ndarray:
-    """The oracle of ``Sampler.windows`` for one key: a plain step-by-step roll of one fresh
-    stream (learned start state, zero input, burn-in) with the reading's own draws."""
-    model, total = sampler.model, sampler.burn_in + steps
-    rng = reading_rng(seed, key)
-    u = rng.random(total, dtype=np.float32)
-    eps = rng.standard_normal((total, 3), dtype=np.float32)
-    cond = torch.tensor([activity])
-    state = model.start_state(cond, 1)
-    x = torch.zeros((1, 3))
-    out = []
-    with torch.inference_mode():
-        for t in range(total):
-            onehot = model.condition(cond, (1, 1))
-            inp = x[:, None, :] if onehot is None else torch.cat([x[:, None, :], onehot], -1)
-            hs, state = model.lstm(inp, state)
-            params = model.mixture(hs[:, 0])
-            x = model.pick(params, torch.tensor([[u[t]]]), torch.from_numpy(eps[t : t + 1]))
-            out.append(x[0].numpy().copy())
-    return sampler.normalizer.denormalize(np.stack(out)[sampler.burn_in :])
-
-
-def test_fresh_windows_match_a_step_by_step_oracle(tiny_checkpoint: Path) -> None:
+def test_fresh_windows_match_a_step_by_step_oracle(
+    tiny_checkpoint: Path, window_oracle: Callable[..., np.ndarray]
+) -> None:
     sampler = Sampler.from_checkpoint(tiny_checkpoint, burn_in=5, chunk=4, workers=2)
     keys = np.arange(30, dtype=np.uint64).reshape(10, 3)
     activities = np.array([1, 4, 5, 0, 1, 2, 3, 6, 1, 4])
     out = sampler.windows(3, keys, 12, activities)
     assert out.shape == (10, 12, 3) and out.dtype == np.float32
     for row in (0, 3, 9):
-        expected = _one_fresh_window(sampler, 3, keys[row], 12, int(activities[row]))
+        expected = window_oracle(
+            sampler.model, sampler.normalizer, 5, 3, keys[row], 12, int(activities[row])
+        )
         np.testing.assert_allclose(out[row], expected, atol=1e-5)
     assert sampler.phone_steps == 10 * (5 + 12)
     assert sampler.n_streaming == 0  # fresh windows hold no stream state

@@ -125,6 +125,7 @@ FLAKY = '''
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from policies.nearest import NA
@@ -134,11 +135,13 @@ _started = 0  # jobs this process started with this policy
 
 class Flaky(NA):
     """NA. A job's first allocation touches ``record/<node>-<pid>-<n>`` (node: the Ray node
-    id, or "local"); the ``die_at``-th job of a process (0: never) kills that process in the
-    middle of the job, once: only the first process to create ``marker`` dies."""
+    id, or "local"), then waits (at most a minute) until ``meet`` jobs have started, so that
+    a cluster with the CPUs for two jobs must run two at once; the ``die_at``-th job of a
+    process (0: never) kills that process in the middle of the job, once: only the first
+    process to create ``marker`` dies."""
 
-    def __init__(self, *, record: str, marker: str = "", die_at: int = 0) -> None:
-        self.record, self.marker, self.die_at = Path(record), marker, die_at
+    def __init__(self, *, record: str, marker: str = "", die_at: int = 0, meet: int = 0) -> None:
+        self.record, self.marker, self.die_at, self.meet = Path(record), marker, die_at, meet
         self.job = 0
 
     def _allocate(self, tasks, state):
@@ -147,6 +150,9 @@ class Flaky(NA):
             _started += 1
             self.job = _started
             (self.record / f"{_node()}-{os.getpid()}-{self.job}").touch()
+            deadline = time.monotonic() + 60
+            while len(os.listdir(self.record)) < self.meet and time.monotonic() < deadline:
+                time.sleep(0.05)
         if self.die_at and self.job >= self.die_at and _first_to_create(self.marker):
             os._exit(70)
         return super()._allocate(tasks, state)
@@ -180,10 +186,11 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield folder
 
 
-def _flaky(folder: Path, die_at: int = 0, workers: int = 1) -> dict[str, Any]:
+def _flaky(folder: Path, die_at: int = 0, workers: int = 1, meet: int = 0) -> dict[str, Any]:
     """Overrides running MDP and Flaky; Flaky records into ``folder/ran``."""
     (folder / "ran").mkdir(exist_ok=True)
-    params = {"record": str(folder / "ran"), "marker": str(folder / "died"), "die_at": die_at}
+    params = {"record": str(folder / "ran"), "marker": str(folder / "died"), "die_at": die_at,
+              "meet": meet}  # fmt: skip
     return {
         **SMALL,
         "repetitions": FLAKY_JOBS,
@@ -343,7 +350,7 @@ def test_two_ray_nodes_on_one_machine_share_the_jobs_with_the_local_results(
     two_nodes: tuple[str, dict[str, str]], flaky_reference: Path, tmp_path: Path
 ) -> None:
     address, env = two_nodes
-    overrides = _flaky(tmp_path)
+    overrides = _flaky(tmp_path, meet=2)  # two jobs at once: one on each node's only CPU
     argv = [sys.executable, "-m", "mcsim", "run", "campus", "--out", str(tmp_path / "out"),
             "--quiet", "--backend", "ray", "--address", address, *_set(overrides)]  # fmt: skip
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
