@@ -4,8 +4,9 @@ A reading is one window of 50 Hz 3-axis body acceleration (default 128 samples =
 Both sides are measured in the same run, in readings per second, for one batch of phones:
 
 * validator: ``HaptValidator.judge`` of ``--batch`` windows (the shipped checkpoint);
-* SenseGen: ``Sampler.windows`` of ``--batch`` fresh walking windows, as the simulator makes
-  its readings (each a fresh stream with the sampler's 50-step burn-in).
+* SenseGen: ``NumpyGenerator.windows`` of ``--batch`` fresh walking windows, as the simulator
+  makes its readings with ``sensor: sensegen`` (each a fresh stream with a 50-step burn-in, on
+  every usable core).
 
 The ratio says how much judging adds to making a reading: the validator should not be what
 limits a simulation. Interleaved rounds, best of each: fairer on a shared machine.
@@ -21,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from generators.sensegen.sample import Sampler
+from generators.sensegen.runtime import NumpyGenerator
 from generators.validators.validator import HaptValidator
 
 
@@ -32,12 +33,12 @@ def bench_validator(validator: HaptValidator, windows: np.ndarray) -> float:
     return len(windows) / (time.perf_counter() - start)
 
 
-def bench_sensegen(sampler: Sampler, batch: int, steps: int, seed: int) -> float:
+def bench_sensegen(generator: NumpyGenerator, batch: int, steps: int, seed: int) -> float:
     """Readings (windows of ``steps``) generated per second, fresh streams with burn-in."""
     walking = np.ones(batch, dtype=np.int64)
     keys = np.arange(batch, dtype=np.uint64)[:, None]
     start = time.perf_counter()
-    sampler.windows(seed, keys, steps, walking)
+    generator.windows(seed, keys, steps, walking)
     return batch / (time.perf_counter() - start)
 
 
@@ -46,26 +47,26 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="windows (phones) per call")
     parser.add_argument("--steps", type=int, default=128, help="window [samples]")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (the validator)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     validator = HaptValidator.from_checkpoint(steps=args.steps)
-    sampler = Sampler.from_checkpoint()
+    generator = NumpyGenerator.from_checkpoint()
     keys = np.arange(args.batch, dtype=np.uint64)[:, None]
-    windows = sampler.windows(0, keys, args.steps, np.ones(args.batch, dtype=np.int64))
+    windows = generator.windows(0, keys, args.steps, np.ones(args.batch, dtype=np.int64))
     validator.judge(windows[:8])  # warm-up
     ours, ref = 0.0, 0.0
     for r in range(args.repeats):
         ours = max(ours, bench_validator(validator, windows))
-        ref = max(ref, bench_sensegen(sampler, args.batch, args.steps, seed=r + 1))
+        ref = max(ref, bench_sensegen(generator, args.batch, args.steps, seed=r + 1))
     print(
         f"torch threads {torch.get_num_threads()}, batch {args.batch} x {args.steps} steps "
         f"({args.steps / 50:.2f} s windows), best of {args.repeats}"
     )
     print(
         f"validator: {ours:.0f} readings/s ({ours * args.steps:.3g} samples/s); "
-        f"SenseGen sampling incl. {sampler.burn_in}-step burn-in: {ref:.0f} readings/s; "
+        f"SenseGen sampling incl. {generator.burn_in}-step burn-in: {ref:.0f} readings/s; "
         f"ratio {ours / ref:.1f}x"
     )
 

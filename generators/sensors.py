@@ -2,8 +2,9 @@
 
 The world only needs the :class:`~mcsim.sim.sensing.SensorGenerator` protocol ("one fresh
 window per keyed reading"), defined in the core beside the world that calls it. This module
-implements it twice: ``SenseGenSensor`` serves a trained SenseGen checkpoint, ``NoiseSensor``
-is a cheap seeded stand-in for tests and for ``sensor: none``. A plug-in registered before
+implements it twice: ``SenseGenSensor`` serves a trained SenseGen checkpoint (in numpy, without
+torch, in float32 on the CPU), ``NoiseSensor`` is a cheap seeded stand-in for tests and for
+``sensor: none``. A plug-in registered before
 readings were keyed, with the streaming ``reset(n_phones, seed)`` / ``sample(phones, steps,
 activities)`` pair instead of ``windows``, still works: :func:`register_sensor` wraps it so
 that each reading is a fresh stream of its own (its windows then depend on the batch).
@@ -13,8 +14,9 @@ both validation and loading: a registered name (``none``, a shipped SenseGen of
 :data:`SHIPPED_SENSEGEN`, or any name added with :func:`register_sensor`) or the path of a
 SenseGen ``.pt`` checkpoint.
 
-``sensegen-bf16`` is the shipped model with its LSTM run in bfloat16: about 1.75x faster per
-core on a CPU with native bfloat16 (avx512_bf16 or AMX; elsewhere it is emulated and slower),
+``sensegen-bf16`` is the shipped model with its LSTM run in bfloat16 by torch: about 1.75x
+faster per core than torch in float32 on a CPU with native bfloat16 (avx512_bf16 or AMX;
+elsewhere it is emulated and slower; it pays ``import torch``, about 1 s, once per process),
 with streams whose per-window statistics cannot be told from float32's (see
 ``generators.sensegen.sample``), but other arrays than ``sensegen``'s, so it is an explicit
 choice, not the default. ``sensegen-small`` is the same recipe trained at half the width

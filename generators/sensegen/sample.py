@@ -2,10 +2,12 @@
 
 Two ways to draw from a model, sharing one roll-out (:meth:`Sampler._roll`):
 
-* :meth:`Sampler.windows`, what the simulator's readings use: one fresh stream per reading
-  (learned start state, burn-in, window), with its random numbers from the reading's own key
+* :meth:`Sampler.windows`: one fresh stream per reading (learned start state, burn-in,
+  window), with its random numbers from the reading's own key
   (``mcsim.sim.sensing.reading_rng``), so that a reading's window depends on nothing else and
-  a day's readings, of several worlds at once, are rolled as one batch; nothing is kept;
+  a day's readings, of several worlds at once, are rolled as one batch; nothing is kept. The
+  simulator's float32 phones on the CPU draw the same windows without torch
+  (``runtime.NumpyGenerator``, equal to rounding); this one serves bfloat16 and GPUs;
 * :meth:`Sampler.reset` then :meth:`Sampler.sample`: streams that continue from one call to
   the next (each phone's LSTM state and last value kept), for long recordings
   (``mcsim sensegen sample``) and the evaluations.
