@@ -7,23 +7,30 @@ float32 arithmetic runs at least as fast (one matrix product per layer and step,
 input and recurrent weights stacked; the three sigmoid gates through one ``tanh``, their 0.5
 folded into the weights), the checkpoint is read without torch
 (:func:`generators.checkpoint_io.load_checkpoint_arrays`), and nothing imports torch at all.
-Torch stays the reference: ``tests/generators/test_sensegen_runtime.py`` compares the mixture
-parameters step by step with the torch model's (within float32 rounding) and the draws with
-``SenseGenGenerator.pick``'s.
+Torch stays the reference: ``tests/generators/test_sensegen_runtime.py`` compares windows with
+a step-by-step roll of the torch model (``SenseGenGenerator.lstm``, ``mixture`` and ``pick``)
+from the same draws, and the shipped models' windows with torch's ``Sampler.windows``; they
+agree to float32 rounding, not bit for bit (the sums run in another order).
 
 A window is a fresh stream of its activity: the model's learned start state, ``burn_in``
 discarded steps, then ``steps`` samples, with its uniforms and normals drawn from
 ``mcsim.sim.sensing.reading_rng(seed, key)`` (:func:`key_draws`), so a row depends only on its
-seed, key and activity. The arithmetic of a row is the same in any batch: every matrix product
-here sums over the same inputs in the same order whatever the number of rows (measured
-bitwise for 1 to 1,200 rows at any position, OpenBLAS on one or several threads; a batch
-smaller than :data:`MIN_ROWS` is padded all the same, so that a library whose kernel for a
-few rows sums differently cannot change a window).
+seed, key and activity, not on the batch it is rolled in, its chunk or the threads. That
+needs every matrix product to sum a row the same way whatever the number of rows, which
+OpenBLAS does not promise (measured on this machine, float32, one or two threads): one row
+goes through another kernel (a matrix-vector product), and so do products of fewer than about
+10^6 multiply-adds (a "small matrix" kernel), which sums in another order for the mixture head
+(128 x 168) below 47 rows; the LSTM layers' products agree for 2 to 1,200 rows at any
+position. So a batch is padded to at least :data:`BLOCK_ROWS` rows, and the mixture head (its
+two products) always runs on blocks of exactly :data:`BLOCK_ROWS` rows, whatever the chunk.
+The tests check a row alone, in batches, chunks and thread counts, bit for bit.
 
-Rows are rolled in nearly equal chunks of at most ``chunk`` (a few hundred rows keep a
-layer's weights and state in cache), the chunks spread over ``workers`` threads (numpy releases
-the GIL in its kernels) with BLAS itself held to one thread, so that N runner workers run N x
-workers threads, not N x cores x workers.
+Rows are rolled in nearly equal chunks of at most ``chunk`` (a few hundred rows keep a layer's
+weights and state in cache), at least one per thread while each keeps :data:`BLOCK_ROWS`
+rows; chunks run in ``workers`` threads (numpy releases the GIL in its kernels) with BLAS held
+to one thread each, and a lone chunk (the campus's ~24-row calls) gets the threads through
+BLAS, which splits a product's columns. So N runner workers, each told its share of the cores
+(``$MCSIM_SENSOR_THREADS``), never run more threads than cores.
 """
 
 from __future__ import annotations
@@ -372,7 +379,7 @@ def _check_shapes(config: GeneratorConfig, weights: dict[str, Any], path: Path |
     """The state dict holds every weight of the shape ``config`` builds.
 
     Raises:
-        CheckpointError: a missing, unexpected or misshapen weight (the first one).
+        CheckpointError: naming the first unexpected, missing or misshapen weight.
     """
     d, hidden, k = config.n_axes, config.hidden_size, config.n_components
     expected: dict[str, tuple[int, ...]] = {
@@ -390,18 +397,13 @@ def _check_shapes(config: GeneratorConfig, weights: dict[str, Any], path: Path |
             f"lstm.bias_ih_l{layer}": (4 * hidden,),
             f"lstm.bias_hh_l{layer}": (4 * hidden,),
         }
-    problem = next(
-        (f"unexpected weight {key!r}" for key in weights if key not in expected),
-        None,
-    )
+    problems = [f"unexpected weight {key!r}" for key in weights if key not in expected]
     for key, shape in expected.items():
-        if problem:
-            break
         if key not in weights:
-            problem = f"missing weight {key!r}"
+            problems.append(f"missing weight {key!r}")
         elif np.shape(weights[key]) != shape:
-            problem = f"weight {key!r} has shape {np.shape(weights[key])}, expected {shape}"
-    if problem:
+            problems.append(f"weight {key!r} has shape {np.shape(weights[key])}, expected {shape}")
+    if problems:
         raise CheckpointError(
-            f"generator weights do not match the stored config: {problem}", path=path
+            f"generator weights do not match the stored config: {problems[0]}", path=path
         )
