@@ -34,6 +34,7 @@ import numpy as np
 from generators.sensegen.config import ConfigError, StoredConfig
 from generators.torch_archive import read_torch_archive
 from mcsim.errors import CheckpointError
+from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
 _Config = TypeVar("_Config", bound=StoredConfig)
 
@@ -147,3 +148,16 @@ def config_from_checkpoint(
         return cls.from_dict(ckpt[key])
     except ConfigError as exc:
         raise CheckpointError(f"entry {key!r}: {exc}", path=path) from exc
+
+
+def check_sample_rate(rate: Any, path: str | Path) -> None:
+    """A model's stored sample rate is the simulator's readings' (50 Hz).
+
+    Raises:
+        CheckpointError: another rate, or not a number; names the file and both rates.
+    """
+    if not isinstance(rate, int | float) or float(rate) != float(SAMPLE_RATE_HZ):
+        raise CheckpointError(
+            f"trained on {rate!r} Hz windows; the simulator's readings are {SAMPLE_RATE_HZ} Hz",
+            path=path,
+        )

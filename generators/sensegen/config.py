@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 
 from mcsim.errors import CheckpointError
+from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
 if TYPE_CHECKING:
     from generators.sensegen.data import Recording
@@ -49,12 +50,17 @@ CHECKPOINT_WHAT = "a SenseGen .pt checkpoint"
 
 
 def check_entries(config: GeneratorConfig, ckpt: Mapping[str, Any], path: str | Path) -> None:
-    """The checkpoint's statistics and activity names fit the generator's ``config``.
+    """The checkpoint's sample rate, statistics and activity names fit the simulator and the
+    generator's ``config``. A checkpoint without ``sample_rate_hz`` (written before it was
+    stored) is HAPT's 50 Hz.
 
     Raises:
-        CheckpointError: normalisation mean/std not of ``n_axes`` values, or another number of
-            activity names than conditions.
+        CheckpointError: another sample rate, normalisation mean/std not of ``n_axes`` values,
+            or another number of activity names than conditions.
     """
+    from generators.checkpoint_io import check_sample_rate  # checkpoint_io imports this module
+
+    check_sample_rate(ckpt.get("sample_rate_hz", SAMPLE_RATE_HZ), path)
     norm = ckpt["normalization"]
     if not isinstance(norm, Mapping) or any(
         len(norm.get(k, ())) != config.n_axes for k in ("mean", "std")

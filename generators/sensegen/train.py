@@ -54,6 +54,7 @@ from generators.sensegen.model import (
 )
 from mcsim.data.outputs import atomic_file, save_figure
 from mcsim.errors import CheckpointError, InputError
+from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
 CHECKPOINT_NAME = "checkpoint.pt"  # full, resumable state
 MODEL_NAME = "model.pt"  # weights, config, statistics and metadata only (what ships)
@@ -311,6 +312,7 @@ class Trainer:
             },
             "normalization": self.normalizer.to_dict(),
             "activities": list(self.activities),
+            "sample_rate_hz": float(SAMPLE_RATE_HZ),
             "train_config": self.config.to_dict(),
             "metadata": {
                 "rounds": self.round,

@@ -29,7 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generators.checkpoint_io import config_from_checkpoint, load_checkpoint_file
+from generators.checkpoint_io import (
+    check_sample_rate,
+    config_from_checkpoint,
+    load_checkpoint_file,
+)
 from generators.validators.config import (
     ACTIVITY_IDS,
     ACTIVITY_NAMES,
@@ -152,11 +156,7 @@ def load_validator_checkpoint(path: str | Path, steps: int | None = None) -> Loa
         path, CHECKPOINT_FORMAT, _REQUIRED_KEYS, "a reading-validator .pt checkpoint"
     )
     rate = ckpt["sample_rate_hz"]
-    if not isinstance(rate, int | float) or float(rate) != float(SAMPLE_RATE_HZ):
-        raise CheckpointError(
-            f"trained on {rate!r} Hz windows; the simulator's readings are {SAMPLE_RATE_HZ} Hz",
-            path=path,
-        )
+    check_sample_rate(rate, path)
     min_steps = ckpt["min_steps"]
     if not isinstance(min_steps, int) or min_steps < 1:
         raise CheckpointError(f"min_steps must be a positive int, got {min_steps!r}", path=path)

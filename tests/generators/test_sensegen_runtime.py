@@ -157,3 +157,19 @@ def test_bad_checkpoints_name_the_file_and_the_mismatch(
     torch.save(ckpt, tmp_path / "nan.pt")
     with pytest.raises(CheckpointError, match=r"generator.head\.bias holds NaN"):
         NumpyGenerator.from_checkpoint(tmp_path / "nan.pt")
+
+
+def test_a_checkpoint_of_another_sample_rate_is_refused_by_both_loaders(
+    tmp_path: Path, checkpoint_factory: Callable[..., Path]
+) -> None:
+    ckpt = torch.load(checkpoint_factory(tmp_path / "g.pt"), weights_only=True)
+    ckpt["sample_rate_hz"] = 100.0
+    torch.save(ckpt, tmp_path / "fast.pt")
+    reason = r"fast\.pt.*trained on 100\.0 Hz windows; the simulator's readings are 50(\.0)? Hz"
+    with pytest.raises(CheckpointError, match=reason):
+        NumpyGenerator.from_checkpoint(tmp_path / "fast.pt")
+    with pytest.raises(CheckpointError, match=reason):
+        Sampler.from_checkpoint(tmp_path / "fast.pt")
+    ckpt["sample_rate_hz"] = 50
+    torch.save(ckpt, tmp_path / "fifty.pt")
+    assert NumpyGenerator.from_checkpoint(tmp_path / "fifty.pt").config.n_axes == 3

@@ -49,6 +49,7 @@ def test_tiny_run_writes_everything(synthetic_hapt: Path, tmp_path: Path) -> Non
     slim = torch.load(out / "model.pt", weights_only=True)
     assert _plain(slim) and "optimizer_g" not in slim
     assert slim["metadata"]["rounds"] == 4 and slim["metadata"]["val_users"] == [2]
+    assert slim["sample_rate_hz"] == 50.0  # refused by the loaders if it is another rate
     assert all(v.dtype == torch.float32 for v in slim["generator"].values())
     with (out / "history.csv").open() as fh:
         rows = list(csv.DictReader(fh))
