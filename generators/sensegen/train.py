@@ -525,6 +525,7 @@ _SLIM_KEYS = (
     "discriminator",
     "normalization",
     "activities",
+    "sample_rate_hz",
     "train_config",
     "metadata",
 )
