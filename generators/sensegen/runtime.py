@@ -36,6 +36,7 @@ BLAS, which splits a product's columns. So N runner workers, each told its share
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,51 @@ def key_draws(
         u[:, row, 0] = rng.random(total, dtype=np.float32)
         eps[:, row] = rng.standard_normal((total, axes), dtype=np.float32)
     return u, eps
+
+
+def keyed_windows(
+    seed: int,
+    keys: np.ndarray,
+    steps: int,
+    activities: np.ndarray | None,
+    *,
+    config: GeneratorConfig,
+    names: list[str],
+    burn_in: int,
+    normalizer: Normalizer,
+    roll: Callable[[int, np.ndarray, np.ndarray, int], np.ndarray],
+) -> np.ndarray:
+    """One fresh window per key, whichever roller draws them (:class:`NumpyGenerator`, or
+    torch's ``Sampler.windows``): the checks, the rows in blocks of at most
+    :data:`DRAWS_PER_BLOCK` phone-steps of draws, burn-in cut and physical units.
+
+    Args:
+        seed: the day's sensor seed.
+        keys: (n, k) non-negative integer keys.
+        steps: samples per window (50 Hz).
+        activities: per-window condition ids (n,), 0 = none; None = none for all.
+        roll: ``roll(seed, keys, cond, total)``, the (rows, total, d) normalised streams of a
+            block of keys with condition ids ``cond``, burn-in included.
+
+    Returns:
+        float32 array (n, steps, 3) of body acceleration [g].
+
+    Raises:
+        InputError: bad shapes, steps or activity ids.
+    """
+    keys = check_keys(keys)
+    check_steps(steps)
+    n = len(keys)
+    cond = check_conditions(activities, n, config.n_conditions, names)
+    if n == 0 or steps == 0:
+        return np.zeros((n, int(steps), config.n_axes), np.float32)
+    total = burn_in + int(steps)
+    per_block = max(1, DRAWS_PER_BLOCK // total)
+    parts = [
+        roll(seed, keys[lo : lo + per_block], cond[lo : lo + per_block], total)
+        for lo in range(0, n, per_block)
+    ]
+    return normalizer.denormalize(np.concatenate(parts)[:, burn_in:])
 
 
 @dataclass(frozen=True)
@@ -227,49 +273,32 @@ class NumpyGenerator:
     def windows(
         self, seed: int, keys: np.ndarray, steps: int, activities: np.ndarray | None = None
     ) -> np.ndarray:
-        """One fresh window per key (see the module docstring).
+        """One fresh window per key (see the module docstring and :func:`keyed_windows`)."""
+        return keyed_windows(
+            seed,
+            keys,
+            steps,
+            activities,
+            config=self.config,
+            names=self.activities,
+            burn_in=self.burn_in,
+            normalizer=self.normalizer,
+            roll=self._roll,
+        )
 
-        Args:
-            seed: the day's sensor seed.
-            keys: (n, k) non-negative integer keys.
-            steps: samples per window (50 Hz).
-            activities: per-window condition ids (n,), 0 = none; None = none for all.
-
-        Returns:
-            float32 array (n, steps, 3) of body acceleration [g].
-
-        Raises:
-            InputError: bad shapes, steps or activity ids.
-        """
-        keys = check_keys(keys)
-        check_steps(steps)
-        cfg = self.config
-        n, d = len(keys), cfg.n_axes
-        cond = check_conditions(activities, n, cfg.n_conditions, self.activities)
-        if n == 0 or steps == 0:
-            return np.zeros((n, int(steps), d), np.float32)
-        total = self.burn_in + int(steps)
-        per_block = max(1, DRAWS_PER_BLOCK // total)
-        out = np.empty((n, total, d), np.float32)
-        for lo in range(0, n, per_block):
-            hi = min(n, lo + per_block)
-            self._roll(seed, keys[lo:hi], cond[lo:hi], out[lo:hi])
-        self.phone_steps += n * total
-        return self.normalizer.denormalize(out[:, self.burn_in :])
-
-    def _roll(self, seed: int, keys: np.ndarray, cond: np.ndarray, out: np.ndarray) -> None:
-        """Fresh streams of ``keys`` through ``out.shape[1]`` steps into ``out`` (normalised).
+    def _roll(self, seed: int, keys: np.ndarray, cond: np.ndarray, total: int) -> np.ndarray:
+        """Fresh streams of ``keys`` through ``total`` steps (normalised units).
 
         The rows (padded to at least :data:`BLOCK_ROWS`) are split into nearly equal chunks of
         at most ``chunk`` rows, and into at least one chunk per thread while each keeps
         :data:`BLOCK_ROWS` rows; chunks run in threads with BLAS on one thread each, and a
         lone chunk gets the threads through BLAS (which splits a product's columns).
         """
-        n, total, d = out.shape
+        n, d = len(keys), self.config.n_axes
         rows = max(n, BLOCK_ROWS)
         u, eps = key_draws(seed, keys, total, d, rows)
         cond = np.concatenate([cond, np.zeros(rows - n, np.int64)])
-        padded = out if rows == n else np.empty((rows, total, d), np.float32)
+        padded = np.empty((rows, total, d), np.float32)
         threads = self._workers()
         n_chunks = max(-(-rows // self.chunk), min(threads, rows // BLOCK_ROWS))
         bounds = [rows * i // n_chunks for i in range(n_chunks + 1)]
@@ -286,8 +315,8 @@ class NumpyGenerator:
             else:
                 for r in chunks:
                     roll(r)
-        if padded is not out:
-            out[:] = padded[:n]
+        self.phone_steps += n * total
+        return padded[:n]
 
     def _roll_chunk(
         self, cond: np.ndarray, u: np.ndarray, eps: np.ndarray, out: np.ndarray

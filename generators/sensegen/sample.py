@@ -70,11 +70,11 @@ from generators.sensegen.runtime import (
     check_conditions,
     check_steps,
     key_draws,
+    keyed_windows,
 )
 from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
 from mcsim.processes import usable_cores
-from mcsim.sim.sensing import check_keys
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
@@ -359,31 +359,28 @@ class Sampler:
         Raises:
             InputError: bad shapes, steps or activity ids.
         """
-        keys = check_keys(keys)
-        check_steps(steps)
-        n, d = len(keys), self.model.config.n_axes
-        cond = self._conditions(activities, n)
-        if n == 0 or steps == 0:
-            return np.zeros((n, int(steps), d), np.float32)
-        total = self.burn_in + int(steps)
-        rows_per_call = max(1, DRAWS_PER_BLOCK // total)
-        parts = [
-            self._fresh_windows(
-                seed, keys[lo : lo + rows_per_call], cond[lo : lo + rows_per_call], total
-            )
-            for lo in range(0, n, rows_per_call)
-        ]
-        return self.normalizer.denormalize(np.concatenate(parts)[:, self.burn_in :])
+        return keyed_windows(
+            seed,
+            keys,
+            steps,
+            activities,
+            config=self.model.config,
+            names=self.activities,
+            burn_in=self.burn_in,
+            normalizer=self.normalizer,
+            roll=self._fresh_windows,
+        )
 
     def _fresh_windows(
-        self, seed: int, keys: np.ndarray, cond: torch.Tensor, total: int
+        self, seed: int, keys: np.ndarray, ids: np.ndarray, total: int
     ) -> np.ndarray:
-        """Roll fresh streams of ``keys`` through ``total`` steps (normalised units)."""
+        """Roll fresh streams of ``keys`` (condition ids ``ids``) through ``total`` steps
+        (normalised units)."""
         n, d = len(keys), self.model.config.n_axes
         padded = max(n, BLOCK_ROWS)
         u, eps = key_draws(seed, keys, total, d, padded)
-        if padded > n:
-            cond = torch.cat([cond, cond.new_zeros(padded - n)])
+        cond = torch.as_tensor(np.concatenate([ids, np.zeros(padded - n, np.int64)]),
+                               device=self.device)  # fmt: skip
         draws_u = torch.from_numpy(u).to(self.device)
         draws_eps = torch.from_numpy(eps).to(self.device)
 
