@@ -1,7 +1,8 @@
 """Runner throughput: a 40-job campus sweep on 1 and 2 local workers and on Ray, and resumption.
 
-The sweep is the campus as shipped (SenseGen phones, about 0.8 s a job on one core since a
-job generates all its policies' readings in one call; 3-4 s before): 5 task-pool variants x 8
+The sweep is the campus as shipped (SenseGen phones, about 0.3 s a job since SenseGen runs in
+numpy, 0.8 s with torch, 3-4 s before a job generated all its policies' readings in one
+call): 5 task-pool variants x 8
 repetitions, all seven policies each. Its jobs are real ones on
 purpose: with ``sensor: none`` a job takes 0.1-0.2 s, and the ratios below would measure the
 fixed start-up of a run (imports, preparation, starting workers: 2-3 s) rather than how the
@@ -34,6 +35,8 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from generators.sensegen import THREADS_VARIABLE
 
 REPO = Path(__file__).resolve().parents[1]
 POOLS = (
@@ -125,7 +128,9 @@ def _jobs(first: int, repeats: int) -> float:
 
 def _ceiling(repeats: int = 4) -> float:
     """The most 2 workers can gain on these jobs here: the same jobs' throughput in 2
-    processes at once over 1 process alone (each process times its own jobs)."""
+    processes at once over 1 process alone (each process times its own jobs). The one alone
+    computes on every core, as a 1-worker run does; the two at once on one core each, as
+    the runner's 2 workers do (``_start_worker``: SenseGen's threads and numpy's BLAS)."""
     code = ("import sys; sys.path.insert(0, {repo!r}); from benchmarks.bench_runner import "
             "_jobs; print(_jobs({first}, {n}))")  # fmt: skip
 
@@ -133,7 +138,10 @@ def _ceiling(repeats: int = 4) -> float:
         return [sys.executable, "-c", code.format(repo=str(REPO), first=first, n=repeats)]
 
     alone = float(subprocess.run(command(0), check=True, capture_output=True, text=True).stdout)
-    pair = [subprocess.Popen(command(0), stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    share = {**os.environ, THREADS_VARIABLE: "1", "OPENBLAS_NUM_THREADS": "1"}
+    pair = [
+        subprocess.Popen(command(0), stdout=subprocess.PIPE, text=True, env=share) for _ in range(2)
+    ]
     together = max(float(p.communicate()[0]) for p in pair)
     return 2 * alone / together
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from threadpoolctl import threadpool_info
 
 import mcsim.app.backends
 from generators.sensegen import THREADS_VARIABLE
@@ -105,6 +106,8 @@ def test_a_local_worker_rolls_sensegen_on_its_share_of_the_cores(
     pool = process_pool(1, spawn=True, initializer=_start_worker, initargs=({}, 3))
     with pool:
         assert pool.submit(os.getenv, THREADS_VARIABLE).result() == "3"
+        blas = [lib for lib in pool.submit(threadpool_info).result() if lib["user_api"] == "blas"]
+        assert blas and all(lib["num_threads"] == 3 for lib in blas)  # numpy's BLAS too
     assert THREADS_VARIABLE not in os.environ  # the parent's own sampler keeps every core
 
 
