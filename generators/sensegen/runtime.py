@@ -181,7 +181,8 @@ class NumpyGenerator:
         normalizer: the training statistics, to return physical units [g].
         activities: activity names by condition id (index 0 = none).
         burn_in: discarded steps of every fresh stream before its window [samples].
-        chunk: rows rolled together at most [rows].
+        chunk: rows rolled together at most, at least ``2 * BLOCK_ROWS`` so that no chunk of a
+            nearly equal split is smaller than :data:`BLOCK_ROWS` [rows].
         workers: threads rolling chunks at once (None: ``$MCSIM_SENSOR_THREADS`` if set,
             else every usable core). The arrays do not depend on it.
 
@@ -202,8 +203,8 @@ class NumpyGenerator:
         workers: int | None = None,
         path: Path | None = None,
     ) -> None:
-        if chunk < 1:
-            raise InputError(f"chunk must be >= 1, got {chunk}")
+        if chunk < 2 * BLOCK_ROWS:
+            raise InputError(f"chunk must be >= {2 * BLOCK_ROWS} rows, got {chunk}")
         if workers is not None and workers < 1:
             raise InputError(f"workers must be >= 1, got {workers}")
         if workers is None:

@@ -36,7 +36,7 @@ def test_windows_match_the_torch_oracle(
         hidden_size=16, num_layers=2, fc_size=8, n_components=3, n_conditions=13 * conditioned
     )
     path = checkpoint_factory(tmp_path / "g.pt", config)
-    generator = NumpyGenerator.from_checkpoint(path, burn_in=5, chunk=4, workers=2)
+    generator = NumpyGenerator.from_checkpoint(path, burn_in=5, chunk=32, workers=2)
     sampler = Sampler.from_checkpoint(path, burn_in=5)
     keys = _keys(10)
     activities = np.array([1, 4, 5, 0, 1, 2, 3, 6, 1, 4]) * conditioned
@@ -73,7 +73,7 @@ def test_a_window_is_the_same_in_any_batch_chunk_and_thread(checkpoint: Path) ->
     reference = NumpyGenerator.from_checkpoint(checkpoint, workers=1).windows(
         7, keys, 16, activities
     )
-    for chunk, workers in ((17, 2), (BLOCK_ROWS, 3), (512, 2), (40, 1)):
+    for chunk, workers in ((2 * BLOCK_ROWS, 2), (33, 3), (512, 2), (40, 1)):
         generator = NumpyGenerator.from_checkpoint(checkpoint, chunk=chunk, workers=workers)
         np.testing.assert_array_equal(generator.windows(7, keys, 16, activities), reference)
     generator = NumpyGenerator.from_checkpoint(checkpoint, workers=2)
@@ -105,6 +105,11 @@ def test_the_simulator_sensor_runs_without_torch() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_a_chunk_smaller_than_two_blocks_is_refused() -> None:
+    with pytest.raises(InputError, match=f"chunk must be >= {2 * BLOCK_ROWS} rows"):
+        NumpyGenerator.from_checkpoint(SMALL_CHECKPOINT, chunk=BLOCK_ROWS)
 
 
 def test_threads_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
