@@ -1,9 +1,11 @@
 """SenseGen (Alzantot et al., 2017): an LSTM mixture-density generator of 50 Hz accelerometer
 streams, trained on HAPT with the paper's Algorithm 1.
 
-Modules: ``model`` (networks, checkpoints), ``data`` (HAPT loading and batches), ``train``
-(schedule, resume, curves), ``sample`` (batched per-phone streaming), ``evaluate`` (metrics on
-held-out users) and ``cli`` (``mcsim sensegen train | sample | eval``). Most callers need only
+Modules: ``model`` (networks, checkpoints), ``config`` (the settings and statistics a
+checkpoint stores), ``data`` (HAPT loading and batches), ``train`` (schedule, resume, curves),
+``sample`` (batched streaming and keyed windows in torch), ``runtime`` (the simulator's keyed
+windows in numpy, without torch), ``evaluate`` (metrics on held-out users) and ``cli``
+(``mcsim sensegen train | sample | eval``). Most callers need only
 ``generators.sensors.load_sensor`` or ``generators.sensegen.sample.Sampler``.
 """
 
