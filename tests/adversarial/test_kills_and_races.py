@@ -72,7 +72,8 @@ def test_sigkill_of_a_parallel_run_leaves_no_worker_and_the_next_run_cleans_up(
 
 
 def test_sigint_exits_130_and_writes_nothing(tmp_path: Path) -> None:
-    run = _mcsim("run", _scenario(tmp_path, 40), "--out", tmp_path / "out", cwd=tmp_path)
+    # 400 days (~30 s at ~13 a second): the interrupt must land in the middle of the run.
+    run = _mcsim("run", _scenario(tmp_path, 400), "--out", tmp_path / "out", cwd=tmp_path)
     assert _wait_for(lambda: any(p.name.startswith(".out.tmp-") for p in tmp_path.iterdir())
                      or (tmp_path / "cache").exists(), timeout=120)  # fmt: skip
     time.sleep(0.5)
