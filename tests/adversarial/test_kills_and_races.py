@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,30 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and 
 
 
 def _mcsim(*argv: str | Path, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mcsim", *map(str, argv)],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "MCSIM_CACHE_DIR": str(cwd / "cache")},
-    )
+    with _sigint_caught():
+        return subprocess.Popen(
+            [sys.executable, "-m", "mcsim", *map(str, argv)],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "MCSIM_CACHE_DIR": str(cwd / "cache")},
+        )
+
+
+@contextmanager
+def _sigint_caught() -> Iterator[None]:
+    """While a child starts, this process catches SIGINT, so the child gets Ctrl-C's default
+    action (exec resets caught signals, not ignored ones). A suite started in the background
+    (``make test &``) has SIGINT ignored, and a Python started so ignores it too: it raises
+    KeyboardInterrupt only where SIGINT was not ignored."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
