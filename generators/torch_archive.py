@@ -78,7 +78,8 @@ def read_torch_archive(path: str | Path) -> Any:
             return _Unpickler(archive, root).load()
         except ArchiveError:
             raise
-        except (pickle.UnpicklingError, zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+        except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, LookupError, TypeError,
+                ValueError, AttributeError) as exc:  # fmt: skip
             raise ArchiveError(f"unreadable pickle ({type(exc).__name__}: {exc})") from exc
 
 
@@ -132,6 +133,8 @@ def _rebuild_tensor(
     _metadata: Any = None,
 ) -> np.ndarray:
     """A tensor as a read-only copy of its view into the storage (bounds checked)."""
+    if not isinstance(storage, np.ndarray):
+        raise ArchiveError(f"a tensor rebuilt from {type(storage).__name__}, not a storage")
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if any(s < 0 for s in size) or any(s < 0 for s in stride) or offset < 0:
         raise ArchiveError(f"bad tensor geometry: size {size}, stride {stride}, offset {offset}")

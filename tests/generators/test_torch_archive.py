@@ -108,3 +108,15 @@ def test_a_truncated_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(ArchiveError):
         read_torch_archive(tmp_path / "cut.pt")
+
+
+def test_a_tensor_of_something_else_than_a_storage_is_an_archive_error(tmp_path: Path) -> None:
+    """A hand-made pickle calling the rebuild function on a number, not a storage."""
+    body = (
+        b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nq\x00(K\x05K\x00(K\x01tq\x01(K\x01tq\x02"
+        b"\x89ccollections\nOrderedDict\nq\x03)Rq\x04tq\x05Rq\x06."
+    )
+    with zipfile.ZipFile(tmp_path / "odd.pt", "w") as archive:
+        archive.writestr("odd/data.pkl", body)
+    with pytest.raises(ArchiveError, match="rebuilt from int, not a storage"):
+        read_torch_archive(tmp_path / "odd.pt")
