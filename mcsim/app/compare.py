@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy import stats
+from scipy.special import stdtrit
 
 from mcsim.data.outputs import save_figure
 from mcsim.errors import MCSimError
@@ -37,7 +37,9 @@ def describe(values: pd.Series) -> dict[str, float]:
     n = len(x)
     mean = float(x.mean()) if n else float("nan")
     sd = float(x.std(ddof=1)) if n > 1 else float("nan")
-    half = float(stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
+    # Student t's 0.975 quantile, n - 1 df: what scipy.stats.t.ppf computes, without importing
+    # scipy.stats (~0.5 s of every run's start-up).
+    half = float(stdtrit(n - 1, 0.975) * sd / np.sqrt(n)) if n > 1 else float("nan")
     return {"mean": mean, "sd": sd, "ci95_low": mean - half, "ci95_high": mean + half, "n": n}
 
 
