@@ -164,12 +164,14 @@ def keyed_windows(
 
 @dataclass(frozen=True)
 class _Layer:
-    """One LSTM layer as one product: ``[input, h] @ weight + bias`` gives the gates in the
-    order (i, f, o, g), the columns of i, f and o halved (sigmoid(z) = 0.5 tanh(z / 2) + 0.5),
-    so that one ``tanh`` serves all four gates."""
+    """One LSTM layer as one product, rows as columns: ``weight @ [input; h] + bias`` gives
+    the gates in the order (i, f, o, g), the rows of i, f and o halved (sigmoid(z) =
+    0.5 tanh(z / 2) + 0.5), so that one ``tanh`` serves all four gates. Why the weights on the
+    left: with the streams as the product's columns, OpenBLAS runs a few dozen streams 1.3-1.7x
+    faster (measured: 76 against 58 GFLOP/s for 24 streams, 104 against 98 for 512)."""
 
-    weight: np.ndarray  # (inputs + hidden, 4 hidden)
-    bias: np.ndarray  # (4 hidden,)
+    weight: np.ndarray  # (4 hidden, inputs + hidden)
+    bias: np.ndarray  # (4 hidden, 1)
 
 
 class NumpyGenerator:
@@ -223,9 +225,12 @@ class NumpyGenerator:
             inputs = w_ih[:, :d] if layer == 0 else w_ih  # layer 0: the condition goes below
             stacked = np.concatenate([inputs, weights[f"lstm.weight_hh_l{layer}"]], axis=1)
             bias = weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"]
-            self._layers.append(_Layer(_gates(stacked.T, hidden), _gates(bias, hidden)))
-        # The one-hot condition's share of layer 0's gates, one row per condition id.
-        self._condition_gates = _gates(weights["lstm.weight_ih_l0"][:, d:].T, hidden)
+            gates_weight = np.ascontiguousarray(_gates(stacked.T, hidden).T)
+            self._layers.append(_Layer(gates_weight, _gates(bias, hidden)[:, None]))
+        # The one-hot condition's share of layer 0's gates, one column per condition id.
+        self._condition_gates = np.ascontiguousarray(
+            _gates(weights["lstm.weight_ih_l0"][:, d:].T, hidden).T
+        )
         self._start = np.asarray(weights["initial_state"], np.float32)
         self._fc_weight = np.ascontiguousarray(weights["fc.weight"].T, np.float32)
         self._fc_bias = np.asarray(weights["fc.bias"], np.float32)
@@ -322,21 +327,26 @@ class NumpyGenerator:
     def _roll_chunk(
         self, cond: np.ndarray, u: np.ndarray, eps: np.ndarray, out: np.ndarray
     ) -> None:
-        """Roll one chunk of fresh streams (condition ids ``cond``) through all its steps."""
+        """Roll one chunk of fresh streams (condition ids ``cond``) through all its steps.
+
+        The LSTM's state is held with the streams as columns (see :class:`_Layer`); the
+        mixture head reads the top layer's output back as rows, in blocks of exactly
+        :data:`BLOCK_ROWS`.
+        """
         cfg = self.config
         n, hidden, d, k = len(cond), cfg.hidden_size, cfg.n_axes, cfg.n_components
         layers = self._layers
         start = self._start[:, :, cond if cfg.n_conditions else np.zeros_like(cond)]
-        # xh[l] is layer l's product input: [its input, its own h]; layer 0's input is x.
-        xh = [np.empty((n, layer.weight.shape[0]), np.float32) for layer in layers]
-        c = [np.ascontiguousarray(start[1, i]) for i in range(len(layers))]
+        # xh[l] is layer l's product input, (inputs + hidden, n): its input, then its own h;
+        # layer 0's input is the last sample x.
+        xh = [np.empty((layer.weight.shape[1], n), np.float32) for layer in layers]
+        c = [np.ascontiguousarray(start[1, i].T) for i in range(len(layers))]
         for i, buf in enumerate(xh):
-            buf[:, buf.shape[1] - hidden :] = start[0, i]
-        xh[0][:, :d] = 0.0  # a fresh stream's first input
-        bias0 = layers[0].bias + (self._condition_gates[cond] if cfg.n_conditions else 0.0)
-        gates = np.empty((n, 4 * hidden), np.float32)
-        tanh_c = np.empty((n, hidden), np.float32)
-        # The mixture head runs on blocks of exactly BLOCK_ROWS rows (the last zero-padded).
+            buf[buf.shape[0] - hidden :] = start[0, i].T
+        xh[0][:d] = 0.0  # a fresh stream's first input
+        bias0 = layers[0].bias + (self._condition_gates[:, cond] if cfg.n_conditions else 0.0)
+        gates = np.empty((4 * hidden, n), np.float32)
+        tanh_c = np.empty((hidden, n), np.float32)
         blocks = -(-n // BLOCK_ROWS)
         top = np.zeros((blocks, BLOCK_ROWS, hidden), np.float32)
         top_rows = top.reshape(-1, hidden)[:n]
@@ -346,18 +356,20 @@ class NumpyGenerator:
         last = len(layers) - 1
         for t in range(out.shape[1]):
             for i, layer in enumerate(layers):
-                np.matmul(xh[i], layer.weight, out=gates)
+                np.matmul(layer.weight, xh[i], out=gates)
                 gates += bias0 if i == 0 else layer.bias
                 np.tanh(gates, out=gates)
-                sig = gates[:, : 3 * hidden]
+                sig = gates[: 3 * hidden]
                 sig *= 0.5
                 sig += 0.5
-                c[i] *= gates[:, hidden : 2 * hidden]  # f
-                c[i] += gates[:, :hidden] * gates[:, 3 * hidden :]  # i * g
+                c[i] *= gates[hidden : 2 * hidden]  # f
+                c[i] += gates[:hidden] * gates[3 * hidden :]  # i * g
                 np.tanh(c[i], out=tanh_c)
-                h = top_rows if i == last else xh[i + 1][:, :hidden]
-                np.multiply(gates[:, 2 * hidden : 3 * hidden], tanh_c, out=h)  # o * tanh(c)
-                xh[i][:, xh[i].shape[1] - hidden :] = h
+                h = xh[i][xh[i].shape[0] - hidden :]
+                np.multiply(gates[2 * hidden : 3 * hidden], tanh_c, out=h)  # o * tanh(c)
+                if i < last:
+                    xh[i + 1][:hidden] = h
+            top_rows[...] = h.T
             np.matmul(top, self._fc_weight, out=fc)
             fc += self._fc_bias
             _sigmoid(fc)
@@ -365,7 +377,7 @@ class NumpyGenerator:
             head += self._head_bias
             x = self._pick(head.reshape(-1, head.shape[-1])[:n], u[t], eps[t], rows, k, d)
             out[:, t] = x
-            xh[0][:, :d] = x
+            xh[0][:d] = x.T
 
     def _pick(
         self, head: np.ndarray, u: np.ndarray, eps: np.ndarray, rows: np.ndarray, k: int, d: int
