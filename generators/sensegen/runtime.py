@@ -20,9 +20,11 @@ needs every matrix product to sum a row the same way whatever the number of rows
 OpenBLAS does not promise (measured on this machine, float32, one or two threads): one row
 goes through another kernel (a matrix-vector product), and so do products of fewer than about
 10^6 multiply-adds (a "small matrix" kernel), which sums in another order for the mixture head
-(128 x 168) below 47 rows; the LSTM layers' products agree for 2 to 1,200 rows at any
-position. So a batch is padded to at least :data:`BLOCK_ROWS` rows, and the mixture head (its
-two products) always runs on blocks of exactly :data:`BLOCK_ROWS` rows, whatever the chunk.
+(128 x 168) below 47 rows; the LSTM layers' products (weights on the left, streams as
+columns: :class:`_Layer`) agree for 9 to 1,200 streams at any position, not for 2-8. So a
+batch is padded to at least :data:`BLOCK_ROWS` rows, no chunk is smaller, and the mixture head
+(its two products) always runs on blocks of exactly :data:`BLOCK_ROWS` rows, whatever the
+chunk.
 The tests check a row alone, in batches, chunks and thread counts, bit for bit.
 
 Rows are rolled in nearly equal chunks of at most ``chunk`` (a few hundred rows keep a layer's
