@@ -169,8 +169,10 @@ def _preparations(file: ScenarioFile, jobs: list[Job], cache: PreparedCache) -> 
 
 def _run_on_ray(variant: Variant, repetition: int, key: str, prepared: Prepared) -> JobResult:
     """A Ray task: the job, on the setting's knowledge fetched from the object store (the
-    task holds one CPU, so SenseGen rolls its phones in one thread)."""
+    task holds one CPU, so SenseGen rolls its phones in one thread, and numpy's BLAS runs on
+    one too, as in a local pool worker)."""
     os.environ.setdefault(THREADS_VARIABLE, "1")
+    threadpool_limits(limits=1, user_api="blas")  # for the worker process's lifetime
     cache = PreparedCache()
     cache.put(key, prepared)
     return run_job(variant, repetition, cache, None)
