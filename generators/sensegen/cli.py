@@ -112,7 +112,10 @@ def _eval(args: argparse.Namespace) -> int:
 
     config = EvalConfig(seed=args.seed, windows=args.windows, epochs=args.epochs)
     report = evaluate(args.checkpoint, args.out, config, data_dir=args.data, activity=args.activity)
-    for key in ("paper_discriminator_accuracy", "discriminative_score", "predictive_score"):
+    reference = report["real_reference"]
+    for key in ("paper_discriminator_accuracy", "gru_discriminator_accuracy"):
+        print(f"{key}: {report[key]:.3f} (real training users: {reference[key]:.3f})")
+    for key in ("discriminative_score", "predictive_score"):
         print(f"{key}: {report[key]:.3f}")
     print(f"wrote {args.out}/report.json and plots")
     return 0

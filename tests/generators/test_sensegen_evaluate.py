@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from generators.sensegen.evaluate import (
     evaluate,
 )
 from mcsim.errors import InputError
+from tests.generators.conftest import TINY, make_checkpoint
 
 SMALL = EvalConfig(windows=8, window=40, train_windows=16, epochs=1, batch=4, max_lag=5)
 
@@ -32,6 +34,11 @@ def test_report_and_plots(synthetic_hapt: Path, tiny_checkpoint: Path, tmp_path:
     )
     assert saved["predictive_score"] > 0 and set(saved["wasserstein_g"]) == {"x", "y", "z"}
     assert saved["memorisation"]["ratio"] > 0
+    reference = saved["real_reference"]
+    assert reference["model_minus_reference"]["gru"] == pytest.approx(
+        saved["gru_discriminator_accuracy"] - reference["gru_discriminator_accuracy"]
+    )
+    assert set(saved["std_g"]["real_training_users"]) == {"x", "y", "z"}
     assert (out / "windows.png").is_file() and (out / "statistics.png").is_file()
     profile = saved["activity_std_g"]  # the synthetic recordings label walking and sitting
     assert {"walking", "sitting"} <= set(profile)
@@ -53,6 +60,21 @@ def test_classifier_separates_obviously_different_windows() -> None:
     fake = 5.0 + 0.1 * torch.randn(40, 30, 3, generator=rng)
     config = EvalConfig(epochs=15, batch=8)
     assert discriminator_accuracy(real, fake, config, "gru") > 0.9
+
+
+def test_real_reference_scores_real_against_real(
+    synthetic_hapt: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """The reference is real windows of other users, so it cannot depend on the generator:
+    a generator of another shape leaves it unchanged while its own figures move."""
+    wider = make_checkpoint(tmp_path / "wider.pt", replace(TINY, hidden_size=32))
+    first = evaluate(tiny_checkpoint, tmp_path / "a", SMALL, synthetic_hapt, "walking")
+    other = evaluate(wider, tmp_path / "b", SMALL, synthetic_hapt, "walking")
+    assert first["std_g"]["generated"] != other["std_g"]["generated"]
+    for key in ("paper_discriminator_accuracy", "gru_discriminator_accuracy", "what"):
+        assert first["real_reference"][key] == other["real_reference"][key]
+    assert first["std_g"]["real_training_users"] == other["std_g"]["real_training_users"]
+    assert first["held_out_windows"] == round(2 * 8 * SMALL.test_frac)
 
 
 def test_relative_nearest_neighbour_distance_flags_copies_not_quiet_windows() -> None:
