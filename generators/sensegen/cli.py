@@ -107,14 +107,29 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spread(repeated: dict[str, Any]) -> str:
+    """``model m [lo, hi]; reference ...; difference ...`` with 95 % intervals."""
+    parts = []
+    for what, sign in (("model", ""), ("reference", ""), ("difference", "+")):
+        st = repeated[f"{what}_stats"]
+        low, mean, high = (format(st[k], f"{sign}.3f") for k in ("ci95_low", "mean", "ci95_high"))
+        parts.append(f"{what} {mean} [{low}, {high}]")
+    return "; ".join(parts)
+
+
 def _eval(args: argparse.Namespace) -> int:
     from generators.sensegen.evaluate import EvalConfig, evaluate
 
-    config = EvalConfig(seed=args.seed, windows=args.windows, epochs=args.epochs)
+    config = EvalConfig(
+        seed=args.seed, windows=args.windows, epochs=args.epochs, repeats=args.repeats
+    )
     report = evaluate(args.checkpoint, args.out, config, data_dir=args.data, activity=args.activity)
     reference = report["real_reference"]
     for key in ("paper_discriminator_accuracy", "gru_discriminator_accuracy"):
         print(f"{key}: {report[key]:.3f} (real training users: {reference[key]:.3f})")
+    if config.repeats > 1:
+        for key in ("paper_discriminator_accuracy", "gru_discriminator_accuracy"):
+            print(f"{key} over {config.repeats} seeds: " + _spread(report["repeats"][key]))
     for key in ("discriminative_score", "predictive_score"):
         print(f"{key}: {report[key]:.3f}")
     print(f"wrote {args.out}/report.json and plots")
@@ -214,6 +229,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--windows", type=int, default=256, help="real and generated windows each")
     p.add_argument("--epochs", type=int, default=30, help="epochs of each post-hoc model")
     p.add_argument("--activity", default=None, help="condition generation on an activity")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="repeat both classifiers and the real reference over seeds SEED, SEED+1, ... and "
+        "report their means with 95 %% intervals",
+    )
     p.set_defaults(func=_eval)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from generators.sensegen.train import TrainConfig
 from mcsim.data.outputs import atomic_file, save_figure
 from mcsim.errors import InputError
 from mcsim.sim.sensing import SAMPLE_RATE_HZ
+from mcsim.stats import mean_ci
 
 AXES = ("x", "y", "z")
 
@@ -71,6 +72,8 @@ class EvalConfig:
         lr: post-hoc learning rate (RMSProp for the paper's D, Adam for the GRUs).
         gru_hidden: hidden units of the post-hoc GRU classifier and predictor.
         max_lag: autocorrelation lags compared [samples].
+        repeats: seeds (``seed``, ``seed + 1``, ...) over which the two classifiers and their
+            real reference are repeated, for their spread (:func:`repeated_accuracies`).
     """
 
     seed: int = 0
@@ -83,6 +86,14 @@ class EvalConfig:
     lr: float = 1e-3
     gru_hidden: int = 32  # [units]
     max_lag: int = 50  # [samples] = 1 s
+    repeats: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("windows", "window", "epochs", "batch", "repeats"):
+            if getattr(self, name) < 1:
+                raise InputError(
+                    f"evaluation {name}: expected an integer >= 1, got {getattr(self, name)}"
+                )
 
 
 def _fit_classifier(
@@ -240,19 +251,17 @@ def evaluate(
     cond_id = None if activity is None else sampler.activity_id(activity)
     real, _ = val_series.random_windows(config.windows, config.window, rng, cond_id)
     n = len(real)
-    sampler.reset(n, config.seed)
-    ids = None if cond_id is None else np.full(n, cond_id, dtype=np.int64)
-    fake_g = sampler.sample(None, config.window, ids)
+    fake_g = _generated(sampler, n, config, cond_id)
     fake = torch.from_numpy(norm.normalize(fake_g))
     real_g = norm.denormalize(real.numpy())
     std = torch.tensor(norm.std, dtype=torch.float32)
 
-    paper_acc = discriminator_accuracy(real, fake, config, "paper")
-    gru_acc = discriminator_accuracy(real, fake, config, "gru")
+    first = _accuracies(real, fake, train_series, norm, config, cond_id)
+    paper_acc, gru_acc = first["paper"], first["gru"]
     half = n // 2
     tstr = predictive_mae(fake[:half], real[half:], std, config)
     trtr = predictive_mae(real[:half], real[half:], std, config)
-    reference = real_reference(real, train_series, norm, config, cond_id)
+    reference = first["reference"]
     reference["model_minus_reference"] = {
         "paper": paper_acc - reference["paper_discriminator_accuracy"],
         "gru": gru_acc - reference["gru_discriminator_accuracy"],
@@ -293,6 +302,9 @@ def evaluate(
             "real_training_users": reference.pop("std_g"),
         },
         "real_reference": reference,
+        "repeats": repeated_accuracies(
+            first, sampler, (val_series, train_series), norm, config, cond_id
+        ),
         "acf_mean_abs_diff": dict(
             zip(AXES, np.abs(acf_r - acf_f).mean(axis=0).tolist(), strict=True)
         ),
@@ -315,6 +327,88 @@ def evaluate(
         tmp.write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
     _plots(out, real_g, fake_g, acf_r, acf_f, freqs, psd_r, psd_f)
     return report
+
+
+def _generated(sampler: Sampler, n: int, config: EvalConfig, cond_id: int | None) -> np.ndarray:
+    """``n`` fresh generated windows [g] of ``config.window`` steps, seeded by ``config.seed``."""
+    sampler.reset(n, config.seed)
+    ids = None if cond_id is None else np.full(n, cond_id, dtype=np.int64)
+    return sampler.sample(None, config.window, ids)
+
+
+def _accuracies(
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    train_series: Series,
+    norm: Normalizer,
+    config: EvalConfig,
+    cond_id: int | None,
+) -> dict[str, Any]:
+    """Both classifiers' held-out accuracy on real vs generated, and the real reference."""
+    return {
+        "paper": discriminator_accuracy(real, fake, config, "paper"),
+        "gru": discriminator_accuracy(real, fake, config, "gru"),
+        "reference": real_reference(real, train_series, norm, config, cond_id),
+    }
+
+
+def repeated_accuracies(
+    first: dict[str, Any],
+    sampler: Sampler,
+    series: tuple[Series, Series],
+    norm: Normalizer,
+    config: EvalConfig,
+    cond_id: int | None,
+) -> dict[str, Any]:
+    """The two classifiers and their real reference over ``config.repeats`` seeds, with spread.
+
+    Why: one held-out test set of ~150 windows leaves each accuracy about +-0.04, and which
+    256 windows are drawn moves the real reference by as much again (HAPT walking: 0.69-0.86
+    over three seeds), so a single seed cannot say whether a model is worse than real data of
+    other people. Repeat r is exactly a run with ``--seed seed + r`` (fresh real windows,
+    generated windows and classifiers); repeat 0 is the run's own figures (``first``).
+
+    Args:
+        first: :func:`_accuracies` of the run's own seed.
+        sampler: the generator.
+        series: (validation users, training users).
+        norm: the checkpoint's normalisation.
+        config: sizes, seed and ``repeats``.
+        cond_id: the activity id, or None.
+
+    Returns:
+        ``seeds`` and, per classifier, the accuracies of the model and of the reference per
+        seed with :func:`mcsim.stats.mean_ci` of each and of their difference (model minus
+        reference; NaN spread, written as null, with one repeat).
+    """
+    val_series, train_series = series
+    runs = [first]
+    for r in range(1, config.repeats):
+        seeded = replace(config, seed=config.seed + r)
+        rng = torch.Generator().manual_seed(seeded.seed)
+        real, _ = val_series.random_windows(seeded.windows, seeded.window, rng, cond_id)
+        fake_g = _generated(sampler, len(real), seeded, cond_id)
+        fake = torch.from_numpy(norm.normalize(fake_g))
+        runs.append(_accuracies(real, fake, train_series, norm, seeded, cond_id))
+    summary: dict[str, Any] = {"seeds": [config.seed + r for r in range(config.repeats)]}
+    for kind in ("paper", "gru"):
+        model = [run[kind] for run in runs]
+        reference = [run["reference"][f"{kind}_discriminator_accuracy"] for run in runs]
+        summary[f"{kind}_discriminator_accuracy"] = {
+            "model": model,
+            "reference": reference,
+            "model_stats": _finite(mean_ci(model)),
+            "reference_stats": _finite(mean_ci(reference)),
+            "difference_stats": _finite(
+                mean_ci(m - r for m, r in zip(model, reference, strict=True))
+            ),
+        }
+    return summary
+
+
+def _finite(stats: dict[str, float]) -> dict[str, float | None]:
+    """JSON has no NaN: a spread that does not exist (one repeat) is written as null."""
+    return {k: (v if math.isfinite(v) else None) for k, v in stats.items()}
 
 
 def real_reference(

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy.special import stdtrit
 
 from mcsim.data.outputs import save_figure
 from mcsim.errors import MCSimError
+from mcsim.stats import mean_ci
 
 STAT_COLUMNS = ("mean", "sd", "ci95_low", "ci95_high", "n")
 NOT_METRICS = ("variant", "repetition", "policy", "users", "locations", "tasks", "copies", "g")
@@ -33,14 +33,7 @@ NOT_METRICS = ("variant", "repetition", "policy", "users", "locations", "tasks",
 
 def describe(values: pd.Series) -> dict[str, float]:
     """Mean, standard deviation, 95 % confidence interval of the mean and n (NaNs dropped)."""
-    x = values.dropna().to_numpy(dtype=float)
-    n = len(x)
-    mean = float(x.mean()) if n else float("nan")
-    sd = float(x.std(ddof=1)) if n > 1 else float("nan")
-    # Student t's 0.975 quantile, n - 1 df: what scipy.stats.t.ppf computes, without importing
-    # scipy.stats (~0.5 s of every run's start-up).
-    half = float(stdtrit(n - 1, 0.975) * sd / np.sqrt(n)) if n > 1 else float("nan")
-    return {"mean": mean, "sd": sd, "ci95_low": mean - half, "ci95_high": mean + half, "n": n}
+    return mean_ci(values.to_numpy(dtype=float))
 
 
 def summary_table(

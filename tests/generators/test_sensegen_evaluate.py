@@ -84,3 +84,31 @@ def test_relative_nearest_neighbour_distance_flags_copies_not_quiet_windows() ->
     fresh = 0.01 * torch.randn(20, 40, 3, generator=rng)
     assert np.median(_nn_distance(copies, train)[1]) < 0.01
     assert 1.0 < np.median(_nn_distance(fresh, train)[1]) < 1.5  # near sqrt(2)
+
+
+def test_repeats_are_runs_with_the_next_seeds(
+    synthetic_hapt: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Repeat r is exactly the run with seed + r, and the spread is over those runs."""
+    both = evaluate(tiny_checkpoint, tmp_path / "r", replace(SMALL, repeats=2), synthetic_hapt)
+    second = evaluate(tiny_checkpoint, tmp_path / "s", replace(SMALL, seed=1), synthetic_hapt)
+    repeated = both["repeats"]["gru_discriminator_accuracy"]
+    assert both["repeats"]["seeds"] == [0, 1]
+    assert repeated["model"] == [
+        both["gru_discriminator_accuracy"],
+        second["gru_discriminator_accuracy"],
+    ]
+    reference = second["real_reference"]["gru_discriminator_accuracy"]
+    assert repeated["reference"][1] == reference
+    differences = np.subtract(repeated["model"], repeated["reference"])
+    assert repeated["difference_stats"]["mean"] == pytest.approx(differences.mean())
+    assert repeated["model_stats"]["n"] == 2
+    single = evaluate(tiny_checkpoint, tmp_path / "t", SMALL, synthetic_hapt)
+    assert single["repeats"]["paper_discriminator_accuracy"]["model_stats"]["sd"] is None
+    saved = (tmp_path / "t" / "report.json").read_text()
+    assert "NaN" not in saved
+
+
+def test_sizes_must_be_positive() -> None:
+    with pytest.raises(InputError, match="repeats: expected an integer >= 1, got 0"):
+        EvalConfig(repeats=0)
