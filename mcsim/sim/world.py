@@ -16,7 +16,7 @@ O(decisions + sensed copies) SimPy events:
   :attr:`World.completed`).
 
 Users report where they arrive. At a decision, a user's last reported location is read off
-the plan (:class:`_Reports`: its latest arrival before the decision; before its first one,
+the plan (:class:`~mcsim.sim.reports.Reports`: its latest arrival before the decision; before its first one,
 where the knowledge last saw it); the visits are sorted by arrival once, so the platform's
 view moves forward by a searchsorted per decision.
 
@@ -54,18 +54,15 @@ when the result is built.
 
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
 from collections.abc import Generator
 from dataclasses import dataclass
 from functools import partial
-from heapq import heappush
 from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 import simpy
-from simpy.events import NORMAL, URGENT, EventPriority
+from simpy.events import NORMAL, EventPriority
 
 from mcsim.mining.cycles import CycleTable
 from mcsim.mining.locations import LocationModel, Locations
@@ -76,6 +73,7 @@ from mcsim.platform.metrics import DayRecord
 from mcsim.platform.tasks import TaskBatch
 from mcsim.platform.validation import ACCEPTED, ReadingValidator
 from mcsim.readonly import read_only
+from mcsim.sim.clock import Clock, succeeded, urgent_timeout
 from mcsim.sim.days import DayPlan
 from mcsim.sim.receiving import (
     HONEST,
@@ -85,6 +83,7 @@ from mcsim.sim.receiving import (
     check_validator,
     receive,
 )
+from mcsim.sim.reports import Reports, day_statics
 from mcsim.sim.sensing import (
     HAPT_LAYING,
     SAMPLE_RATE_HZ,
@@ -265,171 +264,6 @@ class SimResult:
     reading_checks: pd.DataFrame | None = None
 
 
-class _Clock(simpy.Environment):
-    """SimPy's environment that can also schedule an event at a given clock reading.
-
-    SimPy schedules at ``now + delay``, which rounds (``now + (at - now) != at`` for about 2 %
-    of float64 pairs); a sensing event must fire at exactly the reading the user's arrival
-    has (see the module docstring), so it is queued the way ``schedule`` queues, at ``at``.
-    """
-
-    def schedule_at(self, event: simpy.Event, at: float, priority: int) -> None:
-        if at < self.now:
-            raise ValueError(f"cannot schedule at {at} s, before now ({self.now} s)")
-        heappush(self._queue, (at, EventPriority(priority), next(self._eid), event))
-
-
-def _succeeded(event: simpy.Event, value: Any = None) -> simpy.Event:
-    """Mark ``event`` succeeded with ``value`` without queueing it, so that the caller queues
-    it at a priority of its choice (``succeed`` queues at NORMAL; SimPy's own ``until`` trick).
-    """
-    event._ok = True
-    event._value = value
-    return event
-
-
-def _urgent_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
-    """A timeout processed before every NORMAL event at its time."""
-    event = _succeeded(simpy.Event(env))
-    env.schedule(event, URGENT, max(0.0, delay))
-    return event
-
-
-def _arrival_clocks(arrival: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """[s] The clock reading of each arrival: a user process slept ``max(0, arrival - now)``
-    from its previous arrival (from 0 before the first) and SimPy added the delay to ``now``.
-
-    The sum rounds back to ``arrival`` except for about 2 % of float64 times (whole seconds
-    never), where it is one float off; results keep those readings, as the per-visit world
-    did. Computed for every arrival at once from the previous pass's clocks, until a pass
-    changes nothing: each pass settles at least the next arrival of every user, and the
-    recurrence has one solution, so the fixed point is it (2 to 4 passes, where the rank by
-    rank loop took as many as the longest day has visits: 4x slower on the campus).
-    """
-    first = np.zeros(len(arrival), dtype=bool)
-    first[offsets[:-1][np.diff(offsets) > 0]] = True
-    clock = 0.0 + np.maximum(0.0, arrival - 0.0)
-    previous = np.zeros(len(arrival))
-    while True:
-        previous[1:] = clock[:-1]
-        previous[first] = 0.0
-        settled = previous + np.maximum(0.0, arrival - previous)
-        if np.array_equal(settled, clock):
-            return clock
-        clock = settled
-
-
-@dataclass(frozen=True, eq=False)
-class _DayStatics:
-    """What every world of one day plan derives from it alone: the arrivals' clock readings
-    and ranks (:class:`_Reports`), the visits in reporting order, and the plan as lists (the
-    sensing rule indexes them one visit at a time, where lists are 5x faster than arrays)."""
-
-    clock: np.ndarray
-    rank: np.ndarray
-    user: np.ndarray
-    order: np.ndarray
-    clock_sorted: np.ndarray
-    rank_sorted: np.ndarray
-    location: list[int]
-    arrival: list[float]
-    departure: list[float]
-    offsets: list[int]
-
-    @classmethod
-    def of(cls, day: DayPlan) -> _DayStatics:
-        offsets, n = day.offsets, len(day)
-        clock = _arrival_clocks(day.arrival, offsets)
-        index = np.arange(n)
-        starts = np.zeros(n, dtype=bool)
-        starts[offsets[:-1][np.diff(offsets) > 0]] = True
-        starts[1:] |= clock[1:] != clock[:-1]
-        rank = index - np.maximum.accumulate(np.where(starts, index, 0))
-        order = np.lexsort((rank, clock))
-        return cls(
-            clock=read_only(clock),
-            rank=read_only(rank),
-            user=read_only(day.user_of_visit()),
-            order=read_only(order),
-            clock_sorted=read_only(clock[order]),
-            rank_sorted=read_only(rank[order]),
-            location=day.location.tolist(),
-            arrival=day.arrival.tolist(),
-            departure=day.departure.tolist(),
-            offsets=day.offsets.tolist(),
-        )
-
-
-#: Visits whose statics are kept (~150 B each, ~45 MB): a day recurs (an RL agent's training
-#: pool, the runner's policies on one day), and its statics cost a third of a world's set-up.
-STATICS_KEPT_VISITS = 300_000
-_statics: OrderedDict[int, tuple[weakref.ref[DayPlan], _DayStatics]] = OrderedDict()
-_statics_visits = 0
-
-
-def _day_statics(day: DayPlan) -> _DayStatics:
-    """The statics of ``day``, kept for the most recently used plans (by identity: a plan is
-    immutable; a weak reference tells a plan from a new one at a recycled id)."""
-    global _statics_visits
-    kept = _statics.get(id(day))
-    if kept is not None and kept[0]() is day:
-        _statics.move_to_end(id(day))
-        return kept[1]
-    statics = _DayStatics.of(day)
-    if len(day) <= STATICS_KEPT_VISITS:
-        if kept is not None:  # a dead plan's entry at this id
-            _statics_visits -= len(kept[1].location)
-        _statics[id(day)] = (weakref.ref(day), statics)
-        _statics_visits += len(day)
-        while _statics_visits > STATICS_KEPT_VISITS:
-            _, (_, old) = _statics.popitem(last=False)
-            _statics_visits -= len(old.location)
-    return statics
-
-
-class _Reports:
-    """Where each user last reported being, read off the plan as the clock moves on.
-
-    A user reports each arrival. The platform looks at the users at moments (c, j): at clock
-    reading c, j = 2r for the state of its r-th decision at that reading and 2r + 1 for the
-    hand-out of that decision (see the module docstring). An arrival at reading c with rank k
-    (k earlier arrivals of the same user share reading c) is reported after every moment at
-    an earlier reading and between the moments (c, k) and (c, k + 1). The visits are sorted
-    by (clock, rank) once, so advancing to a moment reports a slice of them (O(moved)).
-
-    Attributes:
-        clock: [s] float64 clock reading of each visit's arrival (:func:`_arrival_clocks`).
-        rank: int64 rank of each arrival among its user's arrivals at that reading.
-        current: int64 per user, its latest reported visit (-1: none yet).
-        last_location: int32 per user, the location it last reported (the knowledge's
-            initial location before its first arrival).
-    """
-
-    def __init__(self, day: DayPlan, initial_location: np.ndarray) -> None:
-        statics = _day_statics(day)
-        self.clock, self.rank = statics.clock, statics.rank
-        self._user, self._location = statics.user, day.location
-        self._order = statics.order
-        self._clock_sorted, self._rank_sorted = statics.clock_sorted, statics.rank_sorted
-        self._reported = 0  # visits reported so far: a prefix of _order
-        self.current = np.full(day.n_users, -1, dtype=np.int64)
-        self.last_location = initial_location
-
-    def advance(self, clock: float, moment: int) -> None:
-        """Report every arrival before the moment (``clock``, ``moment``): at an earlier
-        reading, or at ``clock`` with rank below ``moment``."""
-        lo = int(np.searchsorted(self._clock_sorted, clock, "left"))
-        hi = int(np.searchsorted(self._clock_sorted, clock, "right"))
-        stop = lo + int(np.searchsorted(self._rank_sorted[lo:hi], moment, "left"))
-        if stop <= self._reported:
-            return
-        visits = self._order[self._reported : stop]
-        self._reported = stop
-        users = self._user[visits]
-        np.maximum.at(self.current, users, visits)  # a user's later visits come later
-        self.last_location[users] = self._location[self.current[users]]
-
-
 class World:
     """One simulated day of one population under one task pool, steppable at decisions.
 
@@ -472,7 +306,7 @@ class World:
         self.n_users = len(knowledge.patterns.users)
         if day.n_users != self.n_users:
             raise ValueError(f"day plan has {day.n_users} users, the knowledge {self.n_users}")
-        self.env = _Clock()
+        self.env = Clock()
         self._pool = tasks
         self._position = dict(zip(tasks.id.tolist(), range(len(tasks)), strict=True))
         self._remaining = tasks.copies.astype(np.int64)
@@ -482,8 +316,8 @@ class World:
         self._batch_times = np.unique(tasks.publish_s).tolist()
         # Users' state (per user code) and the platform's records.
         self._load = np.zeros(self.n_users, dtype=np.int32)
-        self._reports = _Reports(day, knowledge.last_locations())
-        statics = _day_statics(day)
+        self._reports = Reports(day, knowledge.last_locations())
+        statics = day_statics(day)
         self._held: set[tuple[int, int]] = set()
         self._pairs: dict[str, list[Any]] = {k: [] for k in _PAIR_DTYPES}
         self._sensed: list[float] = []  # [s] sensing time per pair, NaN until sensed
@@ -527,7 +361,7 @@ class World:
         publish = np.asarray(self._publish)
         decided_at, before = -1.0, 0  # clock of the last decision; decisions taken at it
         for t in self._batch_times:
-            yield _urgent_timeout(env, t - env.now)
+            yield urgent_timeout(env, t - env.now)
             for pos in np.flatnonzero(publish == t).tolist():
                 self._log(
                     t,
@@ -545,7 +379,7 @@ class World:
             reports.advance(env.now, 2 * before)  # what the decision's state holds
             self._decision = Decision(len(self._decisions), t, batch, self._state(t))
             reports.advance(env.now, 2 * before + 1)  # and first arrivals at this instant
-            env.schedule(_succeeded(self._ask, self._decision), EventPriority(NORMAL + 2 * before))
+            env.schedule(succeeded(self._ask, self._decision), EventPriority(NORMAL + 2 * before))
             yield self._answered
         self._ask.succeed(None)
 
@@ -692,14 +526,14 @@ class World:
         at = float(self._reports.clock[visit])
         if at > deadline:
             return False
-        event = _succeeded(simpy.Event(self.env))
+        event = succeeded(simpy.Event(self.env))
         event.callbacks.append(partial(self._sensing, pair, visit))
         self.env.schedule_at(event, at, NORMAL + int(self._reports.rank[visit]))
         return True
 
     def _schedule_claim(self, pair: int, at: float) -> None:
         """A dishonest user will claim a copy it does not sense, at ``at`` (its deadline)."""
-        event = _succeeded(simpy.Event(self.env))
+        event = succeeded(simpy.Event(self.env))
         event.callbacks.append(partial(self._claim, pair))
         self.env.schedule_at(event, at, NORMAL)
 
