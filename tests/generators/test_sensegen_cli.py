@@ -103,3 +103,17 @@ def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
     )
     assert args.func(args) == 0
     assert (tmp_path / "run" / "model.pt").is_file()
+
+
+def test_eval_prints_the_reference_and_the_spread_over_repeats(
+    tiny_checkpoint: Path, synthetic_hapt: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["sensegen", "eval", "--checkpoint", str(tiny_checkpoint), "--data", str(synthetic_hapt)]
+    sizes = ["--windows", "8", "--epochs", "1", "--activity", "walking"]
+    assert _run_cli([*argv, *sizes, "--repeats", "2", "--out", str(tmp_path / "e")]) == 0
+    printed = capsys.readouterr().out
+    assert "gru_discriminator_accuracy over 2 seeds: model " in printed
+    assert "(real training users: " in printed and "; difference " in printed
+    with pytest.raises(InputError, match="repeats: expected an integer >= 1, got 0"):
+        _run_cli([*argv, *sizes, "--repeats", "0", "--out", str(tmp_path / "f")])
+    assert not (tmp_path / "f").exists()
