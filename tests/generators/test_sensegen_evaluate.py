@@ -15,6 +15,7 @@ from generators.sensegen.evaluate import (
     _nn_distance,
     discriminator_accuracy,
     evaluate,
+    window_std_percentiles,
 )
 from mcsim.errors import InputError
 from tests.generators.conftest import TINY, make_checkpoint
@@ -39,6 +40,9 @@ def test_report_and_plots(synthetic_hapt: Path, tiny_checkpoint: Path, tmp_path:
         saved["gru_discriminator_accuracy"] - reference["gru_discriminator_accuracy"]
     )
     assert set(saved["std_g"]["real_training_users"]) == {"x", "y", "z"}
+    spread = saved["window_std_g"]
+    assert set(spread) == {"real", "generated", "real_training_users"}
+    assert all(v["z"]["p10"] <= v["z"]["p50"] <= v["z"]["p90"] for v in spread.values())
     assert (out / "windows.png").is_file() and (out / "statistics.png").is_file()
     profile = saved["activity_std_g"]  # the synthetic recordings label walking and sitting
     assert {"walking", "sitting"} <= set(profile)
@@ -107,6 +111,17 @@ def test_repeats_are_runs_with_the_next_seeds(
     assert single["repeats"]["paper_discriminator_accuracy"]["model_stats"]["sd"] is None
     saved = (tmp_path / "t" / "report.json").read_text()
     assert "NaN" not in saved
+
+
+def test_window_std_percentiles_see_the_loud_windows_a_pooled_std_hides() -> None:
+    """Four in five windows at 0.1 g, one in five at 0.3 g: the median is the quiet ones',
+    the 90th percentile the loud ones', where quiet windows alone stay near 0.1 g."""
+    quiet = np.random.default_rng(0).normal(0.0, 0.1, (80, 200, 3))
+    loud = np.random.default_rng(1).normal(0.0, 0.3, (20, 200, 3))
+    spread = window_std_percentiles(np.concatenate([quiet, loud]))
+    assert spread["z"]["p50"] == pytest.approx(0.1, rel=0.05)
+    assert spread["z"]["p90"] == pytest.approx(0.3, rel=0.05)
+    assert window_std_percentiles(quiet)["z"]["p90"] < 0.12
 
 
 def test_sizes_must_be_positive() -> None:
