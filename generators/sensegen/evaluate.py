@@ -368,8 +368,8 @@ def repeated_accuracies(
     """The two classifiers and their real reference over ``config.repeats`` seeds, with spread.
 
     Why: one held-out test set of ~150 windows leaves each accuracy about +-0.04, and which
-    256 windows are drawn moves the real reference by as much again (HAPT walking: 0.69-0.86
-    over three seeds), so a single seed cannot say whether a model is worse than real data of
+    256 windows are drawn moves the real reference by as much again (HAPT walking: 0.66-0.86
+    over eight seeds), so a single seed cannot say whether a model is worse than real data of
     other people. Repeat r is exactly a run with ``--seed seed + r`` (fresh real windows,
     generated windows and classifiers); repeat 0 is the run's own figures (``first``).
 
