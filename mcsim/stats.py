@@ -12,13 +12,13 @@ import numpy as np
 from scipy.special import stdtrit
 
 
-def mean_ci(values: Iterable[float]) -> dict[str, float]:
+def mean_ci(values: Iterable[float] | np.ndarray) -> dict[str, float]:
     """Mean, standard deviation (ddof 1), 95 % confidence interval of the mean and n.
 
     NaNs are dropped first. With one value the spread and interval are NaN; with none, all but
     n are.
     """
-    x = np.asarray(list(values), dtype=float)
+    x = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=float)
     x = x[~np.isnan(x)]
     n = len(x)
     mean = float(x.mean()) if n else float("nan")

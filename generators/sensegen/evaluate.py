@@ -249,9 +249,8 @@ def evaluate(
     rng = torch.Generator().manual_seed(config.seed)
 
     cond_id = None if activity is None else sampler.activity_id(activity)
-    real, _ = val_series.random_windows(config.windows, config.window, rng, cond_id)
+    real, fake_g = _draw(sampler, val_series, config, cond_id, rng)
     n = len(real)
-    fake_g = _generated(sampler, n, config, cond_id)
     fake = torch.from_numpy(norm.normalize(fake_g))
     real_g = norm.denormalize(real.numpy())
     std = torch.tensor(norm.std, dtype=torch.float32)
@@ -334,11 +333,19 @@ def evaluate(
     return report
 
 
-def _generated(sampler: Sampler, n: int, config: EvalConfig, cond_id: int | None) -> np.ndarray:
-    """``n`` fresh generated windows [g] of ``config.window`` steps, seeded by ``config.seed``."""
-    sampler.reset(n, config.seed)
-    ids = None if cond_id is None else np.full(n, cond_id, dtype=np.int64)
-    return sampler.sample(None, config.window, ids)
+def _draw(
+    sampler: Sampler,
+    val_series: Series,
+    config: EvalConfig,
+    cond_id: int | None,
+    rng: torch.Generator,
+) -> tuple[torch.Tensor, np.ndarray]:
+    """``config.windows`` real validation windows (normalised, drawn with ``rng``) and as many
+    fresh generated windows [g], seeded by ``config.seed``."""
+    real, _ = val_series.random_windows(config.windows, config.window, rng, cond_id)
+    sampler.reset(len(real), config.seed)
+    ids = None if cond_id is None else np.full(len(real), cond_id, dtype=np.int64)
+    return real, sampler.sample(None, config.window, ids)
 
 
 def _accuracies(
@@ -391,8 +398,7 @@ def repeated_accuracies(
     for r in range(1, config.repeats):
         seeded = replace(config, seed=config.seed + r)
         rng = torch.Generator().manual_seed(seeded.seed)
-        real, _ = val_series.random_windows(seeded.windows, seeded.window, rng, cond_id)
-        fake_g = _generated(sampler, len(real), seeded, cond_id)
+        real, fake_g = _draw(sampler, val_series, seeded, cond_id, rng)
         fake = torch.from_numpy(norm.normalize(fake_g))
         runs.append(_accuracies(real, fake, train_series, norm, seeded, cond_id))
     summary: dict[str, Any] = {"seeds": [config.seed + r for r in range(config.repeats)]}
@@ -429,9 +435,9 @@ def real_reference(
     differently. On HAPT's split (users 1-20 trained on, 21-24 held out) the training users'
     own walking recordings are told from the validation users' at 0.77 (paper discriminator) /
     0.82 (GRU) over 8 seeds, with z at 0.143 g against 0.178 g: more than the 0.60 target,
-    before any generator is involved. These figures are what a generator that reproduced its training users
-    exactly would score, the floor under the model's own on this split, so a report reads
-    "how much worse than real data of other people", not only "how far from 0.5".
+    before any generator is involved. These figures are what a generator that reproduced its
+    training users exactly would score, the floor under the model's own on this split, so a
+    report reads "how much worse than real data of other people", not only "how far from 0.5".
 
     Args:
         real: (n, T, 3) the validation windows the model was compared with (normalised).

@@ -72,6 +72,13 @@ class Backend(Protocol):
 _WORKER_CACHE: PreparedCache | None = None  # one per pool process, set by _start_worker
 
 
+def _hold_threads(threads: int) -> None:
+    """Hold this worker process to ``threads`` threads for its lifetime: SenseGen's (unless the
+    user set ``$MCSIM_SENSOR_THREADS``) and numpy's BLAS."""
+    os.environ.setdefault(THREADS_VARIABLE, str(threads))
+    threadpool_limits(limits=threads, user_api="blas")
+
+
 def _start_worker(prepared: dict[str, Prepared], sensor_threads: int) -> None:
     """A pool process starts with the run's preparations (made once, in the parent) and its
     share of the cores, for SenseGen's threads and for numpy's BLAS alike (``workers``
@@ -79,8 +86,7 @@ def _start_worker(prepared: dict[str, Prepared], sensor_threads: int) -> None:
     there are cores; OpenBLAS's threads spin while they wait, so two workers of two BLAS
     threads each on 2 cores ran a 40-job sweep 13 % slower than with one each, measured)."""
     global _WORKER_CACHE
-    os.environ.setdefault(THREADS_VARIABLE, str(sensor_threads))
-    threadpool_limits(limits=sensor_threads, user_api="blas")  # for the process's lifetime
+    _hold_threads(sensor_threads)
     _WORKER_CACHE = PreparedCache(maxsize=max(len(prepared), 1))
     for key, value in prepared.items():
         _WORKER_CACHE.put(key, value)
@@ -171,8 +177,7 @@ def _run_on_ray(variant: Variant, repetition: int, key: str, prepared: Prepared)
     """A Ray task: the job, on the setting's knowledge fetched from the object store (the
     task holds one CPU, so SenseGen rolls its phones in one thread, and numpy's BLAS runs on
     one too, as in a local pool worker)."""
-    os.environ.setdefault(THREADS_VARIABLE, "1")
-    threadpool_limits(limits=1, user_api="blas")  # for the worker process's lifetime
+    _hold_threads(1)
     cache = PreparedCache()
     cache.put(key, prepared)
     return run_job(variant, repetition, cache, None)

@@ -92,21 +92,27 @@ class Reports:
 
     A user reports each arrival. The platform looks at the users at moments (c, j): at clock
     reading c, j = 2r for the state of its r-th decision at that reading and 2r + 1 for the
-    hand-out of that decision (see the module docstring). An arrival at reading c with rank k
+    hand-out of that decision (see :mod:`mcsim.sim.world`). An arrival at reading c with rank k
     (k earlier arrivals of the same user share reading c) is reported after every moment at
     an earlier reading and between the moments (c, k) and (c, k + 1). The visits are sorted
     by (clock, rank) once, so advancing to a moment reports a slice of them (O(moved)).
 
+    Args:
+        day: the plan.
+        statics: :func:`day_statics` of ``day``, passed in because the world needs them too:
+            a day too large for the store would otherwise have them computed twice.
+        initial_location: int32 per user, where the knowledge last saw it (-1: nowhere).
+
     Attributes:
-        clock: [s] float64 clock reading of each visit's arrival (:func:`~mcsim.sim.clock.arrival_clocks`).
+        clock: [s] float64 clock reading of each visit's arrival
+            (:func:`~mcsim.sim.clock.arrival_clocks`).
         rank: int64 rank of each arrival among its user's arrivals at that reading.
         current: int64 per user, its latest reported visit (-1: none yet).
         last_location: int32 per user, the location it last reported (the knowledge's
             initial location before its first arrival).
     """
 
-    def __init__(self, day: DayPlan, initial_location: np.ndarray) -> None:
-        statics = day_statics(day)
+    def __init__(self, day: DayPlan, statics: DayStatics, initial_location: np.ndarray) -> None:
         self.clock, self.rank = statics.clock, statics.rank
         self._user, self._location = statics.user, day.location
         self._order = statics.order

@@ -16,9 +16,9 @@ O(decisions + sensed copies) SimPy events:
   :attr:`World.completed`).
 
 Users report where they arrive. At a decision, a user's last reported location is read off
-the plan (:class:`~mcsim.sim.reports.Reports`: its latest arrival before the decision; before its first one,
-where the knowledge last saw it); the visits are sorted by arrival once, so the platform's
-view moves forward by a searchsorted per decision.
+the plan (:class:`~mcsim.sim.reports.Reports`: its latest arrival before the decision; before
+its first one, where the knowledge last saw it); the visits are sorted by arrival once, so the
+platform's view moves forward by a searchsorted per decision.
 
 **Sensing rule.** A copy of task t assigned to user u at time a (the decision time) has the
 sensing window W = [max(publish_t, a), deadline_t]. It is completed iff u has a visit at
@@ -316,8 +316,8 @@ class World:
         self._batch_times = np.unique(tasks.publish_s).tolist()
         # Users' state (per user code) and the platform's records.
         self._load = np.zeros(self.n_users, dtype=np.int32)
-        self._reports = Reports(day, knowledge.last_locations())
         statics = day_statics(day)
+        self._reports = Reports(day, statics, knowledge.last_locations())
         self._held: set[tuple[int, int]] = set()
         self._pairs: dict[str, list[Any]] = {k: [] for k in _PAIR_DTYPES}
         self._sensed: list[float] = []  # [s] sensing time per pair, NaN until sensed

@@ -17,7 +17,7 @@ def _day(*visits: tuple[int, int, float, float], n_users: int = 2) -> DayPlan:
 
 def test_arrivals_are_reported_once_the_clock_passes_them() -> None:
     plan = _day((0, 3, 10.0, 20.0), (0, 4, 30.0, 40.0), (1, 5, 30.0, 35.0))
-    reports = Reports(plan, np.array([7, -1], dtype=np.int32))
+    reports = Reports(plan, day_statics(plan), np.array([7, -1], dtype=np.int32))
     reports.advance(5.0, 0)  # before any arrival: the knowledge's last locations
     assert reports.last_location.tolist() == [7, -1] and reports.current.tolist() == [-1, -1]
     reports.advance(30.0, 0)  # at 30 s, moment 0: arrivals at 30 s are not reported yet
@@ -28,7 +28,7 @@ def test_arrivals_are_reported_once_the_clock_passes_them() -> None:
 
 def test_a_second_arrival_at_the_same_reading_comes_a_moment_later() -> None:
     plan = _day((0, 3, 10.0, 10.0), (0, 4, 10.0, 20.0), n_users=1)
-    reports = Reports(plan, np.array([-1], dtype=np.int32))
+    reports = Reports(plan, day_statics(plan), np.array([-1], dtype=np.int32))
     assert reports.rank.tolist() == [0, 1]
     reports.advance(10.0, 1)
     assert reports.last_location.tolist() == [3]
