@@ -75,6 +75,7 @@ def _train(args: argparse.Namespace) -> int:
             max_minutes=args.max_minutes,
             progress=not args.quiet,
             init=args.init,
+            styles=args.styles,
         )
     except KeyboardInterrupt:
         print(
@@ -209,6 +210,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fc-size", type=int, default=gc.fc_size)
     p.add_argument("--components", type=int, default=gc.n_components)
     p.add_argument("--unconditioned", action="store_true", help="no activity input (paper)")
+    p.add_argument(
+        "--styles",
+        action="store_true",
+        help="a style per training user: condition on (activity, user); phones pick one each",
+    )
     p.set_defaults(func=_train)
 
     p = sub.add_parser("sample", help="write generated streams to a .npy file")

@@ -50,13 +50,13 @@ CHECKPOINT_WHAT = "a SenseGen .pt checkpoint"
 
 
 def check_entries(config: GeneratorConfig, ckpt: Mapping[str, Any], path: str | Path) -> None:
-    """The checkpoint's sample rate, statistics and activity names fit the simulator and the
-    generator's ``config``. A checkpoint without ``sample_rate_hz`` (written before it was
+    """The checkpoint's sample rate, statistics, activity and style names fit the simulator and
+    the generator's ``config``. A checkpoint without ``sample_rate_hz`` (written before it was
     stored) is HAPT's 50 Hz.
 
     Raises:
         CheckpointError: another sample rate, normalisation mean/std not of ``n_axes`` values,
-            or another number of activity names than conditions.
+            or another number of activity (style) names than conditions (styles).
     """
     from generators.checkpoint_io import check_sample_rate  # checkpoint_io imports this module
 
@@ -69,6 +69,17 @@ def check_entries(config: GeneratorConfig, ckpt: Mapping[str, Any], path: str | 
     if config.n_conditions and len(ckpt["activities"]) != config.n_conditions:
         raise CheckpointError(
             f"expected {config.n_conditions} activity names, got {len(ckpt['activities'])}",
+            path=path,
+        )
+    if config.n_styles and (config.n_conditions == 0 or config.n_styles < 0):
+        raise CheckpointError(
+            f"n_styles {config.n_styles} needs activity conditions and must be positive",
+            path=path,
+        )
+    if len(ckpt.get("styles", ())) != config.n_styles:
+        raise CheckpointError(
+            f"expected {config.n_styles} style names (entry 'styles'), "
+            f"got {len(ckpt.get('styles', ()))}",
             path=path,
         )
 
@@ -161,9 +172,16 @@ class GeneratorConfig(StoredConfig):
         num_layers: stacked LSTM layers (paper: 3).
         fc_size: units of the sigmoid fully connected layer (paper: 128).
         n_components: Gaussian mixture components K (paper: 24).
-        n_conditions: size of the one-hot condition input; index 0 means "no activity given"
+        n_conditions: number of activity condition ids; index 0 means "no activity given"
             (the paper's unconditioned model), 1..n_conditions-1 are HAPT activity ids.
             0 switches conditioning off entirely (input is x_t only, exactly as in the paper).
+        n_styles: styles, one per training user, crossed with the activities (0: none). A
+            styled stream is conditioned on the pair (activity, style): its own one-hot
+            input and learned start state per pair (:meth:`condition_ids`), so that a
+            person's gait is chosen when the stream starts rather than left to emerge from
+            its first draws (why: ``generators/checkpoints/README.md``, "a style per training
+            user"). Activity 0 never carries a style: the unconditioned model stays the
+            paper's.
         sigma_min: floor of every mixture scale, in normalised units (data std = 1). About
             0.002 g on HAPT, above the phone's 1/720 g quantisation step, so the mixture
             cannot collapse onto the quantisation lattice and drive the NLL to -inf.
@@ -175,9 +193,28 @@ class GeneratorConfig(StoredConfig):
     num_layers: int = 3
     fc_size: int = 128  # [units]
     n_components: int = 24  # K
-    n_conditions: int = 13  # one-hot width: 0 = none + 12 HAPT activities
+    n_conditions: int = 13  # 0 = none + 12 HAPT activities
     sigma_min: float = 1e-2  # [normalised units]
     sigma_max: float = 1e2  # [normalised units]
+    n_styles: int = 0  # [training users]
+
+    @property
+    def condition_width(self) -> int:
+        """Width of the one-hot condition input: one column per (style, activity) pair, style
+        0 being "no style" (``n_conditions`` without styles)."""
+        return self.n_conditions * (1 + self.n_styles)
+
+    def condition_ids(self, activities: np.ndarray, styles: np.ndarray) -> np.ndarray:
+        """One-hot column of each (activity, style) pair: ``activity + n_conditions * style``,
+        style 1..n_styles (0 = none), with the style dropped where the activity is 0.
+
+        Example:
+            >>> GeneratorConfig(n_styles=20).condition_ids(np.array([1, 0]), np.array([2, 5]))
+            array([27,  0])
+        """
+        activities = np.asarray(activities, dtype=np.int64)
+        styled = np.where(activities > 0, np.asarray(styles, dtype=np.int64), 0)
+        return activities + self.n_conditions * styled
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,9 +203,17 @@ class Series:
     Args:
         recordings: the recordings (of one side of the user split).
         normalizer: the training statistics.
+        styles: style id (1, 2, ...) of each user whose segments carry one, for a generator
+            with a style per training user; users not in it (and every user without it) have
+            style 0, none.
     """
 
-    def __init__(self, recordings: list[Recording], normalizer: Normalizer) -> None:
+    def __init__(
+        self,
+        recordings: list[Recording],
+        normalizer: Normalizer,
+        styles: Mapping[int, int] | None = None,
+    ) -> None:
         self.values = torch.from_numpy(
             np.concatenate([normalizer.normalize(r.acc) for r in recordings])
         )
@@ -212,7 +221,13 @@ class Series:
         lengths = torch.tensor([len(r.acc) for r in recordings])
         self.starts = torch.cumsum(lengths, 0) - lengths
         self.lengths = lengths
-        self.segment_starts, self.segment_lengths, self.segment_labels = _segments(recordings)
+        self.segment_starts, self.segment_lengths, self.segment_labels, users = _segments(
+            recordings
+        )
+        style_of = {} if styles is None else styles
+        self.segment_styles = torch.tensor(
+            [style_of.get(int(u), 0) for u in users.tolist()], dtype=torch.long
+        )
 
     def random_starts(
         self, n: int, length: int, generator: torch.Generator, activity: int | None = None
@@ -250,9 +265,12 @@ class Series:
         return self.windows(self.random_starts(n, length, generator, activity), length)
 
 
-def _segments(recordings: list[Recording]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(global starts, lengths, labels) of the maximal labelled runs of one activity each."""
-    starts, lengths, labels = [], [], []
+def _segments(
+    recordings: list[Recording],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(global starts, lengths, labels, users) of the maximal labelled runs of one activity
+    each."""
+    starts, lengths, labels, users = [], [], [], []
     offset = 0
     for rec in recordings:
         change = np.flatnonzero(np.diff(rec.labels)) + 1
@@ -262,11 +280,13 @@ def _segments(recordings: list[Recording]) -> tuple[torch.Tensor, torch.Tensor, 
                 starts.append(offset + lo)
                 lengths.append(hi - lo)
                 labels.append(rec.labels[lo])
+                users.append(rec.user)
         offset += len(rec.labels)
     return (
         torch.tensor(starts, dtype=torch.long),
         torch.tensor(lengths, dtype=torch.long),
         torch.tensor(labels, dtype=torch.long),
+        torch.tensor(users, dtype=torch.long),
     )
 
 
@@ -304,7 +324,9 @@ class Streams:
       ``1 / lane_life`` per chunk, a lane jumps to a random place and reports a reset, so
       that the caller starts it afresh.
     * Conditioned lanes read a fresh window inside one labelled activity segment every
-      chunk, with that activity as condition (always reported as a reset).
+      chunk, with that activity as condition (always reported as a reset); with
+      ``style_stride``, the pair of the activity and the segment's style
+      (``activity + style_stride * style``, ``GeneratorConfig.condition_ids``).
 
     A lane's first chunk after a reset has a zero first input: it starts exactly as the
     sampler starts a stream (fresh state, zero input), so the model learns to begin a stream
@@ -325,6 +347,8 @@ class Streams:
         generator: source of randomness for the places the lanes read.
         lane_life: mean number of chunks an unconditioned lane reads before it restarts
             (if its recording lasts).
+        style_stride: the number of activity ids when conditioned lanes carry the segment's
+            style (``Series.segment_styles``), else 0.
 
     Raises:
         InputError: no recording (or, with conditioned lanes, no labelled segment) is
@@ -339,8 +363,10 @@ class Streams:
         drop_condition: float,
         generator: torch.Generator,
         lane_life: float = 8.0,
+        style_stride: int = 0,
     ) -> None:
         self.series = series
+        self.segment_conditions = series.segment_labels + style_stride * series.segment_styles
         self.chunk = chunk
         self.generator = generator
         self.lane_life = lane_life
@@ -369,7 +395,7 @@ class Streams:
         )
         self.position[cond] = start
         self.end[cond] = series.segment_starts[seg] + series.segment_lengths[seg]
-        self.label[cond] = series.segment_labels[seg]
+        self.label[cond] = self.segment_conditions[seg]
 
     def next_chunk(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The next chunk of every lane.

@@ -6,9 +6,9 @@ lives in ``data.py``, the training schedule in ``train.py`` and batched streamin
 Both networks work on *normalised* data; converting to and from physical units
 (g) is the job of ``data.Normalizer`` so the networks stay unit-free.
 
-Generator (paper, Sec. 3): input x_t (and, beyond the paper, a one-hot activity condition),
-3 stacked LSTM layers of 256 units, a 128-unit fully connected layer with sigmoid, then a linear
-layer giving the parameters of a K = 24 component Gaussian mixture over x_{t+1}. The mixture is
+Generator (paper, Sec. 3): input x_t (and, beyond the paper, a one-hot activity condition,
+optionally crossed with a style per training user), 3 stacked LSTM layers of 256 units, a
+128-unit fully connected layer with sigmoid, then a linear layer giving the parameters of a K = 24 component Gaussian mixture over x_{t+1}. The mixture is
 over d = 3 axes with diagonal covariances, so the head has K × (1 + 2d) outputs:
 K mixture logits, K × d means and K × d scales.
 """
@@ -78,27 +78,28 @@ class SenseGenGenerator(nn.Module):
         self.config = config
         d, k = config.n_axes, config.n_components
         self.lstm = nn.LSTM(
-            input_size=d + config.n_conditions,
+            input_size=d + config.condition_width,
             hidden_size=config.hidden_size,
             num_layers=config.num_layers,
             batch_first=True,
         )
         self.fc = nn.Linear(config.hidden_size, config.fc_size)
         self.head = nn.Linear(config.fc_size, k * (1 + 2 * d))
-        # A learned (h, c) start for every condition (one slot without conditioning), zero at
-        # first, i.e. the usual zero state. Why: the one-hot input alone was ignored, because
+        # A learned (h, c) start for every condition, (style, activity) pairs included (one slot
+        # without conditioning), zero at first, i.e. the usual zero state. Why: the one-hot input alone was ignored, because
         # after a step or two the signal itself tells the activity; a fresh stream has no
         # signal yet, and its start state is where "walking" vs "sitting" must come from.
         self.initial_state = nn.Parameter(
-            torch.zeros(2, config.num_layers, max(config.n_conditions, 1), config.hidden_size)
+            torch.zeros(2, config.num_layers, max(config.condition_width, 1), config.hidden_size)
         )
 
     def condition(self, cond: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor | None:
-        """One-hot encode condition ids (0 = none) broadcast to ``shape`` = (batch, time).
+        """One-hot encode condition ids (0 = none; with styles, ``GeneratorConfig.condition_ids``)
+        broadcast to ``shape`` = (batch, time).
 
         Returns None when the model has no condition input.
         """
-        n = self.config.n_conditions
+        n = self.config.condition_width
         if n == 0:
             return None
         if cond is None:

@@ -100,6 +100,41 @@ def check_conditions(
     return arr.astype(np.int64)
 
 
+#: Mixed into a phone's index to pick its style (:func:`person_styles`): a fixed constant, so a
+#: person keeps one gait on every day, in every repetition and on every backend.
+STYLE_SALT = 0x5E25E6E7A11C0DE
+
+
+def person_styles(phones: np.ndarray, n_styles: int) -> np.ndarray:
+    """The style (1..n_styles) of each simulated phone's person: a splitmix64 hash of the
+    phone index, uniform over the training users' styles and the same for a phone whatever
+    else is sampled. Why a hash, not a draw from a reading's key: one person walks with one
+    gait in all their readings.
+
+    Example:
+        >>> person_styles(np.array([0, 1, 0]), 20).tolist()[0] == person_styles(np.array([0]), 20)[0]
+        True
+    """
+    z = np.asarray(phones, dtype=np.uint64) + np.uint64(STYLE_SALT)
+    with np.errstate(over="ignore"):
+        z = z * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return (z % np.uint64(n_styles)).astype(np.int64) + 1
+
+
+def styled_conditions(
+    config: GeneratorConfig, activities: np.ndarray, phones: np.ndarray
+) -> np.ndarray:
+    """Condition ids of streams of ``phones`` in ``activities``: the activity ids themselves,
+    or, for a checkpoint with styles, each (activity, person's style) pair's
+    (:meth:`GeneratorConfig.condition_ids`)."""
+    if not config.n_styles:
+        return activities
+    return config.condition_ids(activities, person_styles(phones, config.n_styles))
+
+
 def key_draws(
     seed: int, keys: np.ndarray, total: int, axes: int, rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +174,9 @@ def keyed_windows(
         seed: the day's sensor seed.
         keys: (n, k) non-negative integer keys.
         steps: samples per window (50 Hz).
-        activities: per-window condition ids (n,), 0 = none; None = none for all.
+        activities: per-window activity ids (n,), 0 = none; None = none for all. A styled
+            checkpoint's windows are in the style of the person of each key's first entry,
+            the phone (:func:`person_styles`).
         roll: ``roll(seed, keys, cond, total)``, the (rows, total, d) normalised streams of a
             block of keys with condition ids ``cond``, burn-in included.
 
@@ -153,6 +190,9 @@ def keyed_windows(
     check_steps(steps)
     n = len(keys)
     cond = check_conditions(activities, n, config.n_conditions, names)
+    # A reading's key starts with its phone (``mcsim.sim.sensing.Reading.key``).
+    phones = keys[:, 0] if keys.shape[1] else np.zeros(n, np.int64)
+    cond = styled_conditions(config, cond, phones)
     if n == 0 or steps == 0:
         return np.zeros((n, int(steps), config.n_axes), np.float32)
     total = burn_in + int(steps)
@@ -427,14 +467,14 @@ def _check_shapes(config: GeneratorConfig, weights: dict[str, Any], path: Path |
     """
     d, hidden, k = config.n_axes, config.hidden_size, config.n_components
     expected: dict[str, tuple[int, ...]] = {
-        "initial_state": (2, config.num_layers, max(config.n_conditions, 1), hidden),
+        "initial_state": (2, config.num_layers, max(config.condition_width, 1), hidden),
         "fc.weight": (config.fc_size, hidden),
         "fc.bias": (config.fc_size,),
         "head.weight": (k * (1 + 2 * d), config.fc_size),
         "head.bias": (k * (1 + 2 * d),),
     }
     for layer in range(config.num_layers):
-        inputs = d + config.n_conditions if layer == 0 else hidden
+        inputs = d + config.condition_width if layer == 0 else hidden
         expected |= {
             f"lstm.weight_ih_l{layer}": (4 * hidden, inputs),
             f"lstm.weight_hh_l{layer}": (4 * hidden, hidden),

@@ -71,6 +71,7 @@ from generators.sensegen.runtime import (
     check_steps,
     key_draws,
     keyed_windows,
+    styled_conditions,
 )
 from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
@@ -293,7 +294,9 @@ class Sampler:
             phones: distinct phone indices in [0, n_phones), shape (n,); None = all phones.
             steps: samples to draw per phone (50 Hz).
             activities: per-phone condition ids, shape (n,), 0 = none (the paper's
-                unconditioned model), 1.. = HAPT activity ids; None = none for all.
+                unconditioned model), 1.. = HAPT activity ids; None = none for all. With a
+                styled checkpoint each phone streams in its person's style
+                (``runtime.person_styles``).
 
         Returns:
             float32 array (n, steps, 3) of body acceleration [g].
@@ -304,7 +307,7 @@ class Sampler:
         streams = self._started()
         idx = self._indices(phones)
         check_steps(steps)
-        cond = self._conditions(activities, len(idx))
+        cond = self._conditions(activities, idx)
         if len(idx) == 0 or steps == 0:
             return np.zeros((len(idx), int(steps), self.model.config.n_axes), np.float32)
         with torch.inference_mode():
@@ -536,10 +539,12 @@ class Sampler:
             raise InputError("phone indices must be distinct (each phone has one stream)")
         return arr.astype(np.int64)
 
-    def _conditions(self, activities: np.ndarray | None, n: int) -> torch.Tensor:
-        """Validated condition ids as a tensor (zeros, "none", when ``activities`` is None)."""
-        cond = check_conditions(activities, n, self.model.config.n_conditions, self.activities)
-        return torch.as_tensor(cond, device=self.device)
+    def _conditions(self, activities: np.ndarray | None, phones: np.ndarray) -> torch.Tensor:
+        """Validated condition ids of ``phones``' streams as a tensor (zeros, "none", when
+        ``activities`` is None), each phone in its person's style when the model has styles."""
+        config = self.model.config
+        cond = check_conditions(activities, len(phones), config.n_conditions, self.activities)
+        return torch.as_tensor(styled_conditions(config, cond, phones), device=self.device)
 
 
 def sample_to_file(

@@ -24,6 +24,7 @@ import csv
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,8 @@ class Trainer:
         init: a model checkpoint whose weights (generator and discriminator) start this run
             instead of a random initialisation: fine-tuning, e.g. under a new lane scheme.
             It must have the same model shape and normalisation statistics.
+        styles: give the generator a style per training user (``GeneratorConfig.n_styles``
+            set to their number; conditioned lanes carry their segment's user's style).
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class Trainer:
         data_dir: Path | None = None,
         device: torch.device | None = None,
         init: Path | None = None,
+        styles: bool = False,
     ) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
@@ -104,9 +108,15 @@ class Trainer:
                 f"(none + HAPT activities), got {model_config.n_conditions}"
             )
         self.normalizer = Normalizer.fit(train_recs)
-        self.train_series = Series(train_recs, self.normalizer)
-        self.val_series = Series(val_recs, self.normalizer)
         self.train_users = sorted({r.user for r in train_recs})
+        if styles:
+            if not model_config.n_conditions:
+                raise InputError("styles need activity conditions (not --unconditioned)")
+            model_config = replace(model_config, n_styles=len(self.train_users))
+        style_of = {user: i + 1 for i, user in enumerate(self.train_users)} if styles else None
+        self.styles = [f"user{user:02d}" for user in self.train_users] if styles else []
+        self.train_series = Series(train_recs, self.normalizer, style_of)
+        self.val_series = Series(val_recs, self.normalizer)
 
         self.data_rng = torch.Generator().manual_seed(config.seed)
         self.sample_rng = torch.Generator(device=self.device).manual_seed(config.seed + 1)
@@ -131,7 +141,13 @@ class Trainer:
         # A model without a condition input is the paper's: every lane unconditioned.
         drop = config.drop_condition if model_config.n_conditions else 1.0
         self.streams = Streams(
-            self.train_series, config.lanes, config.chunk, drop, self.data_rng, config.lane_life
+            self.train_series,
+            config.lanes,
+            config.chunk,
+            drop,
+            self.data_rng,
+            config.lane_life,
+            model_config.n_conditions if styles else 0,
         )
         self.lstm_state: tuple[torch.Tensor, torch.Tensor] | None = None
         self.round = 0
@@ -312,6 +328,7 @@ class Trainer:
             },
             "normalization": self.normalizer.to_dict(),
             "activities": list(self.activities),
+            "styles": list(self.styles),
             "sample_rate_hz": float(SAMPLE_RATE_HZ),
             "train_config": self.config.to_dict(),
             "metadata": {
@@ -525,6 +542,7 @@ _SLIM_KEYS = (
     "discriminator",
     "normalization",
     "activities",
+    "styles",
     "sample_rate_hz",
     "train_config",
     "metadata",
@@ -591,6 +609,7 @@ def train(
     progress: bool = True,
     on_round: Callable[[Trainer], None] | None = None,
     init: str | Path | None = None,
+    styles: bool = False,
 ) -> dict[str, Any]:
     """Train SenseGen on HAPT; see :class:`Trainer`. Returns the final snapshot.
 
@@ -617,6 +636,7 @@ def train(
         None if data_dir is None else Path(data_dir),
         dev,
         None if init is None or resume else Path(init),
+        styles,
     )
     if resume:
         trainer.restore(out / CHECKPOINT_NAME)

@@ -73,7 +73,9 @@ class SensorGenerator(Protocol):
 
         Args:
             seed: the day's sensor seed.
-            keys: (n, k) non-negative integer reading keys (:attr:`Reading.key`).
+            keys: (n, k) non-negative integer reading keys (:attr:`Reading.key`); the first
+                entry is the phone, so a sensor may give each person a trait of its own
+                (SenseGen's style: one gait in all of a person's readings).
             steps: samples per window.
             activities: optional (n,) integer HAPT activity ids (0 = unspecified).
 

@@ -84,6 +84,7 @@ def make_checkpoint(
             "generator": model.state_dict(),
             "normalization": {"mean": list(mean), "std": list(std)},
             "activities": ["UNLABELLED", *ACTIVITIES],
+            "styles": [f"user{user:02d}" for user in range(1, config.n_styles + 1)],
             "train_config": {"val_users": list(val_users)},
             "metadata": {},
         },

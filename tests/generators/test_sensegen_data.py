@@ -99,6 +99,22 @@ def test_conditioned_lanes_stay_inside_one_activity_segment(synthetic_hapt: Path
     assert not cond[:3].any() and (cond[3:] > 0).all() and reset[3:].all()
 
 
+def test_conditioned_lanes_carry_their_users_style(synthetic_hapt: Path) -> None:
+    recs = load_hapt(synthetic_hapt)
+    series = Series(recs, Normalizer.fit(recs), styles={2: 1})
+    assert series.segment_styles.tolist() == [0, 0, 1, 1]  # user 1 has none, user 2 style 1
+    streams = Streams(series, 32, 90, 0.0, torch.Generator().manual_seed(3), style_stride=13)
+    seen = set()
+    for _ in range(10):
+        _, _, cond, _ = streams.next_chunk()
+        start = streams.position - 90
+        user_two = start >= len(recs[0].acc)
+        labels = series.labels[start]
+        assert (cond[:, 0] == labels + 13 * user_two).all()
+        seen |= set(cond[:, 0].tolist())
+    assert seen == {1, 4, 14, 17}
+
+
 def test_random_windows_of_one_activity(synthetic_hapt: Path) -> None:
     recs = load_hapt(synthetic_hapt)
     series = Series(recs, Normalizer.fit(recs))

@@ -13,7 +13,7 @@ import torch
 
 from generators.sensegen import SHIPPED_CHECKPOINT, SMALL_CHECKPOINT, THREADS_VARIABLE
 from generators.sensegen.config import GeneratorConfig
-from generators.sensegen.runtime import BLOCK_ROWS, NumpyGenerator
+from generators.sensegen.runtime import BLOCK_ROWS, NumpyGenerator, person_styles
 from generators.sensegen.sample import Sampler
 from mcsim.errors import CheckpointError, InputError
 
@@ -24,30 +24,53 @@ def _keys(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 2**40, (n, 4)).astype(np.uint64)
 
 
-@pytest.mark.parametrize("conditioned", [True, False])
+@pytest.mark.parametrize("conditions", ["none", "activities", "styles"])
 def test_windows_match_the_torch_oracle(
     tmp_path: Path,
     checkpoint_factory: Callable[..., Path],
     window_oracle: Callable[..., np.ndarray],
-    conditioned: bool,
+    conditions: str,
 ) -> None:
-    """Step by step, the numpy roll is the torch model's (within float32 rounding)."""
+    """Step by step, the numpy roll and torch's keyed windows are the torch model's (within
+    float32 rounding); a styled model's window is in the style of its key's phone."""
+    conditioned = conditions != "none"
     config = GeneratorConfig(
-        hidden_size=16, num_layers=2, fc_size=8, n_components=3, n_conditions=13 * conditioned
+        hidden_size=16,
+        num_layers=2,
+        fc_size=8,
+        n_components=3,
+        n_conditions=13 * conditioned,
+        n_styles=4 * (conditions == "styles"),
     )
     path = checkpoint_factory(tmp_path / "g.pt", config)
     generator = NumpyGenerator.from_checkpoint(path, burn_in=5, chunk=32, workers=2)
     sampler = Sampler.from_checkpoint(path, burn_in=5)
     keys = _keys(10)
     activities = np.array([1, 4, 5, 0, 1, 2, 3, 6, 1, 4]) * conditioned
+    ids = activities
+    if config.n_styles:
+        ids = config.condition_ids(activities, person_styles(keys[:, 0], config.n_styles))
+        assert (ids >= 13).sum() == 9  # every row but the unconditioned one has a style
     out = generator.windows(3, keys, 12, activities)
+    np.testing.assert_allclose(sampler.windows(3, keys, 12, activities), out, atol=1e-5)
     assert out.shape == (10, 12, 3) and out.dtype == np.float32
     for row in range(10):
         expected = window_oracle(
-            sampler.model, sampler.normalizer, 5, 3, keys[row], 12, int(activities[row])
+            sampler.model, sampler.normalizer, 5, 3, keys[row], 12, int(ids[row])
         )
         np.testing.assert_allclose(out[row], expected, atol=1e-5)
     assert generator.phone_steps == 10 * (5 + 12)
+
+
+def test_a_person_keeps_one_style_and_styles_are_uniform() -> None:
+    phones = np.arange(40_000)
+    styles = person_styles(phones, 20)
+    assert styles.min() == 1 and styles.max() == 20
+    counts = np.bincount(styles, minlength=21)[1:]
+    assert counts.min() > 1_800 and counts.max() < 2_200  # 2,000 expected, sd ~44
+    again = person_styles(phones[::-1].copy(), 20)[::-1]
+    np.testing.assert_array_equal(again, styles)  # depends on the phone, not the batch
+    assert person_styles(phones, 7).max() == 7
 
 
 @pytest.mark.parametrize(

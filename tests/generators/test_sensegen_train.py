@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -59,6 +61,22 @@ def test_tiny_run_writes_everything(synthetic_hapt: Path, tmp_path: Path) -> Non
     sampler = Sampler.from_checkpoint(out / "model.pt")
     sampler.reset(2, seed=0)
     assert sampler.sample(None, 10).shape == (2, 10, 3)
+
+
+def test_styles_give_each_training_user_its_own_conditions(
+    synthetic_hapt: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "styled"
+    train(CONFIG, MODEL, out, data_dir=synthetic_hapt, progress=False, styles=True)
+    slim = torch.load(out / "model.pt", weights_only=True)
+    assert slim["config"]["n_styles"] == 1 and slim["styles"] == ["user01"]  # user 2 validates
+    assert slim["generator"]["initial_state"].shape[2] == 13 * 2
+    sampler = Sampler.from_checkpoint(out / "model.pt")
+    sampler.reset(3, seed=0)
+    walking = sampler.sample(None, 10, np.array([1, 1, 0]))
+    assert walking.shape == (3, 10, 3) and np.isfinite(walking).all()
+    with pytest.raises(InputError, match="styles need activity conditions"):
+        Trainer(CONFIG, replace(MODEL, n_conditions=0), tmp_path / "x", synthetic_hapt, styles=True)
 
 
 def test_resume_after_interrupt_is_exact(synthetic_hapt: Path, tmp_path: Path) -> None:
