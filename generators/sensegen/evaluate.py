@@ -276,6 +276,7 @@ def evaluate(
     log_gap = np.abs(np.log10(psd_f + 1e-12) - np.log10(psd_r + 1e-12)).mean(axis=0)
     report: dict[str, Any] = {
         "checkpoint": str(path),
+        "styles": list(ckpt.get("styles", [])),  # one per training user; phones hash to one
         "activity": activity,
         "val_users": list(val_users),
         "windows": n,
