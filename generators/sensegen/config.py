@@ -180,8 +180,8 @@ class GeneratorConfig(StoredConfig):
             input and learned start state per pair (:meth:`condition_ids`), so that a
             person's gait is chosen when the stream starts rather than left to emerge from
             its first draws (why: ``generators/checkpoints/README.md``, "a style per training
-            user"). The unconditioned model (activity 0) carries a style too: a person's
-            stream whose activity is not given.
+            user"). Activity 0 never carries a style: the unconditioned model stays the
+            paper's.
         sigma_min: floor of every mixture scale, in normalised units (data std = 1). About
             0.002 g on HAPT, above the phone's 1/720 g quantisation step, so the mixture
             cannot collapse onto the quantisation lattice and drive the NLL to -inf.
@@ -206,14 +206,15 @@ class GeneratorConfig(StoredConfig):
 
     def condition_ids(self, activities: np.ndarray, styles: np.ndarray) -> np.ndarray:
         """One-hot column of each (activity, style) pair: ``activity + n_conditions * style``,
-        style 1..n_styles (0 = none).
+        style 1..n_styles (0 = none), with the style dropped where the activity is 0.
 
         Example:
             >>> GeneratorConfig(n_styles=20).condition_ids(np.array([1, 0]), np.array([2, 5]))
-            array([27, 65])
+            array([27,  0])
         """
         activities = np.asarray(activities, dtype=np.int64)
-        return activities + self.n_conditions * np.asarray(styles, dtype=np.int64)
+        styled = np.where(activities > 0, np.asarray(styles, dtype=np.int64), 0)
+        return activities + self.n_conditions * styled
 
 
 @dataclass(frozen=True)

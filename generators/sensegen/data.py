@@ -203,7 +203,7 @@ class Series:
     Args:
         recordings: the recordings (of one side of the user split).
         normalizer: the training statistics.
-        styles: style id (1, 2, ...) of each user whose recordings carry one, for a generator
+        styles: style id (1, 2, ...) of each user whose segments carry one, for a generator
             with a style per training user; users not in it (and every user without it) have
             style 0, none.
     """
@@ -225,9 +225,6 @@ class Series:
             recordings
         )
         style_of = {} if styles is None else styles
-        self.recording_styles = torch.tensor(
-            [style_of.get(r.user, 0) for r in recordings], dtype=torch.long
-        )
         self.segment_styles = torch.tensor(
             [style_of.get(int(u), 0) for u in users.tolist()], dtype=torch.long
         )
@@ -322,7 +319,7 @@ class Streams:
 
     * Unconditioned lanes (the first ``round(lanes * drop_condition)``; the paper's model)
       walk through recordings, activity changes and unlabelled stretches included, with
-      condition 0 (with ``style_stride``, the recording's style and activity 0). The caller carries the LSTM state from chunk to chunk (detached) as over
+      condition 0. The caller carries the LSTM state from chunk to chunk (detached) as over
       one long series. At the end of a recording, and otherwise with probability
       ``1 / lane_life`` per chunk, a lane jumps to a random place and reports a reset, so
       that the caller starts it afresh.
@@ -350,8 +347,8 @@ class Streams:
         generator: source of randomness for the places the lanes read.
         lane_life: mean number of chunks an unconditioned lane reads before it restarts
             (if its recording lasts).
-        style_stride: the number of activity ids when lanes carry their recording's style
-            (``Series.recording_styles``, ``segment_styles``), else 0.
+        style_stride: the number of activity ids when conditioned lanes carry the segment's
+            style (``Series.segment_styles``), else 0.
 
     Raises:
         InputError: no recording (or, with conditioned lanes, no labelled segment) is
@@ -369,7 +366,6 @@ class Streams:
         style_stride: int = 0,
     ) -> None:
         self.series = series
-        self.style_stride = style_stride
         self.segment_conditions = series.segment_labels + style_stride * series.segment_styles
         self.chunk = chunk
         self.generator = generator
@@ -389,7 +385,6 @@ class Streams:
         )
         self.position[plain] = start
         self.end[plain] = series.starts[rec] + series.lengths[rec]
-        self.label[plain] = self.style_stride * series.recording_styles[rec]
         seg, start = _draw_spans(
             series.segment_starts,
             series.segment_lengths,

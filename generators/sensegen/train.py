@@ -53,7 +53,6 @@ from generators.sensegen.model import (
     config_from_checkpoint,
     load_checkpoint,
 )
-from generators.sensegen.runtime import person_styles
 from mcsim.data.outputs import atomic_file, save_figure
 from mcsim.errors import CheckpointError, InputError
 from mcsim.sim.sensing import SAMPLE_RATE_HZ
@@ -210,9 +209,7 @@ class Trainer:
         real = real.to(self.device)
         with torch.inference_mode():
             x0 = torch.zeros(cfg.d_batch, self.gen.config.n_axes, device=self.device)
-            fake, _, _ = self.gen.generate(
-                x0, cfg.burn_in + cfg.window, self.sample_rng, self.unconditioned(cfg.d_batch)
-            )
+            fake, _, _ = self.gen.generate(x0, cfg.burn_in + cfg.window, self.sample_rng)
         fake = fake[:, cfg.burn_in :].clone()
         windows = torch.cat([real, fake])
         labels = torch.cat([torch.ones(cfg.d_batch), torch.zeros(cfg.d_batch)]).to(self.device)
@@ -302,27 +299,13 @@ class Trainer:
         mixed[:, 1:][swap.to(x.device)] = draws[:, :-1][swap.to(x.device)]
         return mixed
 
-    def unconditioned(self, n: int) -> torch.Tensor | None:
-        """Condition ids of ``n`` unconditioned streams: none (None), or with styles activity 0
-        in the style of persons 0..n-1 (``runtime.person_styles``), as phones stream it."""
-        config = self.gen.config
-        if not config.n_styles:
-            return None
-        ids = config.condition_ids(
-            np.zeros(n, np.int64), person_styles(np.arange(n), config.n_styles)
-        )
-        return torch.as_tensor(ids, device=self.device)
-
     @torch.no_grad()
     def evaluate_nll(self) -> dict[str, float]:
-        """Unconditioned NLL per step on the fixed train and validation windows (fresh state;
-        with styles, each window in a hashed person's style: the users' own styles are not
-        known for the validation users)."""
+        """Unconditioned NLL per step on the fixed train and validation windows (fresh state)."""
         out = {}
         for name, (values, _) in self.eval_sets.items():
             values = values.to(self.device)
-            cond = self.unconditioned(len(values))
-            loss, _ = self.gen.nll(values[:, :-1], values[:, 1:], cond)
+            loss, _ = self.gen.nll(values[:, :-1], values[:, 1:])
             out[name] = float(loss.item())
         return out
 

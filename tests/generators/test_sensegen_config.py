@@ -139,11 +139,11 @@ def test_shipped_checkpoint_reads_back_exactly() -> None:
         assert written[: len(ckpt[key])] == list(ckpt[key].items())
 
 
-def test_styles_cross_the_activities_the_unconditioned_model_included() -> None:
+def test_styles_cross_the_activities_and_never_the_unconditioned_model() -> None:
     config = GeneratorConfig(n_conditions=13, n_styles=20)
     assert config.condition_width == 13 * 21 and GeneratorConfig().condition_width == 13
     ids = config.condition_ids(np.array([1, 5, 0, 12]), np.array([1, 20, 7, 3]))
-    assert ids.tolist() == [1 + 13, 5 + 13 * 20, 13 * 7, 12 + 13 * 3]
+    assert ids.tolist() == [1 + 13, 5 + 13 * 20, 0, 12 + 13 * 3]
 
 
 def test_a_styled_checkpoint_without_its_style_names_is_refused(
