@@ -20,8 +20,11 @@ elsewhere it is emulated and slower; it pays ``import torch``, about 1 s, once p
 with streams whose per-window statistics cannot be told from float32's (see
 ``generators.sensegen.sample``), but other arrays than ``sensegen``'s, so it is an explicit
 choice, not the default. ``sensegen-small`` is the same recipe trained at half the width
-(3 x LSTM 128, a quarter of the arithmetic per phone-step) for days with 100,000 phones; its
-realism beside the paper model's is in ``generators/checkpoints/README.md``.
+(3 x LSTM 128, a quarter of the arithmetic per phone-step, without styles) for days with
+100,000 phones; its realism beside the paper model's is in
+``generators/checkpoints/README.md``. The paper-width checkpoint has a style per training
+user, picked by each reading's phone, so a simulated person walks with one gait in all of
+their readings.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ import os
 from generators import shipped_checkpoint
 from mcsim.errors import InputError
 
-#: The checkpoint trained on HAPT users 1-20 that ships with the package.
+#: The checkpoint trained on HAPT users 1-20 that ships with the package, with a style per
+#: training user (``GeneratorConfig.n_styles``): each simulated person streams in one gait.
 SHIPPED_CHECKPOINT = shipped_checkpoint("sensegen_hapt.pt")
 
 #: The same recipe and data at half the width (3 x LSTM 128): about a quarter of the paper
