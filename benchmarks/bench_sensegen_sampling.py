@@ -44,7 +44,7 @@ def bench_reference(config: GeneratorConfig, phones: int, steps: int, device: st
     """Phone-steps per second of a bare LSTM stack of the same size, stepped one by one."""
     lstm = (
         torch.nn.LSTM(
-            config.n_axes + config.n_conditions,
+            config.n_axes + config.condition_width,
             config.hidden_size,
             config.num_layers,
             batch_first=True,
@@ -52,7 +52,7 @@ def bench_reference(config: GeneratorConfig, phones: int, steps: int, device: st
         .to(device)
         .eval()
     )
-    x = torch.zeros(phones, 1, config.n_axes + config.n_conditions, device=device)
+    x = torch.zeros(phones, 1, config.n_axes + config.condition_width, device=device)
     with torch.inference_mode():
         state = None
         for _ in range(5):  # warm-up

@@ -42,12 +42,15 @@ def bench_ours(config: GeneratorConfig, lanes: int, chunk: int, repeats: int) ->
 def bench_reference(config: GeneratorConfig, lanes: int, chunk: int, repeats: int) -> float:
     """Seconds per forward+backward of a bare LSTM stack of the same shape."""
     lstm = torch.nn.LSTM(
-        config.n_axes + config.n_conditions, config.hidden_size, config.num_layers, batch_first=True
+        config.n_axes + config.condition_width,
+        config.hidden_size,
+        config.num_layers,
+        batch_first=True,
     )
     x = torch.randn(
         lanes,
         chunk,
-        config.n_axes + config.n_conditions,
+        config.n_axes + config.condition_width,
         generator=torch.Generator().manual_seed(0),
     )
     times = []
