@@ -471,7 +471,8 @@ def window_std_percentiles(windows: np.ndarray) -> dict[str, dict[str, float]]:
 
     Why: a pooled std hides how amplitudes spread across windows. People walk more or less
     loudly; a generator can match the typical walker and still miss the loud ones (SenseGen's
-    walking z: median 0.12 g like the training users', 90th percentile 0.16 against 0.21 g).
+    walking z without styles: median 0.12 g like the training users', 90th percentile 0.16
+    against 0.21 g).
     """
     per_window = windows.std(axis=1)  # (n, 3)
     q = np.percentile(per_window, [10, 50, 90], axis=0)

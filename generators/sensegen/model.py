@@ -8,9 +8,10 @@ Both networks work on *normalised* data; converting to and from physical units
 
 Generator (paper, Sec. 3): input x_t (and, beyond the paper, a one-hot activity condition,
 optionally crossed with a style per training user), 3 stacked LSTM layers of 256 units, a
-128-unit fully connected layer with sigmoid, then a linear layer giving the parameters of a K = 24 component Gaussian mixture over x_{t+1}. The mixture is
-over d = 3 axes with diagonal covariances, so the head has K × (1 + 2d) outputs:
-K mixture logits, K × d means and K × d scales.
+128-unit fully connected layer with sigmoid, then a linear layer giving the parameters of a
+K = 24 component Gaussian mixture over x_{t+1}. The mixture is over d = 3 axes with diagonal
+covariances, so the head has K × (1 + 2d) outputs: K mixture logits, K × d means and K × d
+scales.
 """
 
 from __future__ import annotations
@@ -85,10 +86,11 @@ class SenseGenGenerator(nn.Module):
         )
         self.fc = nn.Linear(config.hidden_size, config.fc_size)
         self.head = nn.Linear(config.fc_size, k * (1 + 2 * d))
-        # A learned (h, c) start for every condition, (style, activity) pairs included (one slot
-        # without conditioning), zero at first, i.e. the usual zero state. Why: the one-hot input alone was ignored, because
-        # after a step or two the signal itself tells the activity; a fresh stream has no
-        # signal yet, and its start state is where "walking" vs "sitting" must come from.
+        # A learned (h, c) start for every condition, (style, activity) pairs included (one
+        # slot without conditioning), zero at first, i.e. the usual zero state. Why: the one-hot
+        # input alone was ignored, because after a step or two the signal itself tells the
+        # activity; a fresh stream has no signal yet, and its start state is where "walking"
+        # vs "sitting" (and one person's gait vs another's) must come from.
         self.initial_state = nn.Parameter(
             torch.zeros(2, config.num_layers, max(config.condition_width, 1), config.hidden_size)
         )

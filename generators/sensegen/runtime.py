@@ -127,15 +127,20 @@ def person_styles(phones: np.ndarray, n_styles: int) -> np.ndarray:
     return (z % np.uint64(n_styles)).astype(np.int64) + 1
 
 
-def styled_conditions(
-    config: GeneratorConfig, activities: np.ndarray, phones: np.ndarray
+def stream_conditions(
+    activities: np.ndarray | None, phones: np.ndarray, config: GeneratorConfig, names: list[str]
 ) -> np.ndarray:
-    """Condition ids of streams of ``phones`` in ``activities``: the activity ids themselves,
-    or, for a checkpoint with styles, each (activity, person's style) pair's
-    (:meth:`GeneratorConfig.condition_ids`)."""
+    """Validated condition ids of the streams of ``phones`` in ``activities`` (None: none for
+    all): the activity ids (:func:`check_conditions`), or, for a checkpoint with styles, each
+    (activity, person's style) pair's (:meth:`GeneratorConfig.condition_ids`).
+
+    Raises:
+        InputError: as :func:`check_conditions`.
+    """
+    cond = check_conditions(activities, len(phones), config.n_conditions, names)
     if not config.n_styles:
-        return activities
-    return config.condition_ids(activities, person_styles(phones, config.n_styles))
+        return cond
+    return config.condition_ids(cond, person_styles(phones, config.n_styles))
 
 
 def key_draws(
@@ -192,10 +197,9 @@ def keyed_windows(
     keys = check_keys(keys)
     check_steps(steps)
     n = len(keys)
-    cond = check_conditions(activities, n, config.n_conditions, names)
     # A reading's key starts with its phone (``mcsim.sim.sensing.Reading.key``).
     phones = keys[:, 0] if keys.shape[1] else np.zeros(n, np.int64)
-    cond = styled_conditions(config, cond, phones)
+    cond = stream_conditions(activities, phones, config, names)
     if n == 0 or steps == 0:
         return np.zeros((n, int(steps), config.n_axes), np.float32)
     total = burn_in + int(steps)

@@ -67,11 +67,10 @@ from generators.sensegen.model import (
 from generators.sensegen.runtime import (
     BLOCK_ROWS,
     DRAWS_PER_BLOCK,
-    check_conditions,
     check_steps,
     key_draws,
     keyed_windows,
-    styled_conditions,
+    stream_conditions,
 )
 from mcsim.data.outputs import atomic_file
 from mcsim.errors import InputError
@@ -542,9 +541,8 @@ class Sampler:
     def _conditions(self, activities: np.ndarray | None, phones: np.ndarray) -> torch.Tensor:
         """Validated condition ids of ``phones``' streams as a tensor (zeros, "none", when
         ``activities`` is None), each phone in its person's style when the model has styles."""
-        config = self.model.config
-        cond = check_conditions(activities, len(phones), config.n_conditions, self.activities)
-        return torch.as_tensor(styled_conditions(config, cond, phones), device=self.device)
+        cond = stream_conditions(activities, phones, self.model.config, self.activities)
+        return torch.as_tensor(cond, device=self.device)
 
 
 def sample_to_file(

@@ -109,12 +109,13 @@ class Trainer:
             )
         self.normalizer = Normalizer.fit(train_recs)
         self.train_users = sorted({r.user for r in train_recs})
+        style_of: dict[int, int] | None = None  # training user -> style id
         if styles:
             if not model_config.n_conditions:
                 raise InputError("styles need activity conditions (not --unconditioned)")
             model_config = replace(model_config, n_styles=len(self.train_users))
-        style_of = {user: i + 1 for i, user in enumerate(self.train_users)} if styles else None
-        self.styles = [f"user{user:02d}" for user in self.train_users] if styles else []
+            style_of = {user: i + 1 for i, user in enumerate(self.train_users)}
+        self.styles = [f"user{user:02d}" for user in style_of or ()]
         self.train_series = Series(train_recs, self.normalizer, style_of)
         self.val_series = Series(val_recs, self.normalizer)
 
@@ -147,7 +148,7 @@ class Trainer:
             drop,
             self.data_rng,
             config.lane_life,
-            model_config.n_conditions if styles else 0,
+            model_config.n_conditions if model_config.n_styles else 0,
         )
         self.lstm_state: tuple[torch.Tensor, torch.Tensor] | None = None
         self.round = 0
