@@ -51,6 +51,7 @@ def _train(args: argparse.Namespace) -> int:
         clip=args.clip,
         drop_condition=args.drop_condition,
         input_noise=args.input_noise,
+        input_noise_relative=args.input_noise_relative,
         sampled_inputs=args.sampled_inputs,
         eval_every=args.eval_every,
         eval_windows=base.eval_windows,
@@ -196,6 +197,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=tc.input_noise,
         help="std of noise on G's inputs, normalised units (denoising training)",
+    )
+    p.add_argument(
+        "--input-noise-relative",
+        type=float,
+        default=tc.input_noise_relative,
+        help="cap the noise at this share of each lane's and axis's std over the chunk "
+        "(0: no cap), so that quiet signals stay legible",
     )
     p.add_argument(
         "--sampled-inputs",

@@ -146,6 +146,22 @@ def test_input_noise_reaches_inputs_not_targets(synthetic_hapt: Path, tmp_path: 
     assert 0.4 < float(gap.std()) < 0.6  # read through N(0, 0.5^2) noise
 
 
+def test_relative_input_noise_keeps_a_quiet_lane_legible(
+    synthetic_hapt: Path, tmp_path: Path
+) -> None:
+    capped = TrainConfig(**{**CONFIG.__dict__, "input_noise": 0.5, "input_noise_relative": 0.25})
+    trainer = Trainer(capped, MODEL, tmp_path / "run", synthetic_hapt)
+    quiet, loud = torch.full((1, 20, 3), 0.01), torch.full((1, 20, 3), 4.0)
+    quiet[0, ::2], loud[0, ::2] = -0.01, -4.0  # lane std 0.01 and 4.0 on every axis
+    std = trainer.input_noise_std(torch.cat([quiet, loud]))
+    assert isinstance(std, torch.Tensor) and std.shape == (2, 1, 3)
+    assert torch.allclose(std[0], torch.tensor(0.25 * 0.01026), rtol=1e-3)  # a quarter
+    assert torch.equal(std[1], torch.full((1, 3), 0.5))  # never above input_noise
+    assert Trainer(CONFIG, MODEL, tmp_path / "plain", synthetic_hapt).input_noise_std(quiet) == (
+        CONFIG.input_noise
+    )
+
+
 def test_init_starts_from_another_checkpoint(synthetic_hapt: Path, tmp_path: Path) -> None:
     short = TrainConfig(**{**CONFIG.__dict__, "rounds": 1})
     first = train(short, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
@@ -166,6 +182,10 @@ def test_init_starts_from_another_checkpoint(synthetic_hapt: Path, tmp_path: Pat
     with pytest.raises(CheckpointError, match="model shape") as info:
         Trainer(CONFIG, wider, tmp_path / "c", synthetic_hapt, init=tmp_path / "a/model.pt")
     assert "model.pt" in str(info.value)
+    older = torch.load(tmp_path / "a/model.pt", weights_only=True)
+    del older["config"]["n_styles"]  # saved before styles existed
+    torch.save(older, tmp_path / "older.pt")
+    Trainer(CONFIG, MODEL, tmp_path / "d", synthetic_hapt, init=tmp_path / "older.pt")
 
 
 def test_bad_data_folder(tmp_path: Path) -> None:
