@@ -260,16 +260,16 @@ class TrainConfig(StoredConfig):
             dropout; 0 = always conditioned, 1 = the paper's unconditioned model only).
         input_noise: std of Gaussian noise added to G's inputs (never to its targets), in
             normalised units; see :meth:`Trainer.generator_phase` for why.
-        input_noise_relative: with a positive value, the noise on a lane's axis is at most
-            this share of that lane's and axis's std over the chunk (and never more than
-            ``input_noise``): a quiet signal keeps its detail legible (see
-            :meth:`Trainer.input_noise_std`). 0 = ``input_noise`` everywhere.
         sampled_inputs: probability that an input step is replaced by G's own one-step
             sample (parallel scheduled sampling, Duckworth et al. 2019; 0 = pure teacher
             forcing as in the paper). See :meth:`Trainer.mix_in_samples` for why.
         eval_every: rounds between evaluations of the NLL on fixed train and validation windows.
         eval_windows: windows (of ``window`` steps) in each fixed evaluation set.
         checkpoint_every: rounds between checkpoints on disk.
+        input_noise_relative: with a positive value, the noise on a lane's axis is at most
+            this share of that lane's and axis's std over the chunk (and never more than
+            ``input_noise``): a quiet signal keeps its detail legible (see
+            :meth:`Trainer.input_noise_std`). 0 = ``input_noise`` everywhere.
     """
 
     seed: int = 0
@@ -289,11 +289,12 @@ class TrainConfig(StoredConfig):
     clip: float = 1.0  # [gradient L2 norm]
     drop_condition: float = 0.5
     input_noise: float = 0.08  # [normalised units]
-    input_noise_relative: float = 0.0  # [share of the chunk's std]
     sampled_inputs: float = 0.0
     eval_every: int = 10  # [rounds]
     eval_windows: int = 32
     checkpoint_every: int = 5  # [rounds]
+    # Fields added after a checkpoint shipped go last: an older record re-saves in its order.
+    input_noise_relative: float = 0.0  # [share of the chunk's std]
 
 
 @dataclass(frozen=True)
