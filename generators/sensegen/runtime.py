@@ -16,23 +16,24 @@ A window is a fresh stream of its activity: the model's learned start state, ``b
 discarded steps, then ``steps`` samples, with its uniforms and normals drawn from
 ``mcsim.sim.sensing.reading_rng(seed, key)`` (:func:`key_draws`), so a row depends only on its
 seed, key and activity, not on the batch it is rolled in, its chunk or the threads. That
-needs every matrix product to sum a row the same way whatever the number of rows, which
-OpenBLAS does not promise (measured on this machine, float32, one or two threads): one row
-goes through another kernel (a matrix-vector product), and so do products of fewer than about
-10^6 multiply-adds (a "small matrix" kernel), which sums in another order for the mixture head
-(128 x 168) below 47 rows; the LSTM layers' products (weights on the left, streams as
-columns: :class:`_Layer`) agree for 9 to 1,200 streams at any position, not for 2-8. So a
-batch is padded to at least :data:`BLOCK_ROWS` rows, no chunk is smaller, and the mixture head
-(its two products) always runs on blocks of exactly :data:`BLOCK_ROWS` rows, whatever the
-chunk.
-The tests check a row alone, in batches, chunks and thread counts, bit for bit.
+needs every matrix product to sum a stream the same way whatever else is in the product,
+which OpenBLAS does not promise: its kernel, and so the order of the sums, depends on the
+product's shape, on its thread count and on the CPU. Measured with float32, one thread, the
+streams as columns: on an Intel AVX-512 CPU (OpenBLAS's SkylakeX kernels) a stream agreed in
+9 to 1,200-column products at any position, not in 2-8; on an AMD EPYC with AVX2 (Haswell
+kernels) it agrees across positions only in products of 8 or 16 columns (in 24 to 512 the
+first and last eight columns sum in another order than the middle ones), products with the
+streams as rows agree in none, and a second BLAS thread changes the sums again. So every
+product, the LSTM's and the mixture head's alike, takes exactly :data:`BLOCK_ROWS` streams as
+its columns (a batch is padded to whole blocks, held as a stack of blocks, one product call
+per stack), and BLAS runs on one thread; the threads split the blocks instead. The tests
+check a row alone, in batches, chunks and thread counts, bit for bit, on the CPU they run on.
 
-Rows are rolled in nearly equal chunks of at most ``chunk`` (a few hundred rows keep a layer's
-weights and state in cache), at least one per thread while each keeps :data:`BLOCK_ROWS`
-rows; chunks run in ``workers`` threads (numpy releases the GIL in its kernels) with BLAS held
-to one thread each, and a lone chunk (the campus's ~24-row calls) gets the threads through
-BLAS, which splits a product's columns. So N runner workers, each told its share of the cores
-(``$MCSIM_SENSOR_THREADS``), never run more threads than cores.
+Rows are rolled in nearly equal chunks of whole blocks, at most ``chunk`` rows each (a few
+hundred rows keep a layer's weights and state in cache), at least one per thread while the
+blocks last; chunks run in ``workers`` threads (numpy releases the GIL in its kernels). So N
+runner workers, each told its share of the cores (``$MCSIM_SENSOR_THREADS``), never run more
+threads than cores.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ from mcsim.errors import CheckpointError, InputError
 from mcsim.processes import usable_cores
 from mcsim.sim.sensing import check_keys, reading_rng
 
-#: Rows a roll pads to at least, and the block the mixture head is computed in (see the module
-#: docstring).
+#: Streams in every matrix product: a roll pads its rows to whole blocks of this many (see the
+#: module docstring).
 BLOCK_ROWS = 16
 #: Phone-steps of random numbers drawn ahead at most (32 MB of float32 uniforms and normals).
 DRAWS_PER_BLOCK = 1 << 21
@@ -213,11 +214,12 @@ def keyed_windows(
 
 @dataclass(frozen=True)
 class _Layer:
-    """One LSTM layer as one product, rows as columns: ``weight @ [input; h] + bias`` gives
-    the gates in the order (i, f, o, g), the rows of i, f and o halved (sigmoid(z) =
+    """One LSTM layer as one product, streams as columns: ``weight @ [input; h] + bias``
+    gives the gates in the order (i, f, o, g), the rows of i, f and o halved (sigmoid(z) =
     0.5 tanh(z / 2) + 0.5), so that one ``tanh`` serves all four gates. Why the weights on the
     left: with the streams as the product's columns, OpenBLAS runs a few dozen streams 1.3-1.7x
-    faster (measured: 76 against 58 GFLOP/s for 24 streams, 104 against 98 for 512)."""
+    faster (measured on the AVX-512 CPU: 76 against 58 GFLOP/s for 24 streams), and only that
+    way does a stream sum alike at every position of a block (module docstring)."""
 
     weight: np.ndarray  # (4 hidden, inputs + hidden)
     bias: np.ndarray  # (4 hidden, 1)
@@ -232,8 +234,8 @@ class NumpyGenerator:
         normalizer: the training statistics, to return physical units [g].
         activities: activity names by condition id (index 0 = none).
         burn_in: discarded steps of every fresh stream before its window [samples].
-        chunk: rows rolled together at most, at least ``2 * BLOCK_ROWS`` so that no chunk of a
-            nearly equal split is smaller than :data:`BLOCK_ROWS` [rows].
+        chunk: rows rolled together at most, at least :data:`BLOCK_ROWS`; a chunk holds whole
+            blocks [rows].
         workers: threads rolling chunks at once (None: ``$MCSIM_SENSOR_THREADS`` if set,
             else every usable core). The arrays do not depend on it.
 
@@ -254,8 +256,8 @@ class NumpyGenerator:
         workers: int | None = None,
         path: Path | None = None,
     ) -> None:
-        if chunk < 2 * BLOCK_ROWS:
-            raise InputError(f"chunk must be >= {2 * BLOCK_ROWS} rows, got {chunk}")
+        if chunk < BLOCK_ROWS:
+            raise InputError(f"chunk must be >= {BLOCK_ROWS} rows, got {chunk}")
         if workers is not None and workers < 1:
             raise InputError(f"workers must be >= 1, got {workers}")
         if workers is None:
@@ -281,10 +283,15 @@ class NumpyGenerator:
             _gates(weights["lstm.weight_ih_l0"][:, d:].T, hidden).T
         )
         self._start = np.asarray(weights["initial_state"], np.float32)
-        self._fc_weight = np.ascontiguousarray(weights["fc.weight"].T, np.float32)
-        self._fc_bias = np.asarray(weights["fc.bias"], np.float32)
-        self._head_weight = np.ascontiguousarray(weights["head.weight"].T, np.float32)
-        self._head_bias = np.asarray(weights["head.bias"], np.float32)
+        # The mixture head, streams as columns too: (outputs, inputs) weights, (outputs, 1) biases.
+        self._fc = _Layer(
+            np.ascontiguousarray(weights["fc.weight"], np.float32),
+            np.asarray(weights["fc.bias"], np.float32)[:, None],
+        )
+        self._head = _Layer(
+            np.ascontiguousarray(weights["head.weight"], np.float32),
+            np.asarray(weights["head.bias"], np.float32)[:, None],
+        )
         self.phone_steps = 0  # phone-steps rolled so far, burn-in included
 
     @classmethod
@@ -344,26 +351,26 @@ class NumpyGenerator:
     def _roll(self, seed: int, keys: np.ndarray, cond: np.ndarray, total: int) -> np.ndarray:
         """Fresh streams of ``keys`` through ``total`` steps (normalised units).
 
-        The rows (padded to at least :data:`BLOCK_ROWS`) are split into nearly equal chunks of
-        at most ``chunk`` rows, and into at least one chunk per thread while each keeps
-        :data:`BLOCK_ROWS` rows; chunks run in threads with BLAS on one thread each, and a
-        lone chunk gets the threads through BLAS (which splits a product's columns).
+        The rows, padded to whole blocks of :data:`BLOCK_ROWS`, are split into nearly equal
+        chunks of whole blocks, at most ``chunk`` rows each and at least one per thread while
+        the blocks last; chunks run in threads, BLAS on one thread (module docstring).
         """
         n, d = len(keys), self.config.n_axes
-        rows = max(n, BLOCK_ROWS)
+        blocks = max(1, -(-n // BLOCK_ROWS))
+        rows = blocks * BLOCK_ROWS
         u, eps = key_draws(seed, keys, total, d, rows)
         cond = np.concatenate([cond, np.zeros(rows - n, np.int64)])
         padded = np.empty((rows, total, d), np.float32)
         threads = self._workers()
-        n_chunks = max(-(-rows // self.chunk), min(threads, rows // BLOCK_ROWS))
-        bounds = [rows * i // n_chunks for i in range(n_chunks + 1)]
+        n_chunks = max(-(-blocks // (self.chunk // BLOCK_ROWS)), min(threads, blocks))
+        bounds = [BLOCK_ROWS * (blocks * i // n_chunks) for i in range(n_chunks + 1)]
         chunks = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
         in_parallel = min(threads, n_chunks)
 
         def roll(r: slice) -> None:
             self._roll_chunk(cond[r], u[:, r], eps[:, r], padded[r])
 
-        with threadpool_limits(limits=max(1, threads // in_parallel), user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"):
             if in_parallel > 1:
                 with ThreadPoolExecutor(in_parallel) as pool:
                     list(pool.map(roll, chunks))
@@ -376,31 +383,32 @@ class NumpyGenerator:
     def _roll_chunk(
         self, cond: np.ndarray, u: np.ndarray, eps: np.ndarray, out: np.ndarray
     ) -> None:
-        """Roll one chunk of fresh streams (condition ids ``cond``) through all its steps.
+        """Roll one chunk of fresh streams (condition ids ``cond``, whole blocks of
+        :data:`BLOCK_ROWS`) through all its steps.
 
-        The LSTM's state is held with the streams as columns (see :class:`_Layer`); the
-        mixture head reads the top layer's output back as rows, in blocks of exactly
-        :data:`BLOCK_ROWS`.
+        Every state is a stack of blocks, (blocks, features, :data:`BLOCK_ROWS`), the streams
+        as columns, so that each product is ``weight @ stack``: one call, one product of the
+        same shape per block (see the module docstring).
         """
         cfg = self.config
         n, hidden, d, k = len(cond), cfg.hidden_size, cfg.n_axes, cfg.n_components
+        blocks = n // BLOCK_ROWS
         layers = self._layers
         start = self._start[:, :, cond if cfg.n_conditions else np.zeros_like(cond)]
-        # xh[l] is layer l's product input, (inputs + hidden, n): its input, then its own h;
-        # layer 0's input is the last sample x.
-        xh = [np.empty((layer.weight.shape[1], n), np.float32) for layer in layers]
-        c = [np.ascontiguousarray(start[1, i].T) for i in range(len(layers))]
+        # xh[l] is layer l's product input, (blocks, inputs + hidden, BLOCK_ROWS): its input,
+        # then its own h; layer 0's input is the last sample x.
+        xh = [np.empty((blocks, layer.weight.shape[1], BLOCK_ROWS), np.float32) for layer in layers]
+        c = [_stacked(start[1, i]) for i in range(len(layers))]
         for i, buf in enumerate(xh):
-            buf[buf.shape[0] - hidden :] = start[0, i].T
-        xh[0][:d] = 0.0  # a fresh stream's first input
-        bias0 = layers[0].bias + (self._condition_gates[:, cond] if cfg.n_conditions else 0.0)
-        gates = np.empty((4 * hidden, n), np.float32)
-        tanh_c = np.empty((hidden, n), np.float32)
-        blocks = -(-n // BLOCK_ROWS)
-        top = np.zeros((blocks, BLOCK_ROWS, hidden), np.float32)
-        top_rows = top.reshape(-1, hidden)[:n]
-        fc = np.empty((blocks, BLOCK_ROWS, self._fc_weight.shape[1]), np.float32)
-        head = np.empty((blocks, BLOCK_ROWS, self._head_weight.shape[1]), np.float32)
+            buf[:, buf.shape[1] - hidden :] = _stacked(start[0, i])
+        xh[0][:, :d] = 0.0  # a fresh stream's first input
+        bias0 = layers[0].bias
+        if cfg.n_conditions:
+            bias0 = bias0 + _stacked(self._condition_gates[:, cond].T)
+        gates = np.empty((blocks, 4 * hidden, BLOCK_ROWS), np.float32)
+        tanh_c = np.empty((blocks, hidden, BLOCK_ROWS), np.float32)
+        fc = np.empty((blocks, self._fc.weight.shape[0], BLOCK_ROWS), np.float32)
+        head = np.empty((blocks, self._head.weight.shape[0], BLOCK_ROWS), np.float32)
         rows = np.arange(n)
         last = len(layers) - 1
         for t in range(out.shape[1]):
@@ -408,25 +416,24 @@ class NumpyGenerator:
                 np.matmul(layer.weight, xh[i], out=gates)
                 gates += bias0 if i == 0 else layer.bias
                 np.tanh(gates, out=gates)
-                sig = gates[: 3 * hidden]
+                sig = gates[:, : 3 * hidden]
                 sig *= 0.5
                 sig += 0.5
-                c[i] *= gates[hidden : 2 * hidden]  # f
-                c[i] += gates[:hidden] * gates[3 * hidden :]  # i * g
+                c[i] *= gates[:, hidden : 2 * hidden]  # f
+                c[i] += gates[:, :hidden] * gates[:, 3 * hidden :]  # i * g
                 np.tanh(c[i], out=tanh_c)
-                h = xh[i][xh[i].shape[0] - hidden :]
-                np.multiply(gates[2 * hidden : 3 * hidden], tanh_c, out=h)  # o * tanh(c)
+                h = xh[i][:, xh[i].shape[1] - hidden :]
+                np.multiply(gates[:, 2 * hidden : 3 * hidden], tanh_c, out=h)  # o * tanh(c)
                 if i < last:
-                    xh[i + 1][:hidden] = h
-            top_rows[...] = h.T
-            np.matmul(top, self._fc_weight, out=fc)
-            fc += self._fc_bias
+                    xh[i + 1][:, :hidden] = h
+            np.matmul(self._fc.weight, h, out=fc)
+            fc += self._fc.bias
             _sigmoid(fc)
-            np.matmul(fc, self._head_weight, out=head)
-            head += self._head_bias
-            x = self._pick(head.reshape(-1, head.shape[-1])[:n], u[t], eps[t], rows, k, d)
+            np.matmul(self._head.weight, fc, out=head)
+            head += self._head.bias
+            x = self._pick(head.transpose(0, 2, 1).reshape(n, -1), u[t], eps[t], rows, k, d)
             out[:, t] = x
-            xh[0][:d] = x.T
+            xh[0][:, :d] = x.reshape(blocks, BLOCK_ROWS, d).transpose(0, 2, 1)
 
     def _pick(
         self, head: np.ndarray, u: np.ndarray, eps: np.ndarray, rows: np.ndarray, k: int, d: int
@@ -456,6 +463,12 @@ def _gates(values: np.ndarray, hidden: int) -> np.ndarray:
     the sigmoid gates' (exact in float32: a power of two)."""
     i, f, g, o = (values[..., j * hidden : (j + 1) * hidden] for j in range(4))
     return np.ascontiguousarray(np.concatenate([i / 2, f / 2, o / 2, g], axis=-1), np.float32)
+
+
+def _stacked(rows: np.ndarray) -> np.ndarray:
+    """(n, features) rows as a stack of blocks, (n / BLOCK_ROWS, features, BLOCK_ROWS)."""
+    n, features = rows.shape
+    return np.ascontiguousarray(rows.reshape(n // BLOCK_ROWS, BLOCK_ROWS, features).swapaxes(1, 2))
 
 
 def _sigmoid(values: np.ndarray) -> None:

