@@ -152,7 +152,7 @@ def main() -> None:
         check=True,
         cwd=REPO,
     )
-    sensors = ["none", *args.sensors.split(",")]
+    sensors = ["none", *filter(_loads_here, args.sensors.split(","))]
     runs: dict[str, list[dict[str, Any]]] = {sensor: [] for sensor in sensors}
     for _ in range(args.repeats):
         for sensor, done in runs.items():  # interleaved: all see the same machine
@@ -198,6 +198,20 @@ def main() -> None:
         + ", ".join(f"{n['cpu_s'] / n['total_s']:.2f}" for n in refs)
         + " (below 1: other processes were running)"
     )
+
+
+def _loads_here(sensor: str) -> bool:
+    """Whether this machine loads ``sensor``; where not (bfloat16 on a CPU without oneDNN's
+    bfloat16 LSTM), the reason is printed and the sensor left out."""
+    from generators.sensors import load_sensor
+    from mcsim.errors import InputError
+
+    try:
+        load_sensor(sensor)
+    except InputError as exc:
+        print(f"left out {sensor}: {exc}")
+        return False
+    return True
 
 
 def _median_run(done: list[dict[str, Any]]) -> dict[str, Any]:

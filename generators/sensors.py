@@ -15,11 +15,12 @@ both validation and loading: a registered name (``none``, a shipped SenseGen of
 SenseGen ``.pt`` checkpoint.
 
 ``sensegen-bf16`` is the shipped model with its LSTM run in bfloat16 by torch: about 1.75x
-faster per core than torch in float32 on a CPU with native bfloat16 (avx512_bf16 or AMX;
-elsewhere it is emulated and slower; it pays ``import torch``, about 1 s, once per process),
-with streams whose per-window statistics cannot be told from float32's (see
-``generators.sensegen.sample``), but other arrays than ``sensegen``'s, so it is an explicit
-choice, not the default. ``sensegen-small`` is the same recipe trained at half the width
+faster per core than torch in float32 on a CPU with native bfloat16 (avx512_bf16 or AMX; it
+pays ``import torch``, about 1 s, once per process), with streams whose per-window statistics
+cannot be told from float32's (see ``generators.sensegen.sample``), but other arrays than
+``sensegen``'s, so it is an explicit choice, not the default. A CPU without AVX-512 has no
+bfloat16 LSTM in oneDNN: loading a bfloat16 sensor there fails with an InputError that says
+so, before a run starts. ``sensegen-small`` is the same recipe trained at half the width
 (3 x LSTM 128, a quarter of the arithmetic per phone-step, without styles) for days with
 100,000 phones; its realism beside the paper model's is in
 ``generators/checkpoints/README.md``. The paper-width checkpoint has a style per training

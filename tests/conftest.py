@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: where the real data lives, and the slow marker.
+"""Fixtures shared by the whole suite: where the real data lives, the slow marker, and whether
+this CPU runs a bfloat16 LSTM.
 
 Real third-party data is read from the ``shared/data`` folder beside the repository (or from
 ``$MCSIM_DATA``); tests that need it skip with the reason when it is absent, so a clone
@@ -42,3 +43,16 @@ def geolife_dir() -> Path:
 def hapt_dir() -> Path:
     """The HAPT raw recordings (users 1-24), or a skip when it is absent."""
     return _dataset("hapt")
+
+
+@pytest.fixture(scope="session")
+def bfloat16_lstm() -> None:
+    """A skip where torch has no bfloat16 LSTM on this CPU (oneDNN's needs AVX-512), so the
+    suite passes on any CPU; the refusal itself is tested with a failing LSTM."""
+    from generators.sensegen.sample import check_precision
+    from mcsim.errors import InputError
+
+    try:
+        check_precision("bf16")
+    except InputError as exc:
+        pytest.skip(str(exc))

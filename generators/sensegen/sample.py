@@ -34,8 +34,10 @@ from float32's sample by sample but not in distribution: over 1,024 windows of 1
 activity, the Kolmogorov-Smirnov distances between float32 and bfloat16 per-window std, mean
 and lag-1 autocorrelation (0.004-0.025) are no larger than between two float32 seeds
 (0.013-0.030), and ``evaluate.py``'s discriminators score bfloat16 walking within the spread of
-float32 seeds (0.83 against 0.73-0.85). Float32 stays the default: bfloat16 is emulated, and
-slower, on CPUs without it, and it changes every array.
+float32 seeds (0.83 against 0.73-0.85). Float32 stays the default: it changes every array, and oneDNN
+runs a bfloat16 LSTM only on a CPU with AVX-512 (on an AMD EPYC with AVX2 alone it fails with
+"could not create a primitive descriptor"), so a bfloat16 sampler first runs a one-unit LSTM
+(:func:`check_precision`) and refuses to start where that fails.
 
 Streams' randomness comes from one ``torch.Generator`` seeded in :meth:`Sampler.reset`: the
 same seed and the same sequence of calls give identical arrays, and splitting a roll-out into
@@ -78,6 +80,31 @@ from mcsim.processes import usable_cores
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
+
+
+def check_precision(precision: str, device: str | torch.device = "cpu") -> None:
+    """Raises InputError unless ``precision`` is one of :data:`PRECISIONS` that ``device``
+    runs. Why a probe: whether oneDNN has a bfloat16 LSTM depends on the CPU (see the module
+    docstring), and a run should stop before its first job, not at its first reading.
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "fp32":
+        return
+    device = torch.device(device)
+    probe = torch.nn.LSTM(1, 1).to(device)
+    try:
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16):
+            probe(torch.zeros(1, 1, 1, device=device))
+    except RuntimeError as exc:
+        reason = str(exc).split(". ")[0].strip() or type(exc).__name__
+        raise InputError(
+            f"precision 'bf16' does not run on this {device.type}: its bfloat16 LSTM fails "
+            f"({reason}); on a CPU it needs AVX-512 (fast with avx512_bf16 or amx_bf16). "
+            "Use float32 (sensor sensegen or sensegen-small)"
+        ) from None
+
+
 _NOT_STARTED = -1  # condition id of a slot whose stream has not started yet
 Draws = Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]
 
@@ -164,8 +191,7 @@ class Sampler:
             raise InputError(f"chunk must be >= 1, got {chunk}")
         if workers is not None and workers < 1:
             raise InputError(f"workers must be >= 1, got {workers}")
-        if precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        check_precision(precision, device)
         if workers is None:
             threads_from_environment()  # a bad value fails here, before any job samples
         self.device = torch.device(device)

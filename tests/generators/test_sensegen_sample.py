@@ -282,6 +282,28 @@ def test_parallel_chunks_give_the_same_arrays(tiny_checkpoint: Path) -> None:
     assert np.array_equal(outs[0], outs[1])
 
 
+def test_a_cpu_without_a_bfloat16_lstm_is_refused_before_sampling(
+    tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an AMD EPYC with AVX2 alone does (measured): oneDNN cannot build the LSTM."""
+
+    def no_primitive(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(
+            "could not create a primitive descriptor for the LSTM forward propagation "
+            "primitive. Run workload with environment variable ONEDNN_VERBOSE=all"
+        )
+
+    monkeypatch.setattr(torch.nn.LSTM, "forward", no_primitive)
+    with pytest.raises(
+        InputError,
+        match=r"'bf16' does not run on this cpu: .* \(could not create a primitive "
+        r"descriptor for the LSTM forward propagation primitive\); .*sensegen-small\)$",
+    ):
+        Sampler.from_checkpoint(tiny_checkpoint, precision="bf16")
+    assert Sampler.from_checkpoint(tiny_checkpoint).precision == "fp32"  # never probed
+
+
+@pytest.mark.usefixtures("bfloat16_lstm")
 def test_bf16_precision_samples_finite_streams(tiny_checkpoint: Path) -> None:
     sampler = Sampler.from_checkpoint(tiny_checkpoint, precision="bf16")
     sampler.reset(4, seed=0)

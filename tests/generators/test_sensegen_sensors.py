@@ -71,8 +71,12 @@ def test_load_sensor_specs() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_SENSEGEN))
-def test_every_shipped_sensegen_loads_its_checkpoint_and_precision(name: str) -> None:
+def test_every_shipped_sensegen_loads_its_checkpoint_and_precision(
+    name: str, request: pytest.FixtureRequest
+) -> None:
     path, precision = SHIPPED_SENSEGEN[name]
+    if precision == "bf16":
+        request.getfixturevalue("bfloat16_lstm")
     sensor = load_sensor(name.upper())  # names are case-insensitive
     assert isinstance(sensor, SenseGenSensor)
     if precision == "fp32":  # float32 on the CPU runs in numpy
@@ -87,9 +91,13 @@ def test_every_shipped_sensegen_loads_its_checkpoint_and_precision(name: str) ->
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_SENSEGEN))
-def test_a_sensegen_window_is_the_same_in_any_batch(name: str) -> None:
+def test_a_sensegen_window_is_the_same_in_any_batch(
+    name: str, request: pytest.FixtureRequest
+) -> None:
     """What lets a runner job roll all its policies' readings together: a window depends on
     its seed, key and activity only (alone, first, last or in the middle of 40 rows)."""
+    if SHIPPED_SENSEGEN[name][1] == "bf16":
+        request.getfixturevalue("bfloat16_lstm")
     sensor = load_sensor(name)
     rng = np.random.default_rng(0)
     keys = rng.integers(0, 2**62, (40, 4)).astype(np.uint64)
