@@ -213,16 +213,19 @@ def keyed_windows(
 
 
 @dataclass(frozen=True)
-class _Layer:
-    """One LSTM layer as one product, streams as columns: ``weight @ [input; h] + bias``
-    gives the gates in the order (i, f, o, g), the rows of i, f and o halved (sigmoid(z) =
-    0.5 tanh(z / 2) + 0.5), so that one ``tanh`` serves all four gates. Why the weights on the
-    left: with the streams as the product's columns, OpenBLAS runs a few dozen streams 1.3-1.7x
-    faster (measured on the AVX-512 CPU: 76 against 58 GFLOP/s for 24 streams), and only that
-    way does a stream sum alike at every position of a block (module docstring)."""
+class _Affine:
+    """``weight @ x + bias`` on streams held as columns, one product per block of streams.
 
-    weight: np.ndarray  # (4 hidden, inputs + hidden)
-    bias: np.ndarray  # (4 hidden, 1)
+    An LSTM layer is one: ``weight @ [input; h] + bias`` gives the gates in the order (i, f,
+    o, g), the rows of i, f and o halved (sigmoid(z) = 0.5 tanh(z / 2) + 0.5), so that one
+    ``tanh`` serves all four gates; the mixture head is two (FC, then the mixture's outputs).
+    Why the weights on the left: with the streams as the product's columns, OpenBLAS runs a
+    few dozen streams 1.3-1.7x faster (measured on the AVX-512 CPU: 76 against 58 GFLOP/s for
+    24 streams), and only that way does a stream sum alike at every position of a block
+    (module docstring)."""
+
+    weight: np.ndarray  # (outputs, inputs): an LSTM layer's (4 hidden, inputs + hidden)
+    bias: np.ndarray  # (outputs, 1)
 
 
 class NumpyGenerator:
@@ -270,25 +273,24 @@ class NumpyGenerator:
         self.workers = workers
         _check_shapes(config, weights, path)
         d, hidden = config.n_axes, config.hidden_size
-        self._layers: list[_Layer] = []
+        self._layers: list[_Affine] = []
         for layer in range(config.num_layers):
             w_ih = weights[f"lstm.weight_ih_l{layer}"]
             inputs = w_ih[:, :d] if layer == 0 else w_ih  # layer 0: the condition goes below
             stacked = np.concatenate([inputs, weights[f"lstm.weight_hh_l{layer}"]], axis=1)
             bias = weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"]
             gates_weight = np.ascontiguousarray(_gates(stacked.T, hidden).T)
-            self._layers.append(_Layer(gates_weight, _gates(bias, hidden)[:, None]))
+            self._layers.append(_Affine(gates_weight, _gates(bias, hidden)[:, None]))
         # The one-hot condition's share of layer 0's gates, one column per condition id.
         self._condition_gates = np.ascontiguousarray(
             _gates(weights["lstm.weight_ih_l0"][:, d:].T, hidden).T
         )
         self._start = np.asarray(weights["initial_state"], np.float32)
-        # The mixture head, streams as columns too: (outputs, inputs) weights, (outputs, 1) biases.
-        self._fc = _Layer(
+        self._fc = _Affine(
             np.ascontiguousarray(weights["fc.weight"], np.float32),
             np.asarray(weights["fc.bias"], np.float32)[:, None],
         )
-        self._head = _Layer(
+        self._head = _Affine(
             np.ascontiguousarray(weights["head.weight"], np.float32),
             np.asarray(weights["head.bias"], np.float32)[:, None],
         )
