@@ -1,5 +1,5 @@
-"""Fixtures shared by the whole suite: where the real data lives, the slow marker, and whether
-this CPU runs a bfloat16 LSTM.
+"""Fixtures shared by the whole suite: where the real data lives, the slow marker, whether this
+CPU runs a bfloat16 LSTM, and a CPU that does not.
 
 Real third-party data is read from the ``shared/data`` folder beside the repository (or from
 ``$MCSIM_DATA``); tests that need it skip with the reason when it is absent, so a clone
@@ -56,3 +56,18 @@ def bfloat16_lstm() -> None:
         check_precision("bf16")
     except InputError as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture
+def no_bfloat16_lstm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Torch's LSTM fails as oneDNN's does on a CPU without AVX-512 (measured on an AMD EPYC
+    with AVX2), whatever this CPU is."""
+    import torch
+
+    def no_primitive(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(
+            "could not create a primitive descriptor for the LSTM forward propagation "
+            "primitive. Run workload with environment variable ONEDNN_VERBOSE=all"
+        )
+
+    monkeypatch.setattr(torch.nn.LSTM, "forward", no_primitive)

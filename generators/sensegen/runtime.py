@@ -400,7 +400,7 @@ class NumpyGenerator:
         # xh[l] is layer l's product input, (blocks, inputs + hidden, BLOCK_ROWS): its input,
         # then its own h; layer 0's input is the last sample x.
         xh = [np.empty((blocks, layer.weight.shape[1], BLOCK_ROWS), np.float32) for layer in layers]
-        c = [_stacked(start[1, i]) for i in range(len(layers))]
+        c = [np.ascontiguousarray(_stacked(start[1, i])) for i in range(len(layers))]
         for i, buf in enumerate(xh):
             buf[:, buf.shape[1] - hidden :] = _stacked(start[0, i])
         xh[0][:, :d] = 0.0  # a fresh stream's first input
@@ -435,7 +435,7 @@ class NumpyGenerator:
             head += self._head.bias
             x = self._pick(head.transpose(0, 2, 1).reshape(n, -1), u[t], eps[t], rows, k, d)
             out[:, t] = x
-            xh[0][:, :d] = x.reshape(blocks, BLOCK_ROWS, d).transpose(0, 2, 1)
+            xh[0][:, :d] = _stacked(x)
 
     def _pick(
         self, head: np.ndarray, u: np.ndarray, eps: np.ndarray, rows: np.ndarray, k: int, d: int
@@ -468,9 +468,10 @@ def _gates(values: np.ndarray, hidden: int) -> np.ndarray:
 
 
 def _stacked(rows: np.ndarray) -> np.ndarray:
-    """(n, features) rows as a stack of blocks, (n / BLOCK_ROWS, features, BLOCK_ROWS)."""
+    """(n, features) rows as a stack of blocks, (n / BLOCK_ROWS, features, BLOCK_ROWS): a
+    view, not a copy."""
     n, features = rows.shape
-    return np.ascontiguousarray(rows.reshape(n // BLOCK_ROWS, BLOCK_ROWS, features).swapaxes(1, 2))
+    return rows.reshape(n // BLOCK_ROWS, BLOCK_ROWS, features).swapaxes(1, 2)
 
 
 def _sigmoid(values: np.ndarray) -> None:

@@ -236,21 +236,13 @@ def test_a_huge_sweep_is_refused_before_it_is_expanded(
     mcsim("validate", path).one_line_error(str(path), "'sweep'", "100,000,000 variants")
 
 
+@pytest.mark.usefixtures("no_bfloat16_lstm")
 def test_a_bfloat16_sensor_this_cpu_cannot_run_stops_the_run_before_it_starts(
-    small: Path, tmp_path: Path, mcsim: Callable[..., Outcome], monkeypatch: pytest.MonkeyPatch
+    small: Path, tmp_path: Path, mcsim: Callable[..., Outcome]
 ) -> None:
     """A CPU without AVX-512 has no bfloat16 LSTM in oneDNN (an AMD EPYC with AVX2 crashed at
     the first reading of a run): now one line names the precision and the float32 sensors,
     before any job, and no results folder is made."""
-    import torch
-
-    def no_primitive(*args: object, **kwargs: object) -> None:
-        raise RuntimeError(
-            "could not create a primitive descriptor for the LSTM forward propagation "
-            "primitive. Run workload with environment variable ONEDNN_VERBOSE=all"
-        )
-
-    monkeypatch.setattr(torch.nn.LSTM, "forward", no_primitive)
     out = tmp_path / "out"
     mcsim("run", small, "--set", "sensor=sensegen-small-bf16", "--out", out).one_line_error(
         "precision 'bf16' does not run on this cpu", "sensegen-small"

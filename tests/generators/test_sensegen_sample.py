@@ -282,18 +282,9 @@ def test_parallel_chunks_give_the_same_arrays(tiny_checkpoint: Path) -> None:
     assert np.array_equal(outs[0], outs[1])
 
 
-def test_a_cpu_without_a_bfloat16_lstm_is_refused_before_sampling(
-    tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("no_bfloat16_lstm")
+def test_a_cpu_without_a_bfloat16_lstm_is_refused_before_sampling(tiny_checkpoint: Path) -> None:
     """What an AMD EPYC with AVX2 alone does (measured): oneDNN cannot build the LSTM."""
-
-    def no_primitive(*args: object, **kwargs: object) -> None:
-        raise RuntimeError(
-            "could not create a primitive descriptor for the LSTM forward propagation "
-            "primitive. Run workload with environment variable ONEDNN_VERBOSE=all"
-        )
-
-    monkeypatch.setattr(torch.nn.LSTM, "forward", no_primitive)
     with pytest.raises(
         InputError,
         match=r"'bf16' does not run on this cpu: .* \(could not create a primitive "
