@@ -52,6 +52,10 @@ def _train(args: argparse.Namespace) -> int:
         drop_condition=args.drop_condition,
         input_noise=args.input_noise,
         input_noise_relative=args.input_noise_relative,
+        amplitude_weight=args.amplitude_weight,
+        amplitude_every=args.amplitude_every,
+        amplitude_lanes=args.amplitude_lanes,
+        amplitude_window=args.amplitude_window,
         sampled_inputs=args.sampled_inputs,
         eval_every=args.eval_every,
         eval_windows=base.eval_windows,
@@ -210,6 +214,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=tc.sampled_inputs,
         help="share of input steps replaced by G's own samples (scheduled sampling)",
+    )
+    p.add_argument(
+        "--amplitude-weight",
+        type=float,
+        default=tc.amplitude_weight,
+        help="weight of the loss on the log std of G's own windows (0: none)",
+    )
+    p.add_argument(
+        "--amplitude-every",
+        type=int,
+        default=tc.amplitude_every,
+        help="one in this many G updates carries the amplitude loss",
+    )
+    p.add_argument(
+        "--amplitude-lanes", type=int, default=tc.amplitude_lanes, help="windows per loss"
+    )
+    p.add_argument(
+        "--amplitude-window",
+        type=int,
+        default=tc.amplitude_window,
+        help="their length after the burn-in [samples]",
     )
     p.add_argument("--eval-every", type=int, default=tc.eval_every)
     p.add_argument("--checkpoint-every", type=int, default=tc.checkpoint_every)

@@ -270,6 +270,15 @@ class TrainConfig(StoredConfig):
             this share of that lane's and axis's std over the chunk (and never more than
             ``input_noise``): a quiet signal keeps its detail legible (see
             :meth:`Trainer.input_noise_std`). 0 = ``input_noise`` everywhere.
+        amplitude_weight: weight of the amplitude loss beside the NLL (0 = none, the paper):
+            the squared gap between the log std of G's own free-running windows and that of
+            real windows of their condition (see :meth:`Trainer.amplitude_loss`). Needs
+            activity conditions.
+        amplitude_every: every this many generator updates, one carries the amplitude loss
+            (a free-running roll-out costs about three teacher-forced updates).
+        amplitude_lanes: generated windows per amplitude loss.
+        amplitude_window: their length after ``burn_in`` [samples] (default: the simulator's
+            2.56-s reading).
     """
 
     seed: int = 0
@@ -295,6 +304,10 @@ class TrainConfig(StoredConfig):
     checkpoint_every: int = 5  # [rounds]
     # Fields added after a checkpoint shipped go last: an older record re-saves in its order.
     input_noise_relative: float = 0.0  # [share of the chunk's std]
+    amplitude_weight: float = 0.0
+    amplitude_every: int = 4  # [generator updates]
+    amplitude_lanes: int = 32
+    amplitude_window: int = 128  # [samples]
 
 
 @dataclass(frozen=True)

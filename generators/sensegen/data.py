@@ -229,6 +229,12 @@ class Series:
             [style_of.get(int(u), 0) for u in users.tolist()], dtype=torch.long
         )
 
+    def segment_conditions(self, style_stride: int = 0) -> torch.Tensor:
+        """Condition id of every labelled segment: its activity, or with ``style_stride`` (the
+        number of activity ids) the pair of activity and style
+        (``activity + style_stride * style``, ``GeneratorConfig.condition_ids``)."""
+        return self.segment_labels + style_stride * self.segment_styles
+
     def random_starts(
         self, n: int, length: int, generator: torch.Generator, activity: int | None = None
     ) -> torch.Tensor:
@@ -366,7 +372,7 @@ class Streams:
         style_stride: int = 0,
     ) -> None:
         self.series = series
-        self.segment_conditions = series.segment_labels + style_stride * series.segment_styles
+        self.segment_conditions = series.segment_conditions(style_stride)
         self.chunk = chunk
         self.generator = generator
         self.lane_life = lane_life
@@ -426,3 +432,56 @@ class Streams:
         """Restore lane positions saved by :meth:`state_dict`."""
         self.position = state["position"].clone()
         self.end = state["end"].clone()
+
+
+def window_log_std(windows: torch.Tensor, floor: float = 1e-3) -> torch.Tensor:
+    """Each window's log standard deviation per axis, (n, d), of (n, length, d) windows.
+
+    Why the log: an amplitude that is half or twice the real one is equally wrong, and a
+    resting window (0.005 g) counts as much as a walking one (0.2 g). ``floor`` [the windows'
+    units] keeps a constant window finite.
+    """
+    return windows.std(dim=1).clamp_min(floor).log()
+
+
+class WindowAmplitudes:
+    """How loud a real window of each condition is, for the generator's amplitude loss.
+
+    Per condition id (``Series.segment_conditions``), the mean over the non-overlapping
+    ``length``-sample windows inside its labelled segments of :func:`window_log_std`
+    (normalised units); and conditions to roll generated windows of, drawn as those windows
+    are (a condition with more real windows is drawn more often).
+
+    Args:
+        series: the training series.
+        style_stride: as for :class:`Streams`.
+        length: window length [samples].
+
+    Raises:
+        InputError: no labelled segment is ``length`` samples long.
+    """
+
+    def __init__(self, series: Series, length: int, style_stride: int = 0) -> None:
+        conditions = series.segment_conditions(style_stride)
+        n_ids = int(conditions.max()) + 1 if len(conditions) else 1
+        d = series.values.shape[1]
+        sums = torch.zeros(n_ids, d, dtype=torch.float64)
+        self.windows = torch.zeros(n_ids, dtype=torch.float64)  # real windows per condition
+        for start, size, cond in zip(
+            series.segment_starts.tolist(),
+            series.segment_lengths.tolist(),
+            conditions.tolist(),
+            strict=True,
+        ):
+            k = size // length
+            if k:
+                cut = series.values[start : start + k * length].reshape(k, length, d)
+                sums[cond] += window_log_std(cut).double().sum(0)
+                self.windows[cond] += k
+        if not int(self.windows.sum()):
+            raise InputError(f"no labelled segment is {length} samples long")
+        self.target = (sums / self.windows.clamp_min(1)[:, None]).float()  # (ids, d)
+
+    def draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` condition ids, each as likely as its share of the real windows."""
+        return torch.multinomial(self.windows, n, replacement=True, generator=generator)

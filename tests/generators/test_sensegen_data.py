@@ -14,10 +14,12 @@ from generators.sensegen.data import (
     Normalizer,
     Series,
     Streams,
+    WindowAmplitudes,
     body_acceleration,
     load_hapt,
     read_activity_names,
     split_by_user,
+    window_log_std,
 )
 from mcsim.errors import InputError
 
@@ -113,6 +115,30 @@ def test_conditioned_lanes_carry_their_users_style(synthetic_hapt: Path) -> None
         assert (cond[:, 0] == labels + 13 * user_two).all()
         seen |= set(cond[:, 0].tolist())
     assert seen == {1, 4, 14, 17}
+
+
+def test_window_amplitudes_are_the_mean_log_std_of_real_windows(synthetic_hapt: Path) -> None:
+    recs = load_hapt(synthetic_hapt)
+    series = Series(recs, Normalizer.fit(recs), styles={2: 1})
+    # segments: walking 1000 and sitting 1700 samples, in user 1 (no style) and user 2 (style 1)
+    amplitudes = WindowAmplitudes(series, 300, style_stride=13)
+    assert amplitudes.windows[[1, 4, 14, 17]].tolist() == [3, 5, 3, 5]
+    assert int(amplitudes.windows.sum()) == 16  # no other condition has a window
+    sitting = series.values[4200 : 4200 + 5 * 300].reshape(5, 300, 3)  # user 2's, style 1
+    expected = sitting.std(dim=1).log().mean(0)
+    assert torch.allclose(amplitudes.target[17], expected, atol=1e-5)
+    drawn = amplitudes.draw(1600, torch.Generator().manual_seed(0))
+    assert set(drawn.tolist()) == {1, 4, 14, 17}
+    assert 0.25 < float((drawn == 4).float().mean()) < 0.38  # 5 of 16 real windows
+    with pytest.raises(InputError, match="no labelled segment is 2000 samples long"):
+        WindowAmplitudes(series, 2000)
+
+
+def test_window_log_std_has_a_floor() -> None:
+    windows = torch.stack([torch.zeros(50, 3), torch.linspace(-1, 1, 50)[:, None].expand(50, 3)])
+    got = window_log_std(windows, floor=1e-3)
+    assert torch.allclose(got[0], torch.full((3,), math.log(1e-3)))
+    assert torch.allclose(got[1], windows[1].std(dim=0).log())
 
 
 def test_random_windows_of_one_activity(synthetic_hapt: Path) -> None:

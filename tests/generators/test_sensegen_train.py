@@ -31,6 +31,10 @@ CONFIG = TrainConfig(
     eval_windows=4,
     checkpoint_every=2,
 )
+# Every update also carries the amplitude loss, on short windows.
+AMPLITUDE = replace(
+    CONFIG, amplitude_weight=1.0, amplitude_every=1, amplitude_lanes=4, amplitude_window=30
+)
 ALLOWED = (torch.Tensor, dict, list, str, int, float, bool, type(None))
 
 
@@ -79,8 +83,11 @@ def test_styles_give_each_training_user_its_own_conditions(
         Trainer(CONFIG, replace(MODEL, n_conditions=0), tmp_path / "x", synthetic_hapt, styles=True)
 
 
-def test_resume_after_interrupt_is_exact(synthetic_hapt: Path, tmp_path: Path) -> None:
-    straight = train(CONFIG, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
+@pytest.mark.parametrize("config", [CONFIG, AMPLITUDE], ids=["nll", "amplitude"])
+def test_resume_after_interrupt_is_exact(
+    config: TrainConfig, synthetic_hapt: Path, tmp_path: Path
+) -> None:
+    straight = train(config, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
 
     def interrupt(trainer: Trainer) -> None:
         if trainer.round == 3:  # Ctrl-C during round 4 keeps round 3
@@ -88,7 +95,7 @@ def test_resume_after_interrupt_is_exact(synthetic_hapt: Path, tmp_path: Path) -
 
     with pytest.raises(KeyboardInterrupt):
         train(
-            CONFIG,
+            config,
             MODEL,
             tmp_path / "b",
             data_dir=synthetic_hapt,
@@ -97,13 +104,16 @@ def test_resume_after_interrupt_is_exact(synthetic_hapt: Path, tmp_path: Path) -
         )
     assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["round"] == 3
     resumed = train(
-        CONFIG, MODEL, tmp_path / "b", data_dir=synthetic_hapt, resume=True, progress=False
+        config, MODEL, tmp_path / "b", data_dir=synthetic_hapt, resume=True, progress=False
     )
     for key, value in straight["generator"].items():
         assert torch.equal(value, resumed["generator"][key]), key
     for key, value in straight["discriminator"].items():
         assert torch.equal(value, resumed["discriminator"][key]), key
     assert straight["history"]["train_nll"] == resumed["history"]["train_nll"]
+    assert straight["history"]["amplitude_loss"] == pytest.approx(
+        resumed["history"]["amplitude_loss"], nan_ok=True
+    )
 
 
 def test_resume_with_other_settings_is_refused(synthetic_hapt: Path, tmp_path: Path) -> None:
@@ -160,6 +170,72 @@ def test_relative_input_noise_keeps_a_quiet_lane_legible(
     assert Trainer(CONFIG, MODEL, tmp_path / "plain", synthetic_hapt).input_noise_std(quiet) == (
         CONFIG.input_noise
     )
+
+
+def test_amplitude_loss_pulls_generated_windows_to_real_loudness(
+    synthetic_hapt: Path, tmp_path: Path
+) -> None:
+    trainer = Trainer(AMPLITUDE, MODEL, tmp_path / "run", synthetic_hapt)
+    amplitudes = trainer.amplitudes
+    assert amplitudes is not None
+    draws = (trainer.data_rng.get_state(), trainer.sample_rng.get_state())
+
+    def loss() -> torch.Tensor:  # the same draws every time: only the model changes
+        trainer.data_rng.set_state(draws[0])
+        trainer.sample_rng.set_state(draws[1])
+        return trainer.amplitude_loss(amplitudes)
+
+    before = loss()
+    before.backward()
+    assert trainer.gen.head.weight.grad is not None and trainer.gen.head.weight.grad.any()
+    assert trainer.gen.lstm.weight_hh_l0.grad is not None
+    assert trainer.gen.lstm.weight_hh_l0.grad.any()  # through the fed-back samples
+    opt = torch.optim.Adam(trainer.gen.parameters(), lr=1e-2)
+    for _ in range(40):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert float(loss().detach()) < 0.2 * float(before.detach())
+    snap = train(AMPLITUDE, MODEL, tmp_path / "full", data_dir=synthetic_hapt, progress=False)
+    assert all(math.isfinite(v) for v in snap["history"]["amplitude_loss"])
+    plain = train(CONFIG, MODEL, tmp_path / "plain", data_dir=synthetic_hapt, progress=False)
+    assert all(math.isnan(v) for v in plain["history"]["amplitude_loss"])
+
+
+def test_amplitude_loss_needs_conditions_and_sane_settings(
+    synthetic_hapt: Path, tmp_path: Path
+) -> None:
+    unconditioned = replace(MODEL, n_conditions=0)
+    with pytest.raises(InputError, match="needs activity conditions"):
+        Trainer(AMPLITUDE, unconditioned, tmp_path / "a", synthetic_hapt)
+    with pytest.raises(InputError, match="amplitude_every and amplitude_lanes must be >= 1"):
+        Trainer(replace(AMPLITUDE, amplitude_every=0), MODEL, tmp_path / "b", synthetic_hapt)
+
+
+def test_a_run_from_before_the_amplitude_column_resumes(
+    synthetic_hapt: Path, tmp_path: Path
+) -> None:
+    def interrupt(trainer: Trainer) -> None:
+        if trainer.round == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            CONFIG,
+            MODEL,
+            tmp_path / "a",
+            data_dir=synthetic_hapt,
+            progress=False,
+            on_round=interrupt,
+        )
+    ckpt = torch.load(tmp_path / "a/checkpoint.pt", weights_only=True)
+    del ckpt["history"]["amplitude_loss"]
+    torch.save(ckpt, tmp_path / "a/checkpoint.pt")
+    snap = train(
+        CONFIG, MODEL, tmp_path / "a", data_dir=synthetic_hapt, resume=True, progress=False
+    )
+    assert len(snap["history"]["amplitude_loss"]) == 4
+    assert all(math.isnan(v) for v in snap["history"]["amplitude_loss"])
 
 
 def test_init_starts_from_another_checkpoint(synthetic_hapt: Path, tmp_path: Path) -> None:
