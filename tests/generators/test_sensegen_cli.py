@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from generators.sensegen.cli import register
 from mcsim.errors import InputError
@@ -96,13 +97,26 @@ def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
             "4",
             "--components",
             "2",
+            "--amplitude-weight",
+            "2",
+            "--amplitude-every",
+            "1",
+            "--amplitude-lanes",
+            "2",
+            "--amplitude-window",
+            "8",
             "--quiet",
             "--device",
             "cpu",
         ]
     )
     assert args.func(args) == 0
-    assert (tmp_path / "run" / "model.pt").is_file()
+    model = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
+    stored = model["train_config"]
+    assert (stored["amplitude_weight"], stored["amplitude_every"]) == (2.0, 1)
+    assert (stored["amplitude_lanes"], stored["amplitude_window"]) == (2, 8)
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert history[0].endswith(",amplitude_loss") and "nan" not in history[-1]
 
 
 def test_eval_prints_the_reference_and_the_spread_over_repeats(
