@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import fields, replace
 from typing import Any
 
 from generators.sensegen.config import GeneratorConfig, TrainConfig
@@ -25,6 +26,40 @@ def user_ids(text: str) -> tuple[int, ...]:
         ) from exc
 
 
+#: The ``train`` flags that set a :class:`TrainConfig` field of the same name (``--lr-g`` sets
+#: ``lr_g``), in ``--help`` order, with their help; type and default are the field's.
+_TRAIN_FLAGS: tuple[tuple[str, str | None], ...] = (
+    ("rounds", None),
+    ("g_steps", "G updates per round"),
+    ("d_steps", "D updates per round"),
+    ("lanes", "G batch size"),
+    ("lane_life", "mean chunks before a lane restarts"),
+    ("chunk", "TBPTT chunk [samples]"),
+    ("d_batch", "m real + m fake windows"),
+    ("window", "D window [samples]"),
+    ("burn_in", "[samples]"),
+    ("lr_g", None),
+    ("lr_d", None),
+    ("clip", None),
+    ("drop_condition", None),
+    ("input_noise", "std of noise on G's inputs, normalised units (denoising training)"),
+    (
+        "input_noise_relative",
+        (
+            "cap the noise at this share of each lane's and axis's std over the chunk "
+            "(0: no cap), so that quiet signals stay legible"
+        ),
+    ),
+    ("sampled_inputs", "share of input steps replaced by G's own samples (scheduled sampling)"),
+    ("amplitude_weight", "weight of the loss on the log std of G's own windows (0: none)"),
+    ("amplitude_every", "one in this many G updates carries the amplitude loss"),
+    ("amplitude_lanes", "windows per loss"),
+    ("amplitude_window", "their length after the burn-in [samples]"),
+    ("eval_every", None),
+    ("checkpoint_every", None),
+)
+
+
 def _train(args: argparse.Namespace) -> int:
     import torch
 
@@ -33,34 +68,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     base, model_base = TrainConfig(), GeneratorConfig()
-    config = TrainConfig(
-        seed=args.seed,
-        val_users=args.val_users or base.val_users,
-        rounds=args.rounds,
-        g_steps=args.g_steps,
-        d_steps=args.d_steps,
-        lanes=args.lanes,
-        lane_life=args.lane_life,
-        chunk=args.chunk,
-        d_batch=args.d_batch,
-        window=args.window,
-        burn_in=args.burn_in,
-        lr_g=args.lr_g,
-        lr_final_frac=base.lr_final_frac,
-        lr_d=args.lr_d,
-        clip=args.clip,
-        drop_condition=args.drop_condition,
-        input_noise=args.input_noise,
-        input_noise_relative=args.input_noise_relative,
-        amplitude_weight=args.amplitude_weight,
-        amplitude_every=args.amplitude_every,
-        amplitude_lanes=args.amplitude_lanes,
-        amplitude_window=args.amplitude_window,
-        sampled_inputs=args.sampled_inputs,
-        eval_every=args.eval_every,
-        eval_windows=base.eval_windows,
-        checkpoint_every=args.checkpoint_every,
-    )
+    # Every TrainConfig field with a flag (``_TRAIN_FLAGS``) comes from it, the rest default.
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name in vars(args)}
+    config = replace(base, **{**given, "val_users": args.val_users or base.val_users})
     model = GeneratorConfig(
         hidden_size=args.hidden_size,
         num_layers=args.num_layers,
@@ -181,63 +191,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help=f"comma-separated held-out users (default {tc.val_users})",
     )
-    p.add_argument("--rounds", type=int, default=tc.rounds)
-    p.add_argument("--g-steps", type=int, default=tc.g_steps, help="G updates per round")
-    p.add_argument("--d-steps", type=int, default=tc.d_steps, help="D updates per round")
-    p.add_argument("--lanes", type=int, default=tc.lanes, help="G batch size")
-    p.add_argument(
-        "--lane-life", type=float, default=tc.lane_life, help="mean chunks before a lane restarts"
-    )
-    p.add_argument("--chunk", type=int, default=tc.chunk, help="TBPTT chunk [samples]")
-    p.add_argument("--d-batch", type=int, default=tc.d_batch, help="m real + m fake windows")
-    p.add_argument("--window", type=int, default=tc.window, help="D window [samples]")
-    p.add_argument("--burn-in", type=int, default=tc.burn_in, help="[samples]")
-    p.add_argument("--lr-g", type=float, default=tc.lr_g)
-    p.add_argument("--lr-d", type=float, default=tc.lr_d)
-    p.add_argument("--clip", type=float, default=tc.clip)
-    p.add_argument("--drop-condition", type=float, default=tc.drop_condition)
-    p.add_argument(
-        "--input-noise",
-        type=float,
-        default=tc.input_noise,
-        help="std of noise on G's inputs, normalised units (denoising training)",
-    )
-    p.add_argument(
-        "--input-noise-relative",
-        type=float,
-        default=tc.input_noise_relative,
-        help="cap the noise at this share of each lane's and axis's std over the chunk "
-        "(0: no cap), so that quiet signals stay legible",
-    )
-    p.add_argument(
-        "--sampled-inputs",
-        type=float,
-        default=tc.sampled_inputs,
-        help="share of input steps replaced by G's own samples (scheduled sampling)",
-    )
-    p.add_argument(
-        "--amplitude-weight",
-        type=float,
-        default=tc.amplitude_weight,
-        help="weight of the loss on the log std of G's own windows (0: none)",
-    )
-    p.add_argument(
-        "--amplitude-every",
-        type=int,
-        default=tc.amplitude_every,
-        help="one in this many G updates carries the amplitude loss",
-    )
-    p.add_argument(
-        "--amplitude-lanes", type=int, default=tc.amplitude_lanes, help="windows per loss"
-    )
-    p.add_argument(
-        "--amplitude-window",
-        type=int,
-        default=tc.amplitude_window,
-        help="their length after the burn-in [samples]",
-    )
-    p.add_argument("--eval-every", type=int, default=tc.eval_every)
-    p.add_argument("--checkpoint-every", type=int, default=tc.checkpoint_every)
+    for field, help_text in _TRAIN_FLAGS:
+        default = getattr(tc, field)
+        flag = "--" + field.replace("_", "-")
+        p.add_argument(flag, type=type(default), default=default, help=help_text)
     p.add_argument("--hidden-size", type=int, default=gc.hidden_size)
     p.add_argument("--num-layers", type=int, default=gc.num_layers)
     p.add_argument("--fc-size", type=int, default=gc.fc_size)

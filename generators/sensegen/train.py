@@ -120,6 +120,8 @@ class Trainer:
         self.styles = [f"user{user:02d}" for user in style_of or ()]
         self.train_series = Series(train_recs, self.normalizer, style_of)
         self.val_series = Series(val_recs, self.normalizer)
+        # Condition ids are activity + style_stride * style (GeneratorConfig.condition_ids).
+        style_stride = model_config.n_conditions if model_config.n_styles else 0
         self.amplitudes: WindowAmplitudes | None = None
         if config.amplitude_weight > 0:
             if not model_config.n_conditions:
@@ -131,8 +133,9 @@ class Trainer:
                     "amplitude_every and amplitude_lanes must be >= 1, got "
                     f"{config.amplitude_every} and {config.amplitude_lanes}"
                 )
-            stride = model_config.n_conditions if style_of else 0
-            self.amplitudes = WindowAmplitudes(self.train_series, config.amplitude_window, stride)
+            self.amplitudes = WindowAmplitudes(
+                self.train_series, config.amplitude_window, style_stride
+            )
 
         self.data_rng = torch.Generator().manual_seed(config.seed)
         self.sample_rng = torch.Generator(device=self.device).manual_seed(config.seed + 1)
@@ -163,7 +166,7 @@ class Trainer:
             drop,
             self.data_rng,
             config.lane_life,
-            model_config.n_conditions if model_config.n_styles else 0,
+            style_stride,
         )
         self.lstm_state: tuple[torch.Tensor, torch.Tensor] | None = None
         self.round = 0

@@ -46,6 +46,18 @@ def _plain(value: object) -> bool:
     return isinstance(value, ALLOWED)
 
 
+def _interrupted_run(config: TrainConfig, out: Path, data: Path, after_round: int) -> None:
+    """Train into ``out`` until Ctrl-C during round ``after_round + 1`` (which keeps round
+    ``after_round`` on disk)."""
+
+    def interrupt(trainer: Trainer) -> None:
+        if trainer.round == after_round:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, MODEL, out, data_dir=data, progress=False, on_round=interrupt)
+
+
 def test_tiny_run_writes_everything(synthetic_hapt: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     snap = train(CONFIG, MODEL, out, data_dir=synthetic_hapt, progress=False)
@@ -89,19 +101,7 @@ def test_resume_after_interrupt_is_exact(
 ) -> None:
     straight = train(config, MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
 
-    def interrupt(trainer: Trainer) -> None:
-        if trainer.round == 3:  # Ctrl-C during round 4 keeps round 3
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(
-            config,
-            MODEL,
-            tmp_path / "b",
-            data_dir=synthetic_hapt,
-            progress=False,
-            on_round=interrupt,
-        )
+    _interrupted_run(config, tmp_path / "b", synthetic_hapt, after_round=3)
     assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["round"] == 3
     resumed = train(
         config, MODEL, tmp_path / "b", data_dir=synthetic_hapt, resume=True, progress=False
@@ -215,19 +215,7 @@ def test_amplitude_loss_needs_conditions_and_sane_settings(
 def test_a_run_from_before_the_amplitude_column_resumes(
     synthetic_hapt: Path, tmp_path: Path
 ) -> None:
-    def interrupt(trainer: Trainer) -> None:
-        if trainer.round == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(
-            CONFIG,
-            MODEL,
-            tmp_path / "a",
-            data_dir=synthetic_hapt,
-            progress=False,
-            on_round=interrupt,
-        )
+    _interrupted_run(CONFIG, tmp_path / "a", synthetic_hapt, after_round=2)
     ckpt = torch.load(tmp_path / "a/checkpoint.pt", weights_only=True)
     del ckpt["history"]["amplitude_loss"]
     torch.save(ckpt, tmp_path / "a/checkpoint.pt")
