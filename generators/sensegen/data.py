@@ -458,10 +458,13 @@ class WindowAmplitudes:
         length: window length [samples].
 
     Raises:
-        InputError: no labelled segment is ``length`` samples long.
+        InputError: ``length`` below 2 (a window has no spread), or no labelled segment is
+            ``length`` samples long.
     """
 
     def __init__(self, series: Series, length: int, style_stride: int = 0) -> None:
+        if length < 2:
+            raise InputError(f"amplitude windows need at least 2 samples, got {length}")
         conditions = series.segment_conditions(style_stride)
         n_ids = int(conditions.max()) + 1 if len(conditions) else 1
         d = series.values.shape[1]

@@ -132,6 +132,8 @@ def test_window_amplitudes_are_the_mean_log_std_of_real_windows(synthetic_hapt: 
     assert 0.25 < float((drawn == 4).float().mean()) < 0.38  # 5 of 16 real windows
     with pytest.raises(InputError, match="no labelled segment is 2000 samples long"):
         WindowAmplitudes(series, 2000)
+    with pytest.raises(InputError, match="at least 2 samples, got 0"):
+        WindowAmplitudes(series, 0)
 
 
 def test_window_log_std_has_a_floor() -> None:
