@@ -55,6 +55,7 @@ _TRAIN_FLAGS: tuple[tuple[str, str | None], ...] = (
     ("amplitude_every", "one in this many G updates carries the amplitude loss"),
     ("amplitude_lanes", "windows per loss"),
     ("amplitude_window", "their length after the burn-in [samples]"),
+    ("lr_warmup", "G's learning rate rises linearly over this many first updates (0: none)"),
     ("eval_every", None),
     ("checkpoint_every", None),
 )

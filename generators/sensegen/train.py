@@ -97,6 +97,8 @@ class Trainer:
         init: Path | None = None,
         styles: bool = False,
     ) -> None:
+        if config.lr_warmup < 0:
+            raise InputError(f"lr_warmup must be >= 0 generator updates, got {config.lr_warmup}")
         self.config = config
         self.out_dir = Path(out_dir)
         self.device = device or torch.device("cpu")
@@ -274,6 +276,8 @@ class Trainer:
                 state = (state[0] * keep + h0 * (1 - keep), state[1] * keep + c0 * (1 - keep))
             if cfg.sampled_inputs > 0:
                 x = self.mix_in_samples(x, cond, state)
+            for group in self.opt_g.param_groups:
+                group["lr"] = self.generator_lr(self.round * cfg.g_steps + step)
             self.opt_g.zero_grad()
             loss, state = self.gen.nll(x, target, cond, state)
             objective = loss
@@ -538,8 +542,6 @@ class Trainer:
         try:
             while self.round < cfg.rounds:
                 self.gen.train()
-                for group in self.opt_g.param_groups:
-                    group["lr"] = self.generator_lr()
                 d_acc, d_loss = self.discriminator_phase()
                 nll, amplitude = self.generator_phase()
                 self.round += 1
@@ -582,12 +584,17 @@ class Trainer:
         self.write(latest)
         return latest
 
-    def generator_lr(self) -> float:
-        """Cosine-decayed learning rate of G for the current round."""
+    def generator_lr(self, update: int) -> float:
+        """G's learning rate for generator update ``update`` (0-based, counted over the
+        run) of the current round: cosine-decayed by round, times the linear warm-up of the
+        first ``lr_warmup`` updates."""
         cfg = self.config
         frac = self.round / max(cfg.rounds - 1, 1)
-        return cfg.lr_g * (
-            cfg.lr_final_frac + (1 - cfg.lr_final_frac) * 0.5 * (1 + math.cos(math.pi * frac))
+        warmup = min(1.0, (update + 1) / cfg.lr_warmup) if cfg.lr_warmup else 1.0
+        return (
+            warmup
+            * cfg.lr_g
+            * (cfg.lr_final_frac + (1 - cfg.lr_final_frac) * 0.5 * (1 + math.cos(math.pi * frac)))
         )
 
     def history_last(self, key: str) -> float:

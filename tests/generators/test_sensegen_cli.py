@@ -105,6 +105,8 @@ def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
             "2",
             "--amplitude-window",
             "8",
+            "--lr-warmup",
+            "3",
             "--quiet",
             "--device",
             "cpu",
@@ -114,7 +116,7 @@ def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
     model = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
     stored = model["train_config"]
     assert (stored["amplitude_weight"], stored["amplitude_every"]) == (2.0, 1)
-    assert (stored["amplitude_lanes"], stored["amplitude_window"]) == (2, 8)
+    assert (stored["amplitude_lanes"], stored["amplitude_window"], stored["lr_warmup"]) == (2, 8, 3)
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert history[0].endswith(",amplitude_loss") and "nan" not in history[-1]
 

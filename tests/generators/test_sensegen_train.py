@@ -35,6 +35,8 @@ CONFIG = TrainConfig(
 AMPLITUDE = replace(
     CONFIG, amplitude_weight=1.0, amplitude_every=1, amplitude_lanes=4, amplitude_window=30
 )
+# G's learning rate warms up over 7 updates: rounds 1-4 of 2 updates, across an interruption.
+WARMUP = replace(CONFIG, lr_warmup=7)
 ALLOWED = (torch.Tensor, dict, list, str, int, float, bool, type(None))
 
 
@@ -95,7 +97,7 @@ def test_styles_give_each_training_user_its_own_conditions(
         Trainer(CONFIG, replace(MODEL, n_conditions=0), tmp_path / "x", synthetic_hapt, styles=True)
 
 
-@pytest.mark.parametrize("config", [CONFIG, AMPLITUDE], ids=["nll", "amplitude"])
+@pytest.mark.parametrize("config", [CONFIG, AMPLITUDE, WARMUP], ids=["nll", "amplitude", "warmup"])
 def test_resume_after_interrupt_is_exact(
     config: TrainConfig, synthetic_hapt: Path, tmp_path: Path
 ) -> None:
@@ -250,6 +252,32 @@ def test_init_starts_from_another_checkpoint(synthetic_hapt: Path, tmp_path: Pat
     del older["config"]["n_styles"]  # saved before styles existed
     torch.save(older, tmp_path / "older.pt")
     Trainer(CONFIG, MODEL, tmp_path / "d", synthetic_hapt, init=tmp_path / "older.pt")
+
+
+def _first_step_size(trainer: Trainer) -> float:
+    """L2 norm of the change of G's weights in one generator update."""
+    before = [p.detach().clone() for p in trainer.gen.parameters()]
+    trainer.generator_phase()
+    with torch.no_grad():
+        moved = sum(
+            ((p - b) ** 2).sum() for p, b in zip(trainer.gen.parameters(), before, strict=True)
+        )
+    return float(torch.sqrt(torch.as_tensor(moved)))
+
+
+def test_warmup_shrinks_a_fine_tunes_first_steps(synthetic_hapt: Path, tmp_path: Path) -> None:
+    train(replace(CONFIG, rounds=2), MODEL, tmp_path / "a", data_dir=synthetic_hapt, progress=False)
+    init = tmp_path / "a/model.pt"
+    one_update = replace(CONFIG, g_steps=1)
+    plain = Trainer(one_update, MODEL, tmp_path / "b", synthetic_hapt, init=init)
+    warm = Trainer(
+        replace(one_update, lr_warmup=100), MODEL, tmp_path / "c", synthetic_hapt, init=init
+    )
+    # RMSProp's first step is ~10 learning rates whatever the gradient; warmed up, 1 / 100 of it.
+    assert _first_step_size(warm) == pytest.approx(_first_step_size(plain) / 100, rel=0.05)
+    assert warm.generator_lr(99) == plain.generator_lr(0)  # then the schedule as before
+    with pytest.raises(InputError, match="lr_warmup must be >= 0"):
+        Trainer(replace(CONFIG, lr_warmup=-1), MODEL, tmp_path / "d", synthetic_hapt)
 
 
 def test_bad_data_folder(tmp_path: Path) -> None:
