@@ -152,7 +152,12 @@ def test_the_small_sensegen_is_the_paper_recipe_at_half_width() -> None:
         "hidden_size": 128,
         "n_styles": 0,
     }
-    assert small["train_config"] == paper["train_config"]  # same data, seed, schedule, rounds
+    # Same data, seed, schedule and rounds; only the paper width's last fine-tune ("Louder
+    # downstairs") weighs the amplitude loss more and warms up (the small model was no better).
+    last_fine_tune = {"amplitude_weight": 10.0, "lr_warmup": 100}
+    assert {k: paper["train_config"][k] for k in last_fine_tune} == last_fine_tune
+    small_recipe = {**small["train_config"], "lr_warmup": small["train_config"].get("lr_warmup", 0)}
+    assert small_recipe == {**paper["train_config"], "amplitude_weight": 3.0, "lr_warmup": 0}
     assert SMALL_CHECKPOINT.stat().st_size < 2_000_000
 
 
