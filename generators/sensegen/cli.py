@@ -79,6 +79,13 @@ def _train(args: argparse.Namespace) -> int:
         n_components=args.components,
         n_conditions=0 if args.unconditioned else model_base.n_conditions,
     )
+    if args.init and not config.lr_warmup and not args.resume:
+        print(
+            "note: a fine-tune from --init without --lr-warmup: RMSProp's first steps are up "
+            "to 10 learning rates long and knock the model off what it knew; --lr-warmup 100 "
+            "avoids that (generators/checkpoints/README.md, 'Louder downstairs')",
+            file=sys.stderr,
+        )
     try:
         snap = train(
             config,

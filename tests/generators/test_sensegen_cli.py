@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -62,63 +63,37 @@ def test_cli_writes_npy_atomically(tiny_checkpoint: Path, tmp_path: Path) -> Non
         )
 
 
+#: A tiny ``sensegen train`` run (add ``--out``, ``--data`` and any other flags).
+TINY_TRAIN = shlex.split(
+    "sensegen train --val-users 2 --rounds 2 --g-steps 1 --d-steps 1 --lanes 2 --chunk 10 "
+    "--d-batch 2 --window 20 --burn-in 2 --hidden-size 8 --num-layers 1 --fc-size 4 "
+    "--components 2 --quiet --device cpu"
+)
+
+
 def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
-    args = _parser().parse_args(
-        [
-            "sensegen",
-            "train",
-            "--out",
-            str(tmp_path / "run"),
-            "--data",
-            str(synthetic_hapt),
-            "--val-users",
-            "2",
-            "--rounds",
-            "2",
-            "--g-steps",
-            "1",
-            "--d-steps",
-            "1",
-            "--lanes",
-            "2",
-            "--chunk",
-            "10",
-            "--d-batch",
-            "2",
-            "--window",
-            "20",
-            "--burn-in",
-            "2",
-            "--hidden-size",
-            "8",
-            "--num-layers",
-            "1",
-            "--fc-size",
-            "4",
-            "--components",
-            "2",
-            "--amplitude-weight",
-            "2",
-            "--amplitude-every",
-            "1",
-            "--amplitude-lanes",
-            "2",
-            "--amplitude-window",
-            "8",
-            "--lr-warmup",
-            "3",
-            "--quiet",
-            "--device",
-            "cpu",
-        ]
-    )
-    assert args.func(args) == 0
+    amplitude = "--amplitude-weight 2 --amplitude-every 1 --amplitude-lanes 2 --amplitude-window 8"
+    where = ["--out", str(tmp_path / "run"), "--data", str(synthetic_hapt)]
+    assert _run_cli([*TINY_TRAIN, *where, *shlex.split(amplitude), "--lr-warmup", "3"]) == 0
     model = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
     stored = model["train_config"]
     assert (stored["amplitude_weight"], stored["amplitude_every"]) == (2.0, 1)
     assert (stored["amplitude_lanes"], stored["amplitude_window"], stored["lr_warmup"]) == (2, 8, 3)
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert history[0].endswith(",amplitude_loss") and "nan" not in history[-1]
+
+
+def test_a_fine_tune_without_warmup_gets_a_note(
+    synthetic_hapt: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data", str(synthetic_hapt)]
+    assert _run_cli([*TINY_TRAIN, *data, "--out", str(tmp_path / "a")]) == 0
+    assert "--lr-warmup" not in capsys.readouterr().err  # not a fine-tune
+    fine_tune = [*TINY_TRAIN, *data, "--init", str(tmp_path / "a" / "model.pt")]
+    assert _run_cli([*fine_tune, "--out", str(tmp_path / "b")]) == 0
+    assert "without --lr-warmup" in capsys.readouterr().err
+    assert _run_cli([*fine_tune, "--out", str(tmp_path / "c"), "--lr-warmup", "5"]) == 0
+    assert "--lr-warmup" not in capsys.readouterr().err
 
 
 def test_eval_prints_the_reference_and_the_spread_over_repeats(
