@@ -170,8 +170,13 @@ def test_an_unseeded_plugin_is_flagged_as_not_reproducible(
     (tmp_path / "dice.py").write_text(
         HEADER + "\n\nclass P(AllocationPolicy):\n    def _allocate(self, tasks, state):\n"
         "        rng = np.random.default_rng()  # unseeded\n"
-        "        users = np.flatnonzero(state.capacity > 0)\n"
-        "        return everything_to(int(rng.choice(users)), tasks)\n"
+        "        ids = set(tasks.id.tolist())\n"  # a valid answer: a user free to take them all
+        "        holders = {user for user, task in state.held if task in ids}\n"
+        "        users = [u for u in np.flatnonzero(state.capacity >= len(ids)) if u not in holders]\n"
+        "        if not users:\n"
+        "            return nothing(tasks)\n"
+        # A drawn coverage too: two draws of one user among 68 would agree 1.5 % of the time.
+        "        return everything_to(int(rng.choice(users)), tasks, coverage=rng.random())\n"
     )
     path = _scenario(tmp_path, "dice")
     path.write_text(path.read_text().replace("g: 4", "g: 40"))
