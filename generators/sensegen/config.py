@@ -282,10 +282,10 @@ class TrainConfig(StoredConfig):
         lr_warmup: G's learning rate rises linearly over the first this many generator
             updates of a run (0 = none, as before). Why: RMSProp starts with an empty
             running average of squared gradients, so its first steps are up to 10x the
-            learning rate (1 / sqrt(1 - 0.99^t)). From random weights that hardly matters;
-            a fine-tune from a trained checkpoint (``--init``) is knocked off by it: without
-            a warm-up the first round's NLL was -0.70 to -0.83 nats against -1.75 to -1.88
-            after. A resumed run keeps its optimiser state and counts on, so it does not
+            learning rate (1 / sqrt(1 - 0.99^t)). From random weights there is little to
+            lose; a fine-tune from a trained checkpoint (``--init``) is knocked off by it:
+            without a warm-up the first round's NLL was -0.70 to -0.83 nats against -1.75
+            to -2.2 after (``generators/checkpoints/README.md``, "Louder downstairs"). A resumed run keeps its optimiser state and counts on, so it does not
             warm up again.
     """
 
