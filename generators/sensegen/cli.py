@@ -55,6 +55,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str | None], ...] = (
     ("amplitude_every", "one in this many G updates carries the amplitude loss"),
     ("amplitude_lanes", "windows per loss"),
     ("amplitude_window", "their length after the burn-in [samples]"),
+    (
+        "amplitude_target",
+        (
+            "mean: pull each window's log std to its condition's real mean; distribution: "
+            "match the real windows' spread too (energy distance)"
+        ),
+    ),
     ("lr_warmup", "G's learning rate rises linearly over this many first updates (0: none)"),
     ("eval_every", None),
     ("checkpoint_every", None),

@@ -271,9 +271,9 @@ class TrainConfig(StoredConfig):
             ``input_noise``): a quiet signal keeps its detail legible (see
             :meth:`Trainer.input_noise_std`). 0 = ``input_noise`` everywhere.
         amplitude_weight: weight of the amplitude loss beside the NLL (0 = none, the paper):
-            the squared gap between the log std of G's own free-running windows and that of
-            real windows of their condition (see :meth:`Trainer.amplitude_loss`). Needs
-            activity conditions.
+            how far the log std of G's own free-running windows is from that of real windows
+            of their condition (``amplitude_target``; see :meth:`Trainer.amplitude_loss`).
+            Needs activity conditions.
         amplitude_every: every this many generator updates, one carries the amplitude loss
             (a free-running roll-out costs about three teacher-forced updates).
         amplitude_lanes: generated windows per amplitude loss.
@@ -285,8 +285,16 @@ class TrainConfig(StoredConfig):
             learning rate (1 / sqrt(1 - 0.99^t)). From random weights there is little to
             lose; a fine-tune from a trained checkpoint (``--init``) is knocked off by it:
             without a warm-up the first round's NLL was -0.70 to -0.83 nats against -1.75
-            to -2.2 after (``generators/checkpoints/README.md``, "Louder downstairs"). A resumed run keeps its optimiser state and counts on, so it does not
-            warm up again.
+            to -2.2 after (``generators/checkpoints/README.md``, "Louder downstairs"). A
+            resumed run keeps its optimiser state and counts on, so it does not warm up again.
+        amplitude_target: what the amplitude loss matches per condition. ``"mean"`` (as
+            before): the squared gap between each generated window's log std and the mean
+            over real windows. ``"distribution"``: the energy distance between generated and
+            real windows' log stds, from groups of generated windows of one condition. Why:
+            the squared gap to the mean is least when every window is exactly as loud as the
+            average, so it narrows the spread of loudness within a person (real walking's
+            log std varies by 0.07-0.30 between one user's windows); the energy distance is
+            zero only when the two distributions agree (Szekely & Rizzo 2013).
     """
 
     seed: int = 0
@@ -317,6 +325,7 @@ class TrainConfig(StoredConfig):
     amplitude_lanes: int = 32
     amplitude_window: int = 128  # [samples]
     lr_warmup: int = 0  # [generator updates]
+    amplitude_target: str = "mean"
 
 
 @dataclass(frozen=True)

@@ -445,12 +445,14 @@ def window_log_std(windows: torch.Tensor, floor: float = 1e-3) -> torch.Tensor:
 
 
 class WindowAmplitudes:
-    """How loud a real window of each condition is, for the generator's amplitude loss.
+    """How loud the real windows of each condition are, for the generator's amplitude loss.
 
-    Per condition id (``Series.segment_conditions``), the mean over the non-overlapping
-    ``length``-sample windows inside its labelled segments of :func:`window_log_std`
-    (normalised units); and conditions to roll generated windows of, drawn as those windows
-    are (a condition with more real windows is drawn more often).
+    Per condition id (``Series.segment_conditions``), :func:`window_log_std` (normalised
+    units) of every non-overlapping ``length``-sample window inside its labelled segments,
+    and their mean; and conditions to roll generated windows of, drawn as those windows are
+    (a condition with more real windows is drawn more often). The single windows are kept
+    because people do not walk equally loud all the time: a loss that matches only the mean
+    pulls every generated window to it (see ``TrainConfig.amplitude_target``).
 
     Args:
         series: the training series.
@@ -468,8 +470,8 @@ class WindowAmplitudes:
         conditions = series.segment_conditions(style_stride)
         n_ids = int(conditions.max()) + 1 if len(conditions) else 1
         d = series.values.shape[1]
-        sums = torch.zeros(n_ids, d, dtype=torch.float64)
-        self.windows = torch.zeros(n_ids, dtype=torch.float64)  # real windows per condition
+        logs: list[torch.Tensor] = []  # (k, d) per segment
+        ids: list[int] = []  # the condition of each window
         for start, size, cond in zip(
             series.segment_starts.tolist(),
             series.segment_lengths.tolist(),
@@ -479,12 +481,43 @@ class WindowAmplitudes:
             k = size // length
             if k:
                 cut = series.values[start : start + k * length].reshape(k, length, d)
-                sums[cond] += window_log_std(cut).double().sum(0)
-                self.windows[cond] += k
-        if not int(self.windows.sum()):
+                logs.append(window_log_std(cut))
+                ids.extend([cond] * k)
+        if not ids:
             raise InputError(f"no labelled segment is {length} samples long")
+        id_of = torch.tensor(ids)
+        order = torch.argsort(id_of, stable=True)
+        #: every real window's log std, (windows, d), grouped by condition id
+        self.values = torch.cat(logs)[order]
+        counts = torch.bincount(id_of, minlength=n_ids)
+        self.windows = counts.double()  # real windows per condition
+        self.first = torch.cumsum(counts, 0) - counts  # row of each condition's first window
+        sums = torch.zeros(n_ids, d, dtype=torch.float64).index_add_(
+            0, id_of[order], self.values.double()
+        )
         self.target = (sums / self.windows.clamp_min(1)[:, None]).float()  # (ids, d)
 
     def draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` condition ids, each as likely as its share of the real windows."""
         return torch.multinomial(self.windows, n, replacement=True, generator=generator)
+
+    def draw_groups(
+        self, n: int, group: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` condition ids in runs of one drawn id, and each one's run number.
+
+        ``n // group`` runs (at least one), as equal in size as ``n`` allows, so every run has
+        at least two lanes when ``n`` >= 2: a distribution is compared by its spread too, and
+        one generated window of a condition has none.
+        """
+        runs = max(1, n // group)
+        sizes = torch.full((runs,), n // runs) + (torch.arange(runs) < n % runs).long()
+        run_of = torch.arange(runs).repeat_interleave(sizes)
+        return self.draw(runs, generator)[run_of], run_of
+
+    def real(self, conditions: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+        """``k`` real window log stds of each of ``conditions``' ids, drawn with replacement:
+        (len(conditions), k, d). Every id must have real windows (as :meth:`draw` gives)."""
+        u = torch.rand(len(conditions), k, generator=generator, dtype=torch.float64)
+        rows = self.first[conditions, None] + (u * self.windows[conditions, None]).long()
+        return self.values[rows]

@@ -62,6 +62,35 @@ from mcsim.sim.sensing import SAMPLE_RATE_HZ
 CHECKPOINT_NAME = "checkpoint.pt"  # full, resumable state
 MODEL_NAME = "model.pt"  # weights, config, statistics and metadata only (what ships)
 HISTORY_NAME = "history.csv"
+AMPLITUDE_TARGETS = ("mean", "distribution")  # TrainConfig.amplitude_target
+AMPLITUDE_RUN = 4  # generated windows of one condition per run ("distribution")
+AMPLITUDE_REAL_DRAWS = 16  # real windows each generated one is compared with
+
+
+def energy_gap(generated: torch.Tensor, run: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Unbiased estimate of the energy distance between generated and real values, per
+    condition, averaged over windows and axes.
+
+    ``generated`` (n, d) are values of generated windows; ``run`` (n,) numbers the runs of
+    windows that share one condition (at least two windows a run); ``real`` (n, k, d), k >= 2,
+    holds for each window k draws from the real values of its condition. Per run, the
+    estimate of ``2 E|X - Y| - E|X - X'| - E|Y - Y'|`` (X, X' generated, Y real) from its
+    windows and their draws, with U-statistics (no value paired with itself), so that its
+    mean over draws is the distance itself: zero where the distributions agree, positive
+    otherwise (Szekely & Rizzo 2013). A single draw can be negative.
+
+    Why not the squared gap to the real mean: that is least when every generated window is
+    as loud as the average one, so it narrows the spread; here the pull towards the real
+    values (the first term) is balanced by the push apart of one condition's generated
+    windows (the second).
+    """
+    n, k = real.shape[0], real.shape[1]
+    cross = (generated[:, None, :] - real).abs().mean(1)  # (n, d): E|X - Y| per window
+    mates = (run[:, None] == run[None, :]) & ~torch.eye(n, dtype=torch.bool, device=run.device)
+    pairs = (generated[:, None, :] - generated[None, :, :]).abs()  # (n, n, d)
+    within = (pairs * mates[..., None]).sum(1) / mates.sum(1, keepdim=True)  # E|X - X'|
+    real_pairs = (real[:, :, None, :] - real[:, None, :, :]).abs().sum((1, 2)) / (k * (k - 1))
+    return (2 * cross - within - real_pairs).mean()
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -134,6 +163,16 @@ class Trainer:
                 raise InputError(
                     "amplitude_every and amplitude_lanes must be >= 1, got "
                     f"{config.amplitude_every} and {config.amplitude_lanes}"
+                )
+            if config.amplitude_target not in AMPLITUDE_TARGETS:
+                raise InputError(
+                    f"amplitude_target must be one of {list(AMPLITUDE_TARGETS)}, "
+                    f"got {config.amplitude_target!r}"
+                )
+            if config.amplitude_target == "distribution" and config.amplitude_lanes < 2:
+                raise InputError(
+                    "amplitude_target 'distribution' compares spreads: amplitude_lanes must "
+                    f"be >= 2, got {config.amplitude_lanes}"
                 )
             self.amplitudes = WindowAmplitudes(
                 self.train_series, config.amplitude_window, style_stride
@@ -293,8 +332,10 @@ class Trainer:
         return total / cfg.g_steps, float(np.mean(amplitude)) if amplitude else math.nan
 
     def amplitude_loss(self, amplitudes: WindowAmplitudes) -> torch.Tensor:
-        """Squared gap, per window and axis, between the log std of G's own windows and
-        the mean log std of real windows of their condition.
+        """How far the log std of G's own windows is from that of real windows of their
+        condition: with ``amplitude_target`` "mean", the squared gap, per window and axis, to
+        the real windows' mean; with "distribution", the energy distance (:func:`energy_gap`)
+        to the real windows, from runs of generated windows of one condition.
 
         Why: the NLL scores one step ahead from a real history, and a model that is right
         there can still be wrong over a window of its own draws: generated walking downstairs
@@ -305,13 +346,21 @@ class Trainer:
         component is not differentiated); the burn-in runs without it.
         """
         cfg = self.config
-        cond = amplitudes.draw(cfg.amplitude_lanes, self.data_rng).to(self.device)
-        x0 = torch.zeros(len(cond), self.gen.config.n_axes, device=self.device)
+        n = cfg.amplitude_lanes
+        if cfg.amplitude_target == "mean":
+            cond, run = amplitudes.draw(n, self.data_rng), None
+        else:
+            cond, run = amplitudes.draw_groups(n, AMPLITUDE_RUN, self.data_rng)
+        cond = cond.to(self.device)
+        x0 = torch.zeros(n, self.gen.config.n_axes, device=self.device)
         with torch.no_grad():
             _, last, state = self.gen.generate(x0, cfg.burn_in, self.sample_rng, cond)
         window, _, _ = self.gen.generate(last, cfg.amplitude_window, self.sample_rng, cond, state)
-        gap = window_log_std(window) - amplitudes.target.to(self.device)[cond]
-        return gap.pow(2).mean()
+        logs = window_log_std(window)
+        if run is None:
+            return (logs - amplitudes.target.to(self.device)[cond]).pow(2).mean()
+        real = amplitudes.real(cond.cpu(), AMPLITUDE_REAL_DRAWS, self.data_rng)
+        return energy_gap(logs, run.to(self.device), real.to(self.device))
 
     def input_noise_std(self, x: torch.Tensor) -> torch.Tensor | float:
         """The std of the noise on G's inputs ``x`` (B, L, d): scalar, or (B, 1, d) per lane.

@@ -72,13 +72,17 @@ TINY_TRAIN = shlex.split(
 
 
 def test_cli_train(synthetic_hapt: Path, tmp_path: Path) -> None:
-    amplitude = "--amplitude-weight 2 --amplitude-every 1 --amplitude-lanes 2 --amplitude-window 8"
+    amplitude = (
+        "--amplitude-weight 2 --amplitude-every 1 --amplitude-lanes 2 --amplitude-window 8 "
+        "--amplitude-target distribution"
+    )
     where = ["--out", str(tmp_path / "run"), "--data", str(synthetic_hapt)]
     assert _run_cli([*TINY_TRAIN, *where, *shlex.split(amplitude), "--lr-warmup", "3"]) == 0
     model = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
     stored = model["train_config"]
     assert (stored["amplitude_weight"], stored["amplitude_every"]) == (2.0, 1)
     assert (stored["amplitude_lanes"], stored["amplitude_window"], stored["lr_warmup"]) == (2, 8, 3)
+    assert stored["amplitude_target"] == "distribution"
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert history[0].endswith(",amplitude_loss") and "nan" not in history[-1]
 

@@ -130,6 +130,17 @@ def test_window_amplitudes_are_the_mean_log_std_of_real_windows(synthetic_hapt: 
     drawn = amplitudes.draw(1600, torch.Generator().manual_seed(0))
     assert set(drawn.tolist()) == {1, 4, 14, 17}
     assert 0.25 < float((drawn == 4).float().mean()) < 0.38  # 5 of 16 real windows
+    # Each real window's own log std is kept, grouped by condition: draws of a condition come
+    # from its windows only.
+    assert torch.allclose(amplitudes.values[amplitudes.first[17] :][:5], sitting.std(1).log())
+    real = amplitudes.real(torch.tensor([17, 1]), 200, torch.Generator().manual_seed(0))
+    assert real.shape == (2, 200, 3)
+    assert {tuple(v) for v in real[0].tolist()} == {tuple(v) for v in sitting.std(1).log().tolist()}
+    assert len({tuple(v) for v in real[1].tolist()}) == 3  # walking without a style: 3 windows
+    cond, run = amplitudes.draw_groups(9, 4, torch.Generator().manual_seed(0))
+    assert run.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1]  # two runs, none of a single window
+    assert cond[:5].unique().numel() == 1 and cond[5:].unique().numel() == 1
+    assert amplitudes.draw_groups(3, 4, torch.Generator())[1].tolist() == [0, 0, 0]
     with pytest.raises(InputError, match="no labelled segment is 2000 samples long"):
         WindowAmplitudes(series, 2000)
     with pytest.raises(InputError, match="at least 2 samples, got 0"):

@@ -6,14 +6,16 @@ import csv
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from generators.sensegen.model import GeneratorConfig
 from generators.sensegen.sample import Sampler
-from generators.sensegen.train import TrainConfig, Trainer, train
+from generators.sensegen.train import TrainConfig, Trainer, energy_gap, train
 from mcsim.errors import CheckpointError, InputError
 
 MODEL = GeneratorConfig(hidden_size=16, num_layers=2, fc_size=8, n_components=3)
@@ -35,6 +37,8 @@ CONFIG = TrainConfig(
 AMPLITUDE = replace(
     CONFIG, amplitude_weight=1.0, amplitude_every=1, amplitude_lanes=4, amplitude_window=30
 )
+# The same, matching the real windows' distribution of loudness, not only its mean.
+DISTRIBUTION = replace(AMPLITUDE, amplitude_target="distribution")
 # G's learning rate warms up over 7 updates: rounds 1-4 of 2 updates, across an interruption.
 WARMUP = replace(CONFIG, lr_warmup=7)
 ALLOWED = (torch.Tensor, dict, list, str, int, float, bool, type(None))
@@ -97,7 +101,11 @@ def test_styles_give_each_training_user_its_own_conditions(
         Trainer(CONFIG, replace(MODEL, n_conditions=0), tmp_path / "x", synthetic_hapt, styles=True)
 
 
-@pytest.mark.parametrize("config", [CONFIG, AMPLITUDE, WARMUP], ids=["nll", "amplitude", "warmup"])
+@pytest.mark.parametrize(
+    "config",
+    [CONFIG, AMPLITUDE, DISTRIBUTION, WARMUP],
+    ids=["nll", "amplitude", "distribution", "warmup"],
+)
 def test_resume_after_interrupt_is_exact(
     config: TrainConfig, synthetic_hapt: Path, tmp_path: Path
 ) -> None:
@@ -142,13 +150,20 @@ def test_sampled_inputs_replace_steps_with_model_draws(
     assert math.isfinite(snap["history"]["train_nll"][-1])
 
 
-def test_input_noise_reaches_inputs_not_targets(synthetic_hapt: Path, tmp_path: Path) -> None:
+def test_input_noise_reaches_inputs_not_targets(
+    synthetic_hapt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     noisy = TrainConfig(**{**CONFIG.__dict__, "input_noise": 0.5})
     trainer = Trainer(noisy, MODEL, tmp_path / "run", synthetic_hapt)
     lanes, rng = trainer.streams.state_dict(), trainer.data_rng.get_state()
-    seen = []
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
     nll = trainer.gen.nll
-    trainer.gen.nll = lambda x, target, *rest: seen.append((x, target)) or nll(x, target, *rest)
+
+    def recording_nll(x: torch.Tensor, target: torch.Tensor, *rest: Any) -> Any:
+        seen.append((x, target))
+        return nll(x, target, *rest)
+
+    monkeypatch.setattr(trainer.gen, "nll", recording_nll)
     trainer.generator_phase()
     trainer.streams.load_state_dict(lanes)
     trainer.data_rng.set_state(rng)
@@ -174,10 +189,11 @@ def test_relative_input_noise_keeps_a_quiet_lane_legible(
     )
 
 
+@pytest.mark.parametrize("config", [AMPLITUDE, DISTRIBUTION], ids=["mean", "distribution"])
 def test_amplitude_loss_pulls_generated_windows_to_real_loudness(
-    synthetic_hapt: Path, tmp_path: Path
+    config: TrainConfig, synthetic_hapt: Path, tmp_path: Path
 ) -> None:
-    trainer = Trainer(AMPLITUDE, MODEL, tmp_path / "run", synthetic_hapt)
+    trainer = Trainer(config, MODEL, tmp_path / "run", synthetic_hapt)
     amplitudes = trainer.amplitudes
     assert amplitudes is not None
     draws = (trainer.data_rng.get_state(), trainer.sample_rng.get_state())
@@ -190,15 +206,15 @@ def test_amplitude_loss_pulls_generated_windows_to_real_loudness(
     before = loss()
     before.backward()
     assert trainer.gen.head.weight.grad is not None and trainer.gen.head.weight.grad.any()
-    assert trainer.gen.lstm.weight_hh_l0.grad is not None
-    assert trainer.gen.lstm.weight_hh_l0.grad.any()  # through the fed-back samples
+    recurrent = trainer.gen.lstm.get_parameter("weight_hh_l0")
+    assert recurrent.grad is not None and recurrent.grad.any()  # through the fed-back samples
     opt = torch.optim.Adam(trainer.gen.parameters(), lr=1e-2)
     for _ in range(40):
         opt.zero_grad()
         loss().backward()
         opt.step()
     assert float(loss().detach()) < 0.2 * float(before.detach())
-    snap = train(AMPLITUDE, MODEL, tmp_path / "full", data_dir=synthetic_hapt, progress=False)
+    snap = train(config, MODEL, tmp_path / "full", data_dir=synthetic_hapt, progress=False)
     assert all(math.isfinite(v) for v in snap["history"]["amplitude_loss"])
     plain = train(CONFIG, MODEL, tmp_path / "plain", data_dir=synthetic_hapt, progress=False)
     assert all(math.isnan(v) for v in plain["history"]["amplitude_loss"])
@@ -212,6 +228,72 @@ def test_amplitude_loss_needs_conditions_and_sane_settings(
         Trainer(AMPLITUDE, unconditioned, tmp_path / "a", synthetic_hapt)
     with pytest.raises(InputError, match="amplitude_every and amplitude_lanes must be >= 1"):
         Trainer(replace(AMPLITUDE, amplitude_every=0), MODEL, tmp_path / "b", synthetic_hapt)
+    with pytest.raises(InputError, match=r"amplitude_target must be one of \['mean', 'dist"):
+        Trainer(
+            replace(AMPLITUDE, amplitude_target="median"), MODEL, tmp_path / "c", synthetic_hapt
+        )
+    with pytest.raises(InputError, match="compares spreads: amplitude_lanes must be >= 2, got 1"):
+        Trainer(replace(DISTRIBUTION, amplitude_lanes=1), MODEL, tmp_path / "d", synthetic_hapt)
+
+
+def _folded_normal_mean(mean: float, std: float) -> float:
+    """E|Z| for Z ~ N(mean, std^2)."""
+    return std * math.sqrt(2 / math.pi) * math.exp(-(mean**2) / (2 * std**2)) + mean * (
+        1 - math.erfc(mean / (std * math.sqrt(2)))
+    )
+
+
+@pytest.mark.parametrize(("std", "shift"), [(1.0, 0.0), (0.5, 0.0), (1.0, 0.5)])
+def test_energy_gap_estimates_the_energy_distance(std: float, shift: float) -> None:
+    # Oracle: between N(shift, std^2) and N(0, 1) the energy distance is
+    # 2 E|X - Y| - E|X - X'| - E|Y - Y'|, each a folded normal's mean.
+    exact = (
+        2 * _folded_normal_mean(shift, math.hypot(std, 1.0))
+        - _folded_normal_mean(0.0, math.sqrt(2) * std)
+        - _folded_normal_mean(0.0, math.sqrt(2))
+    )
+    rng = torch.Generator().manual_seed(0)
+    n, k, repeats = 2000, 16, 40
+    run = torch.arange(n // 4).repeat_interleave(4)
+    estimates = torch.tensor(
+        [
+            float(
+                energy_gap(
+                    shift + std * torch.randn(n, 1, generator=rng),
+                    run,
+                    torch.randn(n, k, 1, generator=rng),
+                )
+            )
+            for _ in range(repeats)
+        ]
+    )
+    standard_error = float(estimates.std()) / math.sqrt(repeats)  # about 0.002
+    assert abs(float(estimates.mean()) - exact) < 4 * standard_error
+
+
+def test_energy_gap_keeps_the_spread_that_the_squared_gap_to_the_mean_loses() -> None:
+    # A two-parameter "generator" of window log stds, N(mu, sigma^2), fitted to real values
+    # from N(0, 0.3^2): the squared gap to the real mean shrinks sigma towards 0, the energy
+    # distance finds 0.3.
+    rng = torch.Generator().manual_seed(0)
+    run = torch.arange(8).repeat_interleave(4)
+    fitted = {}
+    for name in ("mean", "distribution"):
+        mu, log_sigma = nn.Parameter(torch.tensor(1.0)), nn.Parameter(torch.tensor(0.0))
+        opt = torch.optim.Adam([mu, log_sigma], lr=0.02)
+        for _ in range(1000):
+            generated = mu + log_sigma.exp() * torch.randn(32, 1, generator=rng)
+            real = 0.3 * torch.randn(32, 16, 1, generator=rng)
+            # (the real values' mean is 0)
+            mean_gap = generated.pow(2).mean()
+            loss = mean_gap if name == "mean" else energy_gap(generated, run, real)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        fitted[name] = (mu.item(), log_sigma.exp().item())
+    assert abs(fitted["distribution"][0]) < 0.05
+    assert fitted["distribution"][1] == pytest.approx(0.3, rel=0.1)
+    assert abs(fitted["mean"][0]) < 0.05 and fitted["mean"][1] < 0.1
 
 
 def test_a_run_from_before_the_amplitude_column_resumes(
