@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import gymnasium
 import numpy as np
 import pytest
 
 import mcsim  # noqa: F401 (registers the env)
+from mcsim.envs.crowdsensing import CrowdsensingEnv
 from mcsim.errors import ScenarioError
 
 ENV_ID = "mcsim/Crowdsensing-v0"
 
 
 @pytest.fixture(scope="module")
-def env() -> gymnasium.Env:
-    return gymnasium.make(ENV_ID).unwrapped
+def env() -> CrowdsensingEnv:
+    return cast(CrowdsensingEnv, gymnasium.make(ENV_ID).unwrapped)
 
 
 @pytest.mark.parametrize(
     "action", [-1, 9, 10**9, 1.5, "0", None, [0], np.array([0, 1]), np.float64(2.0)]
 )
 def test_an_action_outside_the_space_raises_and_the_env_goes_on(
-    env: gymnasium.Env, action: Any
+    env: CrowdsensingEnv, action: Any
 ) -> None:
     env.reset(seed=0)
     with pytest.raises(ValueError, match="not in Discrete"):
@@ -31,7 +32,7 @@ def test_an_action_outside_the_space_raises_and_the_env_goes_on(
     env.step(env.n_candidates)  # still usable: skip is always valid
 
 
-def test_step_before_reset_and_after_the_end(env: gymnasium.Env) -> None:
+def test_step_before_reset_and_after_the_end(env: CrowdsensingEnv) -> None:
     fresh = gymnasium.make(ENV_ID).unwrapped
     with pytest.raises(RuntimeError, match="reset"):
         fresh.step(0)
@@ -53,7 +54,7 @@ def test_step_before_reset_and_after_the_end(env: gymnasium.Env) -> None:
         ({"day": -1}, "day must lie in"),
     ],
 )
-def test_bad_reset_options(env: gymnasium.Env, options: dict[str, Any], says: str) -> None:
+def test_bad_reset_options(env: CrowdsensingEnv, options: dict[str, Any], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         env.reset(seed=0, options=options)
 

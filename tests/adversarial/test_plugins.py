@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -160,7 +161,9 @@ def test_a_policy_writing_shared_knowledge_cannot_corrupt_the_next_one(
         ).set_index("policy")
         for out in "ab"
     )
-    mdp_a, mdp_b = (t.loc["MDP"].drop(["variant", "alloc_seconds"]) for t in (a, b))
+    mdp_a, mdp_b = (
+        cast(pd.Series, t.loc["MDP"]).drop(["variant", "alloc_seconds"]) for t in (a, b)
+    )
     pd.testing.assert_series_equal(mdp_a, mdp_b)  # MDP's day is the same with the vandal first
 
 

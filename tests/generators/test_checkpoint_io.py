@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -26,7 +27,7 @@ def _save(path: Path, **extra: object) -> Path:
     return path
 
 
-def _load(path: Path) -> dict[str, object]:
+def _load(path: Path) -> dict[str, Any]:
     return load_checkpoint_file(path, TAG, ("format", "weights"), "a test .pt checkpoint")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from generators.mobility import CampusConfig, generate_campus
 from generators.realism import observe, realism_report, virtual_population
@@ -17,7 +18,7 @@ def test_realism_report_writes_summary_and_figures(tmp_path: Path) -> None:
     summary = realism_report({"campus": real, "campus+virtual": virtual}, tmp_path,
                              minsups=(0.7, 0.9))  # fmt: skip
     assert list(summary.index) == ["campus", "campus+virtual"]
-    assert summary.loc["campus+virtual", "users"] <= 12
+    assert cast(int, summary.loc["campus+virtual", "users"]) <= 12
     assert (summary["locations_per_day_mean"] > 1).all()
     assert (summary["top1_share"] > summary["top3_share"] / 3).all()  # home dominates
     assert (summary["gyration_km_median"] > 0).all()

@@ -115,6 +115,7 @@ def test_each_condition_learns_its_own_start_state() -> None:
     assert torch.equal(fresh.mu, explicit.mu)  # the start state is zero until trained
     model.nll(x, torch.ones(2, 4, 3), torch.tensor([1, 4]))[0].backward()
     grad = model.initial_state.grad
+    assert grad is not None
     assert grad[:, :, [1, 4]].abs().sum() > 0  # the conditions used get a gradient
     assert not grad[:, :, [0, 2, 3, 5]].any()  # the others do not
     h, c = model.start_state(torch.tensor([4, 4, 0]), 3)

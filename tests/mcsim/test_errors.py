@@ -48,6 +48,7 @@ def test_only_the_known_places_are_named(kwargs: dict[str, object], message: str
 
 
 def test_hierarchy() -> None:
+    kind: type[MCSimError]
     for kind in (TraceError, ScenarioError, CheckpointError):
         assert issubclass(kind, InputError)
     for kind in (InputError, PolicyError, ConstraintViolation):

@@ -130,9 +130,9 @@ def test_bad_parameters_name_the_policy_and_the_parameter(name, params, message)
         make_policy(name, **params)
 
 
-def test_register_rejects_non_policies_and_bad_names():
+def test_register_rejects_non_policies_and_bad_names() -> None:
     with pytest.raises(PolicyError, match="not an AllocationPolicy subclass"):
-        register_policy("x", NotAPolicy)  # type: ignore[arg-type]
+        register_policy("x", NotAPolicy)  # type: ignore[arg-type]  # a non-policy, on purpose
     with pytest.raises(PolicyError, match="contain no ':'"):
         register_policy("a:b", Custom)
 

@@ -47,7 +47,7 @@ def _cycles(trace: Trace, campus: SyntheticCampus) -> pd.DataFrame:
 def test_lazy_days_have_the_cycles_of_a_longer_trace(campus: SyntheticCampus) -> None:
     full = _cycles(campus.trace, campus)
     first = full["cycle"].min()
-    window = _cycles(campus.visits(range(10, 13), users=[4, 20]), campus)
+    window = _cycles(campus.visits(range(10, 13), users=np.array([4, 20])), campus)
     expected = full[
         full["user"].isin(["u000005", "u000021"]) & full["cycle"].between(first + 10, first + 12)
     ]
@@ -68,7 +68,7 @@ def test_lazy_days_have_the_cycles_of_a_longer_trace(campus: SyntheticCampus) ->
     assert (
         cut_cycles(campus.trace, campus.cycle_options()).n_cycles() <= campus.config.n_days
     ).all()
-    assert len(campus.visits(range(30, 40), users=[4])) > 0  # held-out days exist
+    assert len(campus.visits(range(30, 40), users=np.array([4]))) > 0  # held-out days exist
 
 
 def _check_trace_invariants(frame: pd.DataFrame) -> None:
@@ -178,5 +178,5 @@ def test_bad_user_and_day_arguments_are_refused(campus: SyntheticCampus) -> None
     with pytest.raises(ValueError, match="no users"):
         campus.visits(users=np.array([], dtype=int))
     with pytest.raises(ValueError, match="user indices"):
-        campus.visits(users=[campus.config.n_users])
+        campus.visits(users=np.array([campus.config.n_users]))
     assert campus.day("u000003", 4).equals(campus.day(2, 4))

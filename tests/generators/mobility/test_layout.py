@@ -8,6 +8,7 @@ kind, gives every lecture room its courses, and picks and travel times behave.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ def test_sizes_zoning_and_timetable() -> None:
     assert set(aps["kind"]) == set(KINDS)
     assert set(aps["building"]) == set(buildings["building"])  # every building has an AP
     assert (aps.groupby("building")["kind"].nunique() == 1).all()
-    distance = np.hypot(aps["x_m"], aps["y_m"]).groupby(aps["kind"]).mean()
+    distance = cast(pd.Series, np.hypot(aps["x_m"], aps["y_m"])).groupby(aps["kind"]).mean()
     assert distance["library"] < distance["lecture"] < distance["residence"]
     assert np.hypot(aps["x_m"], aps["y_m"]).max() < 2 * config.radius_m
     rooms = np.flatnonzero(aps["kind"] == "lecture")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from itertools import pairwise
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -41,13 +42,13 @@ def _trips(campus: SyntheticCampus) -> pd.DataFrame:
     rows = []
     for user, g in f.assign(long=long).groupby("user", observed=True):
         idx = np.flatnonzero(g["long"].to_numpy())
-        for i, j in pairwise(idx):
+        for i, j in pairwise(idx.tolist()):
             rows.append(
                 (
                     user,
                     str(g["location"].iat[i]),
                     str(g["location"].iat[j]),
-                    g["time"].iat[j].floor("D"),
+                    cast(pd.Timestamp, g["time"].iat[j]).floor("D"),
                     tuple(str(x) for x in g["location"].iloc[i + 1 : j]),
                 )
             )
@@ -61,10 +62,11 @@ def test_routine_trip_is_seen_by_its_route_aps_in_order_every_day(
     trips = _trips(campus)
     repeated = trips[trips["via"].str.len() > 0].groupby(["user", "origin", "target"])
     key, group = max(repeated, key=lambda kv: len(kv[1]))
+    _, origin, target = cast(tuple[str, str, str], key)
     assert len(group) >= 3  # a routine trip, taken on several days
     assert group["via"].nunique() == 1  # the same sightings on every day
-    seen = list(group["via"].iat[0])
-    expected = _route_aps(campus, key[1], key[2])
+    seen = list(cast(tuple[str, ...], group["via"].iat[0]))
+    expected = _route_aps(campus, origin, target)
     assert seen == [x for x in expected if x in seen]  # route order (handover may skip one)
     assert len(seen) >= 0.5 * len(expected)
 

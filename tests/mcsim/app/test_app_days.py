@@ -39,10 +39,11 @@ def test_synthetic_campus_trains_on_generator_days_after_the_test_days(source: s
     prepared = pipeline.prepared
     pool = prepared.training_days(200)
     assert isinstance(pool, GeneratorDays) and len(pool) == 200
-    first = prepared.material.campus.config.n_days + TRAIN_DAY_OFFSET
+    campus_, options = prepared.material.campus, prepared.material.options
+    assert campus_ is not None
+    first = campus_.config.n_days + TRAIN_DAY_OFFSET
     assert pool.day(3).label == f"ground-truth day {first + 3}"
     # The block draw equals the day-by-day draw, and the same index is the same object.
-    campus_, options = prepared.material.campus, prepared.material.options
     for index in (0, 63, 64, 199):
         assert same_day(pool.day(index), _ground_truth_day(campus_, options, first + index))
     assert pool.day(5) is pool.day(5)

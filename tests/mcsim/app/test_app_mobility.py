@@ -40,8 +40,10 @@ def material() -> SourceMaterial:
     """What a source is built from, for the small campus (as the pipeline builds it)."""
     scenario = campus()
     prepared = Pipeline(scenario).prepared
+    synthetic = scenario.trace.synthetic
+    assert synthetic is not None
     generated = generate_campus(
-        scenario.trace.synthetic.campus_config(), seed=seed_for(scenario.seed, Stream.TRACE)
+        synthetic.campus_config(), seed=seed_for(scenario.seed, Stream.TRACE)
     )
     return SourceMaterial(
         prepared.train,

@@ -52,7 +52,8 @@ def test_compare_across_runs_keeps_na_a_policy(tmp_path: Path) -> None:
     for name, shift in (("a", 0.0), ("b", 0.1)):
         folder = tmp_path / name
         folder.mkdir()
-        frame = _metrics().assign(completion_ratio=lambda f, s=shift: f["completion_ratio"] + s)
+        metrics = _metrics()
+        frame = metrics.assign(completion_ratio=metrics["completion_ratio"] + shift)
         frame.to_parquet(folder / "metrics.parquet", index=False)
         frame.to_csv(folder / "metrics.csv", index=False)
     assert set(read_metrics(tmp_path / "a")["policy"]) == {"NA", "MDP"}

@@ -141,7 +141,9 @@ def test_results_folder_contents(campus_run) -> None:
     assert len(assignments) == int(metrics["assigned"].sum())
     assert int(assignments["completed"].sum()) == int(metrics["readings"].sum())
     resolved = load_scenario(out / "scenario.yaml")  # the resolved scenario loads back
-    assert resolved.scenario.repetitions == 2 and resolved.scenario.trace.synthetic.days == 32
+    synthetic = resolved.scenario.trace.synthetic
+    assert synthetic is not None
+    assert resolved.scenario.repetitions == 2 and synthetic.days == 32
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 20180101 and manifest["repetitions"] == 2
     assert {"numpy", "simpy", "pydantic"} <= set(manifest["versions"])

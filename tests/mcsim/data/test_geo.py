@@ -4,6 +4,8 @@ the global grid, stay-point detection on hand-made tracks, and the radius of gyr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -112,7 +114,7 @@ def test_thresholds_validated() -> None:
 # Stay points
 
 
-def track(user: str, points: list[tuple[float, float, float]]) -> pd.DataFrame:
+def track(user: str, points: Sequence[tuple[float, float, float]]) -> pd.DataFrame:
     """Fixes of one user from (minute, lat, lon) points."""
     return pd.DataFrame(
         {
@@ -188,8 +190,9 @@ def test_no_fixes_no_stays() -> None:
 def test_unix_seconds_whatever_the_resolution() -> None:
     times = pd.Series([pd.Timestamp(0, tz="UTC"), pd.Timestamp("2024-01-01T00:00:00.5Z")])
     expected = [0.0, 1_704_067_200.5]
-    for unit in ("ms", "us", "ns"):  # not "s": half a second does not fit
-        assert unix_seconds(times.astype(f"datetime64[{unit}, UTC]")).tolist() == expected
+    units: tuple[Literal["ms", "us", "ns"], ...] = ("ms", "us", "ns")
+    for unit in units:  # not "s": half a second does not fit
+        assert unix_seconds(times.astype(pd.DatetimeTZDtype(unit, tz="UTC"))).tolist() == expected
     # A zone other than UTC names the same instants.
     assert unix_seconds(times.dt.tz_convert("Asia/Shanghai")).tolist() == expected
 
@@ -243,7 +246,12 @@ def test_dense_fixes_cost_no_distance_work_when_no_window_closes(monkeypatch) ->
 
     calls = []
     real = geo.haversine_m
-    monkeypatch.setattr(geo, "haversine_m", lambda *a: calls.append(1) or real(*a))
+
+    def counted(*a: np.ndarray | float) -> np.ndarray:
+        calls.append(1)
+        return real(*a)
+
+    monkeypatch.setattr(geo, "haversine_m", counted)
     n = 100_000  # one user, all within 10 minutes (the adversarial case: O(n^2) before)
     t = np.linspace(0.0, 600.0, n)
     lat, lon = np.full(n, 40.0), np.full(n, 116.0)

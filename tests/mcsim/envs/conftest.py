@@ -38,7 +38,7 @@ def episode(env: gymnasium.Env, act: Any, **reset: Any) -> tuple[float, dict[str
         obs, reward, terminated, truncated, info = env.step(act(info))
         assert env.observation_space.contains(obs)
         assert not truncated
-        total += reward
+        total += float(reward)
         steps += 1
     return total, info, steps
 

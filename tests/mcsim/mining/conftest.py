@@ -44,7 +44,7 @@ def make_table(users: list[Cycles], n_locations: int | None = None) -> CycleTabl
         users=pd.Index([f"u{i}" for i in range(len(users))]),
         locations=pd.Index([f"L{i}" for i in range(n_locations)]),
         user=np.repeat(np.arange(len(users), dtype=np.int32), [len(c) for c in users]),
-        cycle=np.concatenate([np.arange(len(c)) for c in users] or [[]]).astype(np.int64),
+        cycle=np.concatenate([np.arange(len(c)) for c in users] or [np.arange(0)]).astype(np.int64),
         offsets=np.concatenate(([0], np.cumsum([len(d) for d in days]))).astype(np.int64),
         location=location,
         arrival=np.zeros(len(location), dtype=np.float32),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,8 +43,8 @@ def test_ap_log_collapses_repeats_and_counts_valid_cycles() -> None:
     assert {"user", "cycle", "sequence"} <= set(frame.columns)
     assert frame.loc[0, "start"] == pd.Timestamp("2024-03-01T04:00:00Z")
     # The run of two sightings at the lab is one visit from 05:00 to 05:00:20 after 04:00.
-    assert frame.loc[0, "arrival_s"][1] == 5 * 3600
-    assert frame.loc[0, "departure_s"][1] == 5 * 3600 + 20
+    assert cast(list[float], frame.loc[0, "arrival_s"])[1] == 5 * 3600
+    assert cast(list[float], frame.loc[0, "departure_s"])[1] == 5 * 3600 + 20
 
 
 def test_origin_hour_and_timezone_decide_the_day() -> None:

@@ -113,7 +113,7 @@ def _zero_items_and_digest(path: Path, other: Path) -> None:
     _rewrite(path, items=arrays["items"], count=arrays["count"], digest=np.array(digest))
 
 
-CORRUPTIONS: dict[str, Callable[[Path, Path], None]] = {
+CORRUPTIONS: dict[str, Callable[[Path, Path], object]] = {
     "another minsup's file under this name": lambda p, o: p.write_bytes(o.read_bytes()),
     "zeroed items": _zero_items,
     "zeroed items and counts, digest recomputed": _zero_items_and_digest,
@@ -123,8 +123,13 @@ CORRUPTIONS: dict[str, Callable[[Path, Path], None]] = {
     "object array": lambda p, o: _write_object_array(p),
     "older format": lambda p, o: _rewrite(p, format=np.array(FORMAT - 1)),
     "float arrays": lambda p, o: _rewrite(p, holder=_arrays(p)["holder"].astype(float)),
-    "a folder with the cache's name": lambda p, o: (p.unlink(), p.mkdir()),
+    "a folder with the cache's name": lambda p, o: _replace_with_folder(p),
 }
+
+
+def _replace_with_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
 
 
 def _write_object_array(path: Path) -> None:

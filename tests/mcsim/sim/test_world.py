@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -356,14 +356,14 @@ def test_completion_matches_the_interval_rule(visits, tasks, pairs) -> None:
     assert decisions == len({p for _, p, _ in tasks})
     for row in result.pairs.itertuples():
         task = batch.select(batch.id == row.task)
-        start = max(float(task.publish_s[0]), row.assigned_s)
+        start = max(float(task.publish_s[0]), cast(float, row.assigned_s))
         moments = [
             max(a, start)
             for u, loc, a, d in ((u, loc, *times) for u, loc, times in plan_visits(plan))
             if u == row.user and loc == row.location and a <= task.deadline_s[0] and d >= start
         ]
         expected = min(moments) if moments else None
-        assert (row.sensed_s if row.completed else None) == expected
+        assert (cast(float, row.sensed_s) if row.completed else None) == expected
 
 
 def plan_visits(plan: DayPlan) -> list[tuple[int, int, tuple[float, float]]]:

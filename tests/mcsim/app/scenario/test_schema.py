@@ -34,7 +34,9 @@ def test_geolife_scenario_validates_or_names_the_missing_data() -> None:
     path = SCENARIOS / "geolife.yaml"
     data = SCENARIOS.parents[1] / "shared" / "data" / "geolife"
     if data.is_dir():
-        assert load_scenario(path).scenario.trace.file.path == data.resolve()
+        trace_file = load_scenario(path).scenario.trace.file
+        assert trace_file is not None
+        assert trace_file.path == data.resolve()
     else:
         with pytest.raises(ScenarioError, match=r"trace\.file\.path.*no such file or folder"):
             load_scenario(path)
