@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,10 @@ def test_missing_agent_is_named(tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_damaged_agent_files_are_named(
-    trained_agent: Path, tmp_path: Path, damage: object, message: str
+    trained_agent: Path, tmp_path: Path, damage: Callable[[Path], object], message: str
 ) -> None:
     folder = copy_of(trained_agent, tmp_path)
-    damage(folder)  # type: ignore[operator]
+    damage(folder)
     with pytest.raises(PolicyError, match=message):
         AgentPolicy(path=str(folder))
 

@@ -21,7 +21,7 @@ from gymnasium.utils.env_checker import check_env
 
 import mcsim
 import mcsim.envs.crowdsensing
-from mcsim.envs.crowdsensing import CrowdsensingEnv, StepOutcome
+from mcsim.envs.crowdsensing import Credit, CrowdsensingEnv, StepOutcome
 from mcsim.envs.features import CANDIDATE_FEATURES, TASK_FEATURES
 from mcsim.platform.metrics import DayRecord, day_metrics
 
@@ -267,14 +267,14 @@ def test_sensed_credit_pays_when_the_world_senses(run_episode: RunEpisode) -> No
 
 @pytest.mark.parametrize("credit", ["assignment", "sensed"])
 def test_credits_count_claims_and_take_back_rejected_copies(
-    run_episode: RunEpisode, credit: str
+    run_episode: RunEpisode, credit: Credit
 ) -> None:
     """Dishonest users' claims are credited like sensed copies; counting accepted copies, the
     last step takes back what the validator rejected, so the return is the day's completed
     (accepted) copies. Noise phones (``sensor: none``) are rejected as not real."""
     checked = {"dishonest.share": 0.3, "validation.validator": "hapt",
                "validation.count": "accepted"}  # fmt: skip
-    env = CrowdsensingEnv(overrides=checked, credit=credit)  # type: ignore[arg-type]
+    env = CrowdsensingEnv(overrides=checked, credit=credit)
     for seed in range(3):
         total, info, _ = run_episode(env, random_masked(seed), seed=seed)
         metrics = info["metrics"]

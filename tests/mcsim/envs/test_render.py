@@ -9,6 +9,7 @@ test_render_speed_is_recorded stores the per-frame time [µs] in the test's user
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def frame(xy: np.ndarray, n_users: int = 68, seed: int = 0, **change: object) ->
     rng = np.random.default_rng(seed)
     known = np.flatnonzero(np.isfinite(xy).all(axis=1))
     where = known if len(known) else np.arange(len(xy))
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "location_xy": xy,
         "user_location": rng.choice(where, n_users),
         "task_location": int(where[0]),
@@ -59,7 +60,7 @@ def frame(xy: np.ndarray, n_users: int = 68, seed: int = 0, **change: object) ->
         "caption": "decision 2, task 17, copy 1/3",
     }
     fields.update(change)
-    return Frame(**fields)  # type: ignore[arg-type]
+    return Frame(**fields)
 
 
 def colours(image: np.ndarray) -> set[tuple[int, int, int]]:

@@ -11,6 +11,8 @@ off the rule.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pytest
 
@@ -64,13 +66,18 @@ def test_the_stand_in_judge_is_a_validator() -> None:
     assert isinstance(Judge(), ReadingValidator)
 
 
-def _world(conduct: list[int], *, count: str = "received", contexts: tuple[int, ...] = (0, 0)):
+def _world(
+    conduct: list[int],
+    *,
+    count: Literal["received", "accepted"] = "received",
+    contexts: tuple[int, ...] = (0, 0),
+):
     """User 0 passes SHOP at 150 s; user 1 never does. Task 0 and 1 at SHOP, 100-200 s."""
     plan = day((0, HOME, 0.0, 40.0), (0, SHOP, 150.0, 160.0), (1, HOME, 0.0, 500.0))
     tasks = TaskBatch.from_tasks(
         [Task(i, SHOP, 100.0, 2, 200.0, context=c) for i, c in enumerate(contexts)]
     )
-    options = WorldOptions(reading_s=0.5, count=count)  # type: ignore[arg-type]
+    options = WorldOptions(reading_s=0.5, count=count)
     return World(
         plan, tasks, knowledge(), options, sensor=Echo(), conduct=np.array(conduct, np.int8),
         validator=Judge(),
