@@ -661,7 +661,7 @@ HISTORY_COLUMNS = (
     "eval_train_nll",
     "val_nll",
     "elapsed_s",
-    "amplitude_loss",  # NaN without the amplitude loss
+    "amplitude_loss",  # NaN without it; with target "distribution" an estimate that can be < 0
 )
 _SLIM_KEYS = (
     "format",
