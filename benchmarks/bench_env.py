@@ -13,7 +13,7 @@ figures on a shared machine are only comparable at a similar load):
 
 The campus's training-day pool is drawn first (1,000 generator days in 0.3 s), as after the
 first seconds of a training run. For 1,000 users the pool is pattern-model days, drawn user by
-user (~0.3 s a day): reported both fresh and once drawn (a pool as large as the episodes).
+user (~45 ms a day): reported both fresh and once drawn (a pool as large as the episodes).
 
     python benchmarks/bench_env.py [--episodes 300]
 """
