@@ -348,10 +348,10 @@ class Trainer:
         cfg = self.config
         n = cfg.amplitude_lanes
         if cfg.amplitude_target == "mean":
-            cond, run = amplitudes.draw(n, self.data_rng), None
+            drawn, run = amplitudes.draw(n, self.data_rng), None
         else:
-            cond, run = amplitudes.draw_groups(n, AMPLITUDE_RUN, self.data_rng)
-        cond = cond.to(self.device)
+            drawn, run = amplitudes.draw_groups(n, AMPLITUDE_RUN, self.data_rng)
+        cond = drawn.to(self.device)
         x0 = torch.zeros(n, self.gen.config.n_axes, device=self.device)
         with torch.no_grad():
             _, last, state = self.gen.generate(x0, cfg.burn_in, self.sample_rng, cond)
@@ -359,7 +359,7 @@ class Trainer:
         logs = window_log_std(window)
         if run is None:
             return (logs - amplitudes.target.to(self.device)[cond]).pow(2).mean()
-        real = amplitudes.real(cond.cpu(), AMPLITUDE_REAL_DRAWS, self.data_rng)
+        real = amplitudes.real(drawn, AMPLITUDE_REAL_DRAWS, self.data_rng)  # on the CPU
         return energy_gap(logs, run.to(self.device), real.to(self.device))
 
     def input_noise_std(self, x: torch.Tensor) -> torch.Tensor | float:
