@@ -47,30 +47,30 @@ def check_output_target(out: str | Path, *, overwrite: bool = False) -> Path:
 def remove_dead_staging(out: Path) -> list[Path]:
     """Remove the staging folders that killed runs left beside ``out``; returns them.
 
-    A staging folder records the process that owns it (``.owner``); one whose process is gone,
-    or an ownerless one older than :data:`STALE_S`, belongs to no live run.
+    A staging folder's name carries the process that owns it (``.<out>.tmp-<pid>-<random>``),
+    so a run killed at any instant, even right after creating it, leaves a folder whose owner
+    is known; one whose process is gone, or an ownerless one older than :data:`STALE_S`,
+    belongs to no live run.
     """
     removed = []
     for folder in out.parent.glob(f".{out.name}.*-*"):
-        if not folder.is_dir() or folder.name.split(".")[-1].split("-")[0] not in ("tmp", "old"):
+        kind, _, rest = folder.name[len(out.name) + 2 :].partition("-")
+        if not folder.is_dir() or kind not in ("tmp", "old"):
             continue
-        if _alive(folder):
+        if _alive(folder, rest.split("-", 1)[0]):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
 
 
-def _alive(folder: Path) -> bool:
-    owner = folder / ".owner"
+def _alive(folder: Path, owner: str) -> bool:
+    if owner.isdigit():
+        return pid_alive(int(owner))
     try:
-        pid = int(owner.read_text().strip())
-    except (OSError, ValueError):
-        try:
-            return folder.stat().st_mtime > time.time() - STALE_S
-        except OSError:
-            return False
-    return pid_alive(pid)
+        return folder.stat().st_mtime > time.time() - STALE_S
+    except OSError:
+        return False
 
 
 def pid_alive(pid: int) -> bool:
@@ -101,21 +101,23 @@ def atomic_output_dir(out: str | Path, *, overwrite: bool = False) -> Iterator[P
     out = check_output_target(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_staging(out)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    (work / ".owner").write_text(f"{os.getpid()}\n")
+    work = _staging(out, "tmp")
     try:
         yield work
-        (work / ".owner").unlink()
         _publish(work, out, overwrite)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _staging(out: Path, kind: str) -> Path:
+    """A fresh folder beside ``out`` whose name says which process owns it."""
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.{kind}-{os.getpid()}-", dir=out.parent))
+
+
 def _publish(work: Path, out: Path, overwrite: bool) -> None:
     if overwrite and out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        (old / ".owner").write_text(f"{os.getpid()}\n")
+        old = _staging(out, "old")
         out.rename(old / out.name)
         work.rename(out)
         shutil.rmtree(old, ignore_errors=True)
