@@ -59,7 +59,8 @@ _TRAIN_FLAGS: tuple[tuple[str, str | None], ...] = (
         "amplitude_target",
         (
             "mean: pull each window's log std to its condition's real mean; distribution: "
-            "match the real windows' spread too (energy distance)"
+            "match the real windows' spread too (energy distance); distribution-moving: "
+            "the spread for walking, upstairs and downstairs, the mean at rest"
         ),
     ),
     ("lr_warmup", "G's learning rate rises linearly over this many first updates (0: none)"),

@@ -295,6 +295,11 @@ class TrainConfig(StoredConfig):
             average, so it narrows the spread of loudness within a person (real walking's
             log std varies by 0.07-0.30 between one user's windows); the energy distance is
             zero only when the two distributions agree (Szekely & Rizzo 2013).
+            ``"distribution-moving"``: the energy distance for walking, upstairs and
+            downstairs, the squared gap to the mean at rest. Why: at rest the spread that
+            "distribution" buys is real rest's few moving windows, and a model taught to move
+            now and then bursts in long resting streams (``generators/checkpoints/README.md``,
+            "Tried and not adopted: matching the spread of loudness").
     """
 
     seed: int = 0

@@ -468,6 +468,7 @@ class WindowAmplitudes:
         if length < 2:
             raise InputError(f"amplitude windows need at least 2 samples, got {length}")
         conditions = series.segment_conditions(style_stride)
+        self.style_stride = style_stride
         n_ids = int(conditions.max()) + 1 if len(conditions) else 1
         d = series.values.shape[1]
         logs: list[torch.Tensor] = []  # (k, d) per segment
@@ -496,6 +497,10 @@ class WindowAmplitudes:
             0, id_of[order], self.values.double()
         )
         self.target = (sums / self.windows.clamp_min(1)[:, None]).float()  # (ids, d)
+
+    def activities(self, conditions: torch.Tensor) -> torch.Tensor:
+        """The activity id of each of ``conditions``' ids (their style left out)."""
+        return conditions % self.style_stride if self.style_stride else conditions
 
     def draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` condition ids, each as likely as its share of the real windows."""

@@ -57,13 +57,14 @@ from generators.sensegen.model import (
 )
 from mcsim.data.outputs import atomic_file, save_figure
 from mcsim.errors import CheckpointError, InputError
+from mcsim.platform.validation import MOVING_ACTIVITIES
 from mcsim.sim.sensing import SAMPLE_RATE_HZ
 
 CHECKPOINT_NAME = "checkpoint.pt"  # full, resumable state
 MODEL_NAME = "model.pt"  # weights, config, statistics and metadata only (what ships)
 HISTORY_NAME = "history.csv"
-AMPLITUDE_TARGETS = ("mean", "distribution")  # TrainConfig.amplitude_target
-AMPLITUDE_RUN = 4  # generated windows of one condition per run ("distribution")
+AMPLITUDE_TARGETS = ("mean", "distribution", "distribution-moving")  # TrainConfig.amplitude_target
+AMPLITUDE_RUN = 4  # generated windows of one condition per run ("distribution...")
 AMPLITUDE_REAL_DRAWS = 16  # real windows each generated one is compared with
 
 
@@ -169,10 +170,10 @@ class Trainer:
                     f"amplitude_target must be one of {list(AMPLITUDE_TARGETS)}, "
                     f"got {config.amplitude_target!r}"
                 )
-            if config.amplitude_target == "distribution" and config.amplitude_lanes < 2:
+            if config.amplitude_target != "mean" and config.amplitude_lanes < 2:
                 raise InputError(
-                    "amplitude_target 'distribution' compares spreads: amplitude_lanes must "
-                    f"be >= 2, got {config.amplitude_lanes}"
+                    f"amplitude_target {config.amplitude_target!r} compares spreads: "
+                    f"amplitude_lanes must be >= 2, got {config.amplitude_lanes}"
                 )
             self.amplitudes = WindowAmplitudes(
                 self.train_series, config.amplitude_window, style_stride
@@ -335,7 +336,9 @@ class Trainer:
         """How far the log std of G's own windows is from that of real windows of their
         condition: with ``amplitude_target`` "mean", the squared gap, per window and axis, to
         the real windows' mean; with "distribution", the energy distance (:func:`energy_gap`)
-        to the real windows, from runs of generated windows of one condition.
+        to the real windows, from runs of generated windows of one condition; with
+        "distribution-moving", the energy distance for the lanes of a moving activity and
+        the squared gap for the others, each part weighted by its share of the lanes.
 
         Why: the NLL scores one step ahead from a real history, and a model that is right
         there can still be wrong over a window of its own draws: generated walking downstairs
@@ -359,8 +362,20 @@ class Trainer:
         logs = window_log_std(window)
         if run is None:
             return (logs - amplitudes.target.to(self.device)[cond]).pow(2).mean()
-        real = amplitudes.real(drawn, AMPLITUDE_REAL_DRAWS, self.data_rng)  # on the CPU
-        return energy_gap(logs, run.to(self.device), real.to(self.device))
+        if cfg.amplitude_target == "distribution":
+            spread = torch.ones(n, dtype=torch.bool)
+        else:
+            spread = torch.isin(amplitudes.activities(drawn), torch.tensor(MOVING_ACTIVITIES))
+        on = spread.to(self.device)
+        loss = torch.zeros((), device=self.device)
+        if spread.any():
+            real = amplitudes.real(drawn[spread], AMPLITUDE_REAL_DRAWS, self.data_rng)  # CPU
+            gap = energy_gap(logs[on], run[spread].to(self.device), real.to(self.device))
+            loss = loss + gap * spread.float().mean().item()
+        if not spread.all():
+            target = amplitudes.target.to(self.device)[cond[~on]]
+            loss = loss + (logs[~on] - target).pow(2).mean() * (~spread).float().mean().item()
+        return loss
 
     def input_noise_std(self, x: torch.Tensor) -> torch.Tensor | float:
         """The std of the noise on G's inputs ``x`` (B, L, d): scalar, or (B, 1, d) per lane.

@@ -141,6 +141,9 @@ def test_window_amplitudes_are_the_mean_log_std_of_real_windows(synthetic_hapt: 
     assert run.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1]  # two runs, none of a single window
     assert cond[:5].unique().numel() == 1 and cond[5:].unique().numel() == 1
     assert amplitudes.draw_groups(3, 4, torch.Generator())[1].tolist() == [0, 0, 0]
+    assert amplitudes.activities(torch.tensor([1, 4, 14, 17])).tolist() == [1, 4, 1, 4]
+    no_styles = WindowAmplitudes(series, 300)
+    assert no_styles.activities(torch.tensor([1, 4])).tolist() == [1, 4]
     with pytest.raises(InputError, match="no labelled segment is 2000 samples long"):
         WindowAmplitudes(series, 2000)
     with pytest.raises(InputError, match="at least 2 samples, got 0"):

@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from generators.sensegen.data import window_log_std
 from generators.sensegen.model import GeneratorConfig
 from generators.sensegen.sample import Sampler
 from generators.sensegen.train import TrainConfig, Trainer, energy_gap, train
@@ -39,6 +40,8 @@ AMPLITUDE = replace(
 )
 # The same, matching the real windows' distribution of loudness, not only its mean.
 DISTRIBUTION = replace(AMPLITUDE, amplitude_target="distribution")
+# The distribution for the moving activities, the mean at rest.
+MOVING = replace(AMPLITUDE, amplitude_target="distribution-moving")
 # G's learning rate warms up over 7 updates: rounds 1-4 of 2 updates, across an interruption.
 WARMUP = replace(CONFIG, lr_warmup=7)
 ALLOWED = (torch.Tensor, dict, list, str, int, float, bool, type(None))
@@ -189,7 +192,9 @@ def test_relative_input_noise_keeps_a_quiet_lane_legible(
     )
 
 
-@pytest.mark.parametrize("config", [AMPLITUDE, DISTRIBUTION], ids=["mean", "distribution"])
+@pytest.mark.parametrize(
+    "config", [AMPLITUDE, DISTRIBUTION, MOVING], ids=["mean", "distribution", "moving"]
+)
 def test_amplitude_loss_pulls_generated_windows_to_real_loudness(
     config: TrainConfig, synthetic_hapt: Path, tmp_path: Path
 ) -> None:
@@ -220,6 +225,51 @@ def test_amplitude_loss_pulls_generated_windows_to_real_loudness(
     assert all(math.isnan(v) for v in plain["history"]["amplitude_loss"])
 
 
+def test_distribution_moving_spreads_moving_lanes_and_pulls_resting_ones_to_the_mean(
+    synthetic_hapt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = replace(MOVING, amplitude_lanes=24)
+    trainer = Trainer(config, MODEL, tmp_path / "run", synthetic_hapt)
+    amplitudes = trainer.amplitudes
+    assert amplitudes is not None
+    draws = (trainer.data_rng.get_state(), trainer.sample_rng.get_state())
+    seen: dict[str, Any] = {}
+
+    def keep(name: str, function: Any) -> Any:
+        def kept(*args: Any) -> Any:
+            seen[name] = function(*args)
+            return seen[name]
+
+        return kept
+
+    monkeypatch.setattr(amplitudes, "draw_groups", keep("groups", amplitudes.draw_groups))
+    monkeypatch.setattr(amplitudes, "real", keep("real", amplitudes.real))
+    monkeypatch.setattr(
+        "generators.sensegen.train.window_log_std",
+        keep("logs", window_log_std),
+    )
+
+    def loss(target: str) -> torch.Tensor:  # the same draws for every target
+        trainer.config = replace(config, amplitude_target=target)
+        trainer.data_rng.set_state(draws[0])
+        trainer.sample_rng.set_state(draws[1])
+        return trainer.amplitude_loss(amplitudes).detach()
+
+    mixed = loss("distribution-moving")
+    drawn, run = seen["groups"]
+    logs = seen["logs"].detach()
+    moving = torch.isin(drawn, torch.tensor([1, 2, 3]))  # without styles an id is an activity
+    assert moving.any() and not moving.all()  # walking and sitting lanes both drawn
+    assert seen["real"].shape[0] == int(moving.sum())  # real draws for the moving lanes only
+    spread = energy_gap(logs[moving], run[moving], seen["real"])
+    squared = (logs[~moving] - amplitudes.target[drawn[~moving]]).pow(2).mean()
+    share = float(moving.float().mean())
+    assert torch.allclose(mixed, share * spread + (1 - share) * squared, atol=1e-6)
+    # Where every lane moves, it is the distribution target, bit for bit.
+    monkeypatch.setattr(amplitudes, "activities", torch.ones_like)
+    assert torch.equal(loss("distribution-moving"), loss("distribution"))
+
+
 def test_amplitude_loss_needs_conditions_and_sane_settings(
     synthetic_hapt: Path, tmp_path: Path
 ) -> None:
@@ -232,8 +282,9 @@ def test_amplitude_loss_needs_conditions_and_sane_settings(
         Trainer(
             replace(AMPLITUDE, amplitude_target="median"), MODEL, tmp_path / "c", synthetic_hapt
         )
-    with pytest.raises(InputError, match="compares spreads: amplitude_lanes must be >= 2, got 1"):
-        Trainer(replace(DISTRIBUTION, amplitude_lanes=1), MODEL, tmp_path / "d", synthetic_hapt)
+    for target, folder in ((DISTRIBUTION, "d"), (MOVING, "e")):
+        with pytest.raises(InputError, match="compares spreads: amplitude_lanes must be >= 2"):
+            Trainer(replace(target, amplitude_lanes=1), MODEL, tmp_path / folder, synthetic_hapt)
 
 
 def _folded_normal_mean(mean: float, std: float) -> float:
