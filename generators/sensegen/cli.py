@@ -168,8 +168,20 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _phones(args: argparse.Namespace) -> int:
+    from generators.sensegen.phones import PhoneConfig, format_report, phone_report, write_report
+
+    config = PhoneConfig(seed=args.seed, phones=args.phones, long_phones=args.long_phones)
+    report = phone_report(args.checkpoint, config, data_dir=args.data)
+    print(format_report(report))
+    if args.out:
+        print(f"wrote {write_report(report, args.out)}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``sensegen`` with ``train``, ``sample`` and ``eval`` to the ``mcsim`` parser."""
+    """Add ``sensegen`` with ``train``, ``sample``, ``eval`` and ``phones`` to the ``mcsim``
+    parser."""
     tc, gc = TrainConfig(), GeneratorConfig()
     sensegen = subparsers.add_parser("sensegen", help="SenseGen accelerometer generator")
     sub = sensegen.add_subparsers(dest="sensegen_command", required=True)
@@ -249,6 +261,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report their means with 95 %% intervals",
     )
     p.set_defaults(func=_eval)
+
+    p = sub.add_parser(
+        "phones",
+        help="what simulated phones deliver: readings against the training users' windows",
+    )
+    p.add_argument("--checkpoint", default=None, help="default: the shipped HAPT checkpoint")
+    p.add_argument("--data", default=None, help="HAPT folder")
+    p.add_argument("--out", default=None, help="also write the report to this JSON file")
+    p.add_argument("--seed", type=int, default=0, help="sensor seed of the readings")
+    p.add_argument("--phones", type=int, default=800, help="phones per activity")
+    p.add_argument("--long-phones", type=int, default=48, help="60-s resting streams each")
+    p.set_defaults(func=_phones)
 
 
 def run_commands(register: Callable[[Any], None], argv: list[str], prog: str = "mcsim") -> int:

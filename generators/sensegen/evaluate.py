@@ -236,13 +236,7 @@ def evaluate(
     path = SHIPPED_CHECKPOINT if checkpoint is None else Path(checkpoint)
     sampler = Sampler.from_checkpoint(path)
     ckpt = load_checkpoint(path)
-    # The users the model was validated on (TrainConfig's default if the checkpoint has none).
-    trained = (
-        config_from_checkpoint(TrainConfig, ckpt, "train_config", path)
-        if "train_config" in ckpt
-        else TrainConfig()
-    )
-    val_users = trained.val_users
+    val_users = validation_users(ckpt, path)
     norm: Normalizer = sampler.normalizer
     train_recs, val_recs = split_by_user(load_hapt(data_dir), val_users)
     val_series, train_series = Series(val_recs, norm), Series(train_recs, norm)
@@ -332,6 +326,14 @@ def evaluate(
         tmp.write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
     _plots(out, real_g, fake_g, acf_r, acf_f, freqs, psd_r, psd_f)
     return report
+
+
+def validation_users(ckpt: dict[str, Any], path: Path) -> tuple[int, ...]:
+    """The users checkpoint ``ckpt`` (read from ``path``) was validated on, never trained on
+    (``TrainConfig``'s default where it records none)."""
+    if "train_config" not in ckpt:
+        return TrainConfig().val_users
+    return config_from_checkpoint(TrainConfig, ckpt, "train_config", path).val_users
 
 
 def _draw(
