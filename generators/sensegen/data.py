@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,6 +271,16 @@ class Series:
         return self.windows(self.random_starts(n, length, generator, activity), length)
 
 
+def label_runs(labels: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(start, end) of every maximal run of one activity in a recording's ``labels``,
+    unlabelled samples left out."""
+    change = np.flatnonzero(np.diff(labels)) + 1
+    bounds = np.concatenate([[0], change, [len(labels)]]).tolist()
+    for lo, hi in itertools.pairwise(bounds):
+        if labels[lo] != UNLABELLED:
+            yield lo, hi
+
+
 def _segments(
     recordings: list[Recording],
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -279,14 +289,11 @@ def _segments(
     starts, lengths, labels, users = [], [], [], []
     offset = 0
     for rec in recordings:
-        change = np.flatnonzero(np.diff(rec.labels)) + 1
-        bounds = np.concatenate([[0], change, [len(rec.labels)]])
-        for lo, hi in itertools.pairwise(bounds):
-            if rec.labels[lo] != UNLABELLED:
-                starts.append(offset + lo)
-                lengths.append(hi - lo)
-                labels.append(rec.labels[lo])
-                users.append(rec.user)
+        for lo, hi in label_runs(rec.labels):
+            starts.append(offset + lo)
+            lengths.append(hi - lo)
+            labels.append(rec.labels[lo])
+            users.append(rec.user)
         offset += len(rec.labels)
     return (
         torch.tensor(starts, dtype=torch.long),

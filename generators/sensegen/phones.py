@@ -26,7 +26,6 @@ record quotes must come from a command anyone can run again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from generators.sensegen import SHIPPED_CHECKPOINT
-from generators.sensegen.data import Recording, load_hapt, split_by_user
+from generators.sensegen.data import Recording, label_runs, load_hapt, split_by_user
 from generators.sensegen.evaluate import validation_users
 from generators.sensegen.model import load_checkpoint
 from generators.sensegen.runtime import NumpyGenerator, person_styles
@@ -92,18 +91,13 @@ def real_windows(recordings: list[Recording], activity: int, steps: int) -> dict
     segments of ``activity`` [g]: (windows, steps, 3); users without one are left out."""
     found: dict[int, list[np.ndarray]] = {}
     for rec in recordings:
-        for lo, hi in _runs(rec.labels, activity):
+        for lo, hi in label_runs(rec.labels):
+            if rec.labels[lo] != activity:
+                continue
             cut = cut_windows(rec.acc[lo:hi], steps)
             if len(cut):
                 found.setdefault(rec.user, []).append(cut)
     return {user: np.concatenate(parts) for user, parts in sorted(found.items())}
-
-
-def _runs(labels: np.ndarray, activity: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of every maximal run of ``activity`` in ``labels``."""
-    inside = np.concatenate([[False], labels == activity, [False]])
-    edges = np.flatnonzero(np.diff(inside.astype(np.int8)))
-    yield from zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
 
 
 def log_std(windows: np.ndarray) -> np.ndarray:
