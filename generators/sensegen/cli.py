@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from generators.sensegen.config import GeneratorConfig, TrainConfig
+from generators.sensegen.config import REAL_USERS, GeneratorConfig, TrainConfig
 
 
 def user_ids(text: str) -> tuple[int, ...]:
@@ -153,9 +153,14 @@ def _eval(args: argparse.Namespace) -> int:
     from generators.sensegen.evaluate import EvalConfig, evaluate
 
     config = EvalConfig(
-        seed=args.seed, windows=args.windows, epochs=args.epochs, repeats=args.repeats
+        seed=args.seed,
+        windows=args.windows,
+        epochs=args.epochs,
+        repeats=args.repeats,
+        real_users=args.real_users,
     )
     report = evaluate(args.checkpoint, args.out, config, data_dir=args.data, activity=args.activity)
+    print(f"real windows: the {config.real_users} users'")
     reference = report["real_reference"]
     for key in ("paper_discriminator_accuracy", "gru_discriminator_accuracy"):
         print(f"{key}: {report[key]:.3f} (real training users: {reference[key]:.3f})")
@@ -245,7 +250,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="FILE.npy: float32 (N, T, 3) in g")
     p.set_defaults(func=_sample)
 
-    p = sub.add_parser("eval", help="compare generated and real validation windows")
+    p = sub.add_parser("eval", help="compare generated and real windows of held-out users")
     p.add_argument("--checkpoint", default=None, help="default: the shipped HAPT checkpoint")
     p.add_argument("--data", default=None, help="HAPT folder")
     p.add_argument("--out", default="runs/sensegen-eval", help="folder for report.json, PNGs")
@@ -259,6 +264,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="repeat both classifiers and the real reference over seeds SEED, SEED+1, ... and "
         "report their means with 95 %% intervals",
+    )
+    p.add_argument(
+        "--real-users",
+        choices=REAL_USERS,
+        default="validation",
+        help="whose real windows to compare with: the held-out validation users (other "
+        "people; default) or the training users (the people the generator learnt from: the "
+        "SenseGen paper's and TimeGAN's protocol)",
     )
     p.set_defaults(func=_eval)
 

@@ -48,6 +48,10 @@ CHECKPOINT_FORMAT = "mcsim-sensegen-v1"
 CHECKPOINT_KEYS = ("format", "config", "generator", "normalization", "activities")
 CHECKPOINT_WHAT = "a SenseGen .pt checkpoint"
 
+#: Whose real windows ``mcsim sensegen eval`` compares generated ones with
+#: (``evaluate.EvalConfig.real_users``): here, torch-free, so the CLI can list them.
+REAL_USERS = ("validation", "training")
+
 
 def check_entries(config: GeneratorConfig, ckpt: Mapping[str, Any], path: str | Path) -> None:
     """The checkpoint's sample rate, statistics, activity and style names fit the simulator and

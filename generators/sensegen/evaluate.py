@@ -1,6 +1,12 @@
-"""How close are SenseGen's streams to real HAPT data? Metrics on held-out users.
+"""How close are SenseGen's streams to real HAPT data? Metrics on held-out or training users.
 
-All comparisons use the validation users stored in the checkpoint (never trained on):
+By default every comparison's real side is the validation users stored in the checkpoint
+(never trained on): a test of whether generated streams pass for *other people*. With
+``EvalConfig.real_users = "training"`` it is the training users, the protocol of the SenseGen
+paper (a discriminator of the generator's own training data against its output, scored on
+windows held out from the discriminator) and of TimeGAN's discriminative and predictive
+scores: a test of whether the generator reproduces the people it learnt from. Test 5 then
+tells fitting apart from copying. Numbered, the report holds:
 
 1. the paper's test: a freshly trained paper discriminator (LSTM 64) on real vs generated
    400-step windows, accuracy on held-out windows (the paper reaches ~50 %);
@@ -35,6 +41,7 @@ from scipy.stats import wasserstein_distance
 from torch import nn
 
 from generators.sensegen import SHIPPED_CHECKPOINT
+from generators.sensegen.config import REAL_USERS
 from generators.sensegen.data import (
     Normalizer,
     Series,
@@ -74,6 +81,9 @@ class EvalConfig:
         max_lag: autocorrelation lags compared [samples].
         repeats: seeds (``seed``, ``seed + 1``, ...) over which the two classifiers and their
             real reference are repeated, for their spread (:func:`repeated_accuracies`).
+        real_users: the real side of every comparison, one of :data:`REAL_USERS`: the
+            checkpoint's validation users (other people) or its training users (the people
+            the generator learnt from; the paper's and TimeGAN's protocol).
     """
 
     seed: int = 0
@@ -87,6 +97,7 @@ class EvalConfig:
     gru_hidden: int = 32  # [units]
     max_lag: int = 50  # [samples] = 1 s
     repeats: int = 1
+    real_users: str = "validation"
 
     def __post_init__(self) -> None:
         for name in ("windows", "window", "epochs", "batch", "repeats"):
@@ -94,6 +105,11 @@ class EvalConfig:
                 raise InputError(
                     f"evaluation {name}: expected an integer >= 1, got {getattr(self, name)}"
                 )
+        if self.real_users not in REAL_USERS:
+            raise InputError(
+                f"evaluation real_users: expected one of {', '.join(REAL_USERS)}, "
+                f"got {self.real_users!r}"
+            )
 
 
 def _fit_classifier(
@@ -240,10 +256,11 @@ def evaluate(
     norm: Normalizer = sampler.normalizer
     train_recs, val_recs = split_by_user(load_hapt(data_dir), val_users)
     val_series, train_series = Series(val_recs, norm), Series(train_recs, norm)
+    real_series = train_series if config.real_users == "training" else val_series
     rng = torch.Generator().manual_seed(config.seed)
 
     cond_id = None if activity is None else sampler.activity_id(activity)
-    real, fake_g = _draw(sampler, val_series, config, cond_id, rng)
+    real, fake_g = _draw(sampler, real_series, config, cond_id, rng)
     n = len(real)
     fake = torch.from_numpy(norm.normalize(fake_g))
     real_g = norm.denormalize(real.numpy())
@@ -262,7 +279,7 @@ def evaluate(
 
     train_ref, _ = train_series.random_windows(config.train_windows, config.window, rng)
     nn_fake = _nn_distance(fake, train_ref)
-    nn_real = _nn_distance(real, train_ref)
+    nn_real = _nn_distance(_other_people(real, real_series, val_series, config, cond_id), train_ref)
 
     acf_r, acf_f = _acf(real_g, config.max_lag), _acf(fake_g, config.max_lag)
     freqs, psd_r = _psd(real_g)
@@ -302,7 +319,7 @@ def evaluate(
         },
         "real_reference": reference,
         "repeats": repeated_accuracies(
-            first, sampler, (val_series, train_series), norm, config, cond_id
+            first, sampler, (real_series, train_series), norm, config, cond_id
         ),
         "acf_mean_abs_diff": dict(
             zip(AXES, np.abs(acf_r - acf_f).mean(axis=0).tolist(), strict=True)
@@ -317,14 +334,14 @@ def evaluate(
             "units": "Euclidean distance of flattened normalised 400x3 windows; relative: "
             "divided by the window's own norm; ratio: of the relative medians",
         },
-        "activity_std_g": activity_profile(sampler, val_series, config),
+        "activity_std_g": activity_profile(sampler, real_series, config),
         "config": asdict(config),
         "checkpoint_metadata": ckpt.get("metadata", {}),
     }
     out = Path(out_dir)
     with atomic_file(out / "report.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
-    _plots(out, real_g, fake_g, acf_r, acf_f, freqs, psd_r, psd_f)
+    _plots(out, real_g, fake_g, (acf_r, acf_f), (freqs, psd_r, psd_f), config.real_users)
     return report
 
 
@@ -336,16 +353,33 @@ def validation_users(ckpt: dict[str, Any], path: Path) -> tuple[int, ...]:
     return config_from_checkpoint(TrainConfig, ckpt, "train_config", path).val_users
 
 
+def _other_people(
+    real: torch.Tensor,
+    real_series: Series,
+    val_series: Series,
+    config: EvalConfig,
+    cond_id: int | None,
+) -> torch.Tensor:
+    """Real windows of people the generator never saw, the memorisation test's yardstick: the
+    run's own real windows when they are the validation users', else the windows a run
+    against the validation users draws. Why: the training users' windows lie inside the
+    training set that distances are measured to."""
+    if real_series is val_series:
+        return real
+    rng = torch.Generator().manual_seed(config.seed)
+    return val_series.random_windows(len(real), config.window, rng, cond_id)[0]
+
+
 def _draw(
     sampler: Sampler,
-    val_series: Series,
+    real_series: Series,
     config: EvalConfig,
     cond_id: int | None,
     rng: torch.Generator,
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """``config.windows`` real validation windows (normalised, drawn with ``rng``) and as many
-    fresh generated windows [g], seeded by ``config.seed``."""
-    real, _ = val_series.random_windows(config.windows, config.window, rng, cond_id)
+    """``config.windows`` real windows of ``real_series`` (normalised, drawn with ``rng``) and
+    as many fresh generated windows [g], seeded by ``config.seed``."""
+    real, _ = real_series.random_windows(config.windows, config.window, rng, cond_id)
     sampler.reset(len(real), config.seed)
     ids = None if cond_id is None else np.full(len(real), cond_id, dtype=np.int64)
     return real, sampler.sample(None, config.window, ids)
@@ -386,7 +420,7 @@ def repeated_accuracies(
     Args:
         first: :func:`_accuracies` of the run's own seed.
         sampler: the generator.
-        series: (validation users, training users).
+        series: (the real side's users, training users).
         norm: the checkpoint's normalisation.
         config: sizes, seed and ``repeats``.
         cond_id: the activity id, or None.
@@ -396,12 +430,12 @@ def repeated_accuracies(
         seed with :func:`mcsim.stats.mean_ci` of each and of their difference (model minus
         reference; NaN spread, written as null, with one repeat).
     """
-    val_series, train_series = series
+    real_series, train_series = series
     runs = [first]
     for r in range(1, config.repeats):
         seeded = replace(config, seed=config.seed + r)
         rng = torch.Generator().manual_seed(seeded.seed)
-        real, fake_g = _draw(sampler, val_series, seeded, cond_id, rng)
+        real, fake_g = _draw(sampler, real_series, seeded, cond_id, rng)
         fake = torch.from_numpy(norm.normalize(fake_g))
         runs.append(_accuracies(real, fake, train_series, norm, seeded, cond_id))
     summary: dict[str, Any] = {"seeds": [config.seed + r for r in range(config.repeats)]}
@@ -432,7 +466,7 @@ def real_reference(
     config: EvalConfig,
     cond_id: int | None,
 ) -> dict[str, Any]:
-    """Both classifiers on real validation windows against real windows of the training users.
+    """Both classifiers on the real side's windows against real windows of the training users.
 
     Why: the held-out test compares a generator with *other people*, and people walk
     differently. On HAPT's split (users 1-20 trained on, 21-24 held out) the training users'
@@ -441,9 +475,12 @@ def real_reference(
     before any generator is involved. These figures are what a generator that reproduced its
     training users exactly would score, the floor under the model's own on this split, so a
     report reads "how much worse than real data of other people", not only "how far from 0.5".
+    Where the real side is the training users themselves (``EvalConfig.real_users``), both
+    sides are windows of the same people, and the figures are this test's chance level
+    (about 0.5, less where the two draws share samples).
 
     Args:
-        real: (n, T, 3) the validation windows the model was compared with (normalised).
+        real: (n, T, 3) the real windows the model was compared with (normalised).
         train_series: the training users' recordings.
         norm: the checkpoint's normalisation (for the std in g).
         config: sizes and seed; the windows are drawn from their own stream (seed + 19), so
@@ -531,12 +568,12 @@ def _plots(
     out: Path,
     real: np.ndarray,
     fake: np.ndarray,
-    acf_r: np.ndarray,
-    acf_f: np.ndarray,
-    freqs: np.ndarray,
-    psd_r: np.ndarray,
-    psd_f: np.ndarray,
+    acf: tuple[np.ndarray, np.ndarray],
+    spectra: tuple[np.ndarray, np.ndarray, np.ndarray],
+    real_users: str,
 ) -> None:
+    """Windows, marginals, autocorrelations (real, generated) and power spectra (frequencies,
+    real, generated) as PNGs; ``real_users`` names the real side in the titles."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -548,7 +585,9 @@ def _plots(
         rows, 2, figsize=(10, 2 * rows), sharex=True, sharey=True, squeeze=False
     )
     for i in range(rows):
-        for j, (data, title) in enumerate(((real, "real (validation users)"), (fake, "generated"))):
+        for j, (data, title) in enumerate(
+            ((real, f"real ({real_users} users)"), (fake, "generated"))
+        ):
             for a, name in enumerate(AXES):
                 axes[i, j].plot(t, data[i, :, a], lw=0.6, label=name)
             if i == 0:
@@ -562,6 +601,8 @@ def _plots(
     fig.tight_layout()
     save_figure(fig, out / "windows.png", dpi=110)
 
+    acf_r, acf_f = acf
+    freqs, psd_r, psd_f = spectra
     fig, axes = plt.subplots(3, 3, figsize=(12, 8))
     lags = np.arange(len(acf_r)) / SAMPLE_RATE_HZ
     for a, name in enumerate(AXES):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from pathlib import Path
 
@@ -112,3 +113,18 @@ def test_eval_prints_the_reference_and_the_spread_over_repeats(
     with pytest.raises(InputError, match="repeats: expected an integer >= 1, got 0"):
         _run_cli([*argv, *sizes, "--repeats", "0", "--out", str(tmp_path / "f")])
     assert not (tmp_path / "f").exists()
+
+
+def test_eval_against_the_training_users(
+    tiny_checkpoint: Path, synthetic_hapt: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["sensegen", "eval", "--checkpoint", str(tiny_checkpoint), "--data", str(synthetic_hapt)]
+    sizes = ["--windows", "8", "--epochs", "1", "--out", str(tmp_path / "e")]
+    assert _run_cli([*argv, *sizes, "--real-users", "training"]) == 0
+    assert "real windows: the training users'" in capsys.readouterr().out
+    report = json.loads((tmp_path / "e" / "report.json").read_text())
+    assert report["config"]["real_users"] == "training"
+    with pytest.raises(SystemExit) as exited:
+        _run_cli([*argv, *sizes, "--real-users", "test"])
+    assert exited.value.code == 2
+    assert "argument --real-users: invalid choice: 'test'" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from generators.sensegen.data import Series, load_hapt, split_by_user
 from generators.sensegen.evaluate import (
     EvalConfig,
     _nn_distance,
@@ -17,6 +18,7 @@ from generators.sensegen.evaluate import (
     evaluate,
     window_std_percentiles,
 )
+from generators.sensegen.sample import Sampler
 from mcsim.errors import InputError
 from tests.generators.conftest import TINY, make_checkpoint
 
@@ -81,6 +83,30 @@ def test_real_reference_scores_real_against_real(
     assert first["held_out_windows"] == round(2 * 8 * SMALL.test_frac)
 
 
+def test_the_real_side_can_be_the_training_users(
+    synthetic_hapt: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """``real_users="training"`` compares the model with the people it learnt from: the real
+    windows are the run's draw from the training users' recordings, and only the real side
+    changes (same generated windows, same yardstick of other people for copying)."""
+    trained_on = replace(SMALL, real_users="training")
+    report = evaluate(tiny_checkpoint, tmp_path / "t", trained_on, synthetic_hapt, "walking")
+    held_out = evaluate(tiny_checkpoint, tmp_path / "v", SMALL, synthetic_hapt, "walking")
+    sampler = Sampler.from_checkpoint(tiny_checkpoint)
+    train, _ = split_by_user(load_hapt(synthetic_hapt), (2,))
+    real, _ = Series(train, sampler.normalizer).random_windows(
+        SMALL.windows, SMALL.window, torch.Generator().manual_seed(0), 1
+    )
+    expected = sampler.normalizer.denormalize(real.numpy()).std(axis=(0, 1))
+    assert list(report["std_g"]["real"].values()) == pytest.approx(expected.tolist())
+    assert report["std_g"]["real"] != held_out["std_g"]["real"]
+    assert report["std_g"]["generated"] == held_out["std_g"]["generated"]
+    assert report["config"]["real_users"] == "training"
+    # Copying is still judged against other people, never against the training windows.
+    key = "nn_distance_real_val_to_train_median"
+    assert report["memorisation"][key] == held_out["memorisation"][key]
+
+
 def test_relative_nearest_neighbour_distance_flags_copies_not_quiet_windows() -> None:
     rng = torch.Generator().manual_seed(0)
     train = 0.01 * torch.randn(200, 40, 3, generator=rng)  # quiet, resting-like windows
@@ -127,3 +153,23 @@ def test_window_std_percentiles_see_the_loud_windows_a_pooled_std_hides() -> Non
 def test_sizes_must_be_positive() -> None:
     with pytest.raises(InputError, match="repeats: expected an integer >= 1, got 0"):
         EvalConfig(repeats=0)
+    with pytest.raises(InputError, match="real_users: expected one of validation, training"):
+        EvalConfig(real_users="test")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activity", ["walking", "walking_upstairs", "walking_downstairs"])
+def test_shipped_walking_passes_for_the_people_it_learnt_from(
+    activity: str, hapt_dir: Path, tmp_path: Path
+) -> None:
+    """Item 4 of the phones issue on the SenseGen paper's protocol (about 4 min an activity on
+    one core): neither classifier tells the shipped model's walking from its training users'
+    at more than 0.60 (seed 0 measured 0.49-0.54, recorded over 8 seeds in
+    ``generators/checkpoints/README.md``), while its windows stay no nearer to the training
+    windows than real windows of other people are (fitting, not copying)."""
+    report = evaluate(
+        None, tmp_path, replace(EvalConfig(), real_users="training"), hapt_dir, activity
+    )
+    assert report["paper_discriminator_accuracy"] <= 0.60
+    assert report["gru_discriminator_accuracy"] <= 0.60
+    assert report["memorisation"]["ratio"] > 0.9
