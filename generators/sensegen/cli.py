@@ -250,7 +250,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="FILE.npy: float32 (N, T, 3) in g")
     p.set_defaults(func=_sample)
 
-    p = sub.add_parser("eval", help="compare generated and real windows of held-out users")
+    p = sub.add_parser("eval", help="compare generated and real HAPT windows")
     p.add_argument("--checkpoint", default=None, help="default: the shipped HAPT checkpoint")
     p.add_argument("--data", default=None, help="HAPT folder")
     p.add_argument("--out", default="runs/sensegen-eval", help="folder for report.json, PNGs")
