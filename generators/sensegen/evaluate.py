@@ -279,7 +279,7 @@ def evaluate(
 
     train_ref, _ = train_series.random_windows(config.train_windows, config.window, rng)
     nn_fake = _nn_distance(fake, train_ref)
-    nn_real = _nn_distance(_other_people(real, real_series, val_series, config, cond_id), train_ref)
+    nn_real = _nn_distance(_other_people(real, val_series, config, cond_id), train_ref)
 
     acf_r, acf_f = _acf(real_g, config.max_lag), _acf(fake_g, config.max_lag)
     freqs, psd_r = _psd(real_g)
@@ -354,17 +354,13 @@ def validation_users(ckpt: dict[str, Any], path: Path) -> tuple[int, ...]:
 
 
 def _other_people(
-    real: torch.Tensor,
-    real_series: Series,
-    val_series: Series,
-    config: EvalConfig,
-    cond_id: int | None,
+    real: torch.Tensor, val_series: Series, config: EvalConfig, cond_id: int | None
 ) -> torch.Tensor:
     """Real windows of people the generator never saw, the memorisation test's yardstick: the
     run's own real windows when they are the validation users', else the windows a run
     against the validation users draws. Why: the training users' windows lie inside the
     training set that distances are measured to."""
-    if real_series is val_series:
+    if config.real_users == "validation":
         return real
     rng = torch.Generator().manual_seed(config.seed)
     return val_series.random_windows(len(real), config.window, rng, cond_id)[0]
